@@ -1,0 +1,109 @@
+"""Assembling the mock: the platform's routes, the control API, and the middleware around them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from mockplatform import control
+from mockplatform.errors import Rejection
+from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
+from mockplatform.journal import JournalMiddleware
+from mockplatform.platform import (
+    CREATE_TOKEN,
+    REDEEM_TOKEN,
+    Platform,
+    create_widget_token,
+    platform_of,
+    redeem_widget_token,
+)
+from mockplatform.spec import Spec, load_spec
+from mockplatform.store import MemoryStore, Store
+from mockplatform.world import World, default_world
+
+LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
+
+
+@dataclass(frozen=True)
+class Settings:
+    spec_path: Path | None = None
+    admin_token: str | None = None
+    cors_origins: Sequence[str] = ()  # besides any localhost origin, which is always allowed
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    spec: Spec | None = None,
+    world: World | None = None,
+    store: Store | None = None,
+) -> Starlette:
+    """The mock as an ASGI app; pass `world` or `store` to test against your own."""
+    settings = settings or Settings()
+    spec = spec or load_spec(settings.spec_path)
+    store = store if store is not None else MemoryStore()
+    platform = Platform(
+        spec=spec,
+        world=world or default_world(),
+        store=store,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    routes = [
+        _spec_route(spec, CREATE_TOKEN, create_widget_token),
+        _spec_route(spec, REDEEM_TOKEN, redeem_widget_token),
+        Mount(
+            "/_mock",
+            routes=control.ROUTES,
+            middleware=[Middleware(control.ControlGuard, admin_token=settings.admin_token)],
+        ),
+    ]
+    origins = "|".join([LOCAL_ORIGINS, *(re.escape(o) for o in settings.cors_origins)])
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origin_regex=f"^({origins})$",
+                allow_methods=["GET", "POST", "PUT", "DELETE"],
+                allow_headers=["*"],
+            ),
+            Middleware(JournalMiddleware, store=store),
+        ],
+        exception_handlers={Rejection: _render_rejection, HTTPException: _render_http_error},
+    )
+    app.state.platform = platform
+    return app
+
+
+def _spec_route(spec: Spec, operation_id: str, endpoint) -> Route:  # type: ignore[no-untyped-def]
+    """Serve `endpoint` at the path and method openapi.yaml gives the operation."""
+    operation = spec.operation(operation_id)
+    return Route(operation.path, endpoint, methods=[operation.method])
+
+
+async def _render_rejection(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Rejection)
+    body = platform_of(request).spec.error_body(
+        exc.operation_id, exc.status, example=exc.example, field=exc.field, detail=exc.detail
+    )
+    return JSONResponse(body, status_code=exc.status)
+
+
+async def _render_http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Unrouted paths and methods get JSON too, keeping `Allow` on a 405."""
+    assert isinstance(exc, HTTPException)
+    detail = f"no route for {request.method} {request.url.path}"
+    return JSONResponse(
+        {"error": exc.detail, "detail": detail}, status_code=exc.status_code, headers=exc.headers
+    )

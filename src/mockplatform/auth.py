@@ -1,0 +1,23 @@
+"""Who is calling: the bearer API key, checked before anything else about the request."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from mockplatform.errors import Rejection
+from mockplatform.world import Account, World
+
+
+def authenticate(request: Request, world: World, operation_id: str) -> Account:
+    """The caller's account, or the documented 401, before anything else is looked at."""
+    header = request.headers.get("authorization")
+    if header is None:
+        raise Rejection(operation_id, 401, detail="the Authorization header is missing")
+    scheme, _, api_key = header.strip().partition(" ")
+    api_key = api_key.strip()
+    if scheme.lower() != "bearer" or not api_key:
+        raise Rejection(operation_id, 401, detail="expected 'Authorization: Bearer <api key>'")
+    account = world.account_for_key(api_key)
+    if account is None:
+        raise Rejection(operation_id, 401, detail="the API key is not known")
+    return account

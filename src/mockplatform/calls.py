@@ -1,0 +1,49 @@
+"""The call log: one record per issued token, following the call through its states."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class CallStatus(StrEnum):
+    TOKEN_ISSUED = "token_issued"
+    STARTED = "started"
+    ENDED = "ended"
+
+
+class Redemption(StrEnum):
+    """What redeeming a token found; only ACCEPTED starts a call."""
+
+    ACCEPTED = "accepted"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+@dataclass
+class CallRecord:
+    call_id: str
+    account: str  # the masked API key: the log never holds a usable secret
+    agent_id: str
+    agent_name: str
+    instance_id: str | None
+    language: str
+    caller_name: str | None
+    resolved_prompt: str
+    token_issued_at: float
+    token_expires_at: float
+    status: CallStatus = CallStatus.TOKEN_ISSUED
+    started_at: float | None = None
+    ended_at: float | None = None
+    transcript: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {_camel(name): value for name, value in data.items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)

@@ -1,0 +1,103 @@
+"""The request journal: what did my backend send, and what did the mock answer?
+
+A pure ASGI middleware, so it sees the body as it streams in without buffering it for the
+handler. Secrets are masked before anything is kept or logged: the API key in
+`Authorization`, and access tokens in bodies.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mockplatform.store import Store
+from mockplatform.world import mask_secret
+
+logger = logging.getLogger("mockplatform")
+
+JOURNALED_PREFIX = "/api/"
+MAX_KEPT_BODY = 4096
+SECRET_FIELDS = ("accessToken",)
+
+
+class JournalMiddleware:
+    def __init__(self, app: ASGIApp, store: Store) -> None:
+        self.app = app
+        self.store = store
+        self._ids = itertools.count(1)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(JOURNALED_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        body = bytearray()
+        status = 500
+
+        async def keep_body(message: Message) -> Message:
+            if message["type"] == "http.request" and len(body) < MAX_KEPT_BODY:
+                body.extend(message.get("body", b"")[: MAX_KEPT_BODY - len(body)])
+            return message
+
+        async def receive_and_keep() -> Message:
+            return await keep_body(await receive())
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive_and_keep, send_and_note)
+        finally:
+            entry = journal_entry(scope, bytes(body), status, time.perf_counter() - started)
+            entry["id"] = next(self._ids)
+            entry["time"] = await self.store.now()
+            await self.store.record_request(entry)
+            logger.info(
+                "%s %s -> %s (key %s)",
+                entry["method"],
+                entry["path"],
+                status,
+                entry["headers"].get("authorization", "none"),
+            )
+
+
+def journal_entry(scope: Scope, body: bytes, status: int, seconds: float) -> dict[str, Any]:
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    if "authorization" in headers:
+        headers["authorization"] = mask_authorization(headers["authorization"])
+    return {
+        "method": scope["method"],
+        "path": scope["path"],
+        "query": scope.get("query_string", b"").decode("latin-1"),
+        "headers": headers,
+        "body": mask_body(body),
+        "status": status,
+        "durationMs": round(seconds * 1000, 3),
+    }
+
+
+def mask_authorization(value: str) -> str:
+    scheme, _, credential = value.partition(" ")
+    return f"{scheme} {mask_secret(credential.strip())}" if credential else mask_secret(value)
+
+
+def mask_body(body: bytes) -> Any:
+    """The body as JSON where it parses (secrets masked), else as text; never the raw secret."""
+    text = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(data, dict):
+        for name in SECRET_FIELDS:
+            if isinstance(data.get(name), str):
+                data[name] = mask_secret(data[name])
+    return data

@@ -1,0 +1,282 @@
+"""openapi.yaml, loaded once into an index every request stage shares.
+
+The spec is the single source of truth: request validators are compiled from its schemas,
+error bodies come from its examples, and the token lifetime from its
+`x-token-lifetime-seconds` extension. Nothing here re-reads the YAML per request.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from mockplatform.errors import SpecError
+
+SPEC_URI = "urn:mockplatform:openapi"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_MAX_SHOWN_VALUE = 60
+
+
+def default_spec_path() -> Path:
+    """openapi.yaml at the repository root, beside `src/` (the package is installed editable)."""
+    return Path(__file__).resolve().parents[2] / "openapi.yaml"
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Why a JSON document does not match a schema: the field at fault and a short sentence."""
+
+    field: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented operation, with everything a request stage needs precompiled."""
+
+    operation_id: str
+    method: str
+    path: str
+    document: dict[str, Any]
+    request_validator: Draft202012Validator | None
+    request_defaults: dict[str, Any]
+    responses: dict[int, dict[str, Any]]
+    response_validators: dict[int, Draft202012Validator] = field(repr=False)
+
+    @property
+    def requires_auth(self) -> bool:
+        return bool(self.document.get("security", [{}]))
+
+    def extension(self, name: str, default: Any = None) -> Any:
+        return self.document.get(name, default)
+
+    def validate_request(self, body: Any) -> Invalid | None:
+        if self.request_validator is None:
+            return None
+        return _first_problem(self.request_validator, body)
+
+    def validate_response(self, status: int, body: Any) -> Invalid | None:
+        """Check a response body against the documented schema for `status`."""
+        if status not in self.responses:
+            return Invalid("", f"{status} is not a documented response of {self.title}")
+        validator = self.response_validators.get(status)
+        return None if validator is None else _first_problem(validator, body)
+
+    def example_names(self, status: int) -> list[str]:
+        media = _json_media(self.responses.get(status, {}))
+        return list(media.get("examples", {}))
+
+    def example(self, status: int, name: str | None = None) -> dict[str, Any]:
+        """The documented example body for `status` (a named one where several exist)."""
+        media = _json_media(self.responses[status])
+        examples = media.get("examples")
+        if examples:
+            chosen = examples[name] if name else next(iter(examples.values()))
+            return copy.deepcopy(chosen["value"])
+        return copy.deepcopy(media["example"])
+
+    @property
+    def title(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The loaded contract: its operations by id, and the facts both halves read from it."""
+
+    path: Path
+    document: dict[str, Any]
+    operations: dict[str, Operation]
+
+    def operation(self, operation_id: str) -> Operation:
+        try:
+            return self.operations[operation_id]
+        except KeyError:
+            raise SpecError(
+                f"{self.path}: no operation with operationId {operation_id!r}"
+            ) from None
+
+    def error_body(
+        self,
+        operation_id: str,
+        status: int,
+        *,
+        example: str | None = None,
+        field: str | None = None,
+        detail: str | None = None,
+    ) -> dict[str, Any]:
+        """The documented body for an error: the example's `error`, plus field and detail."""
+        body = {"error": self.operation(operation_id).example(status, example)["error"]}
+        if field is not None:
+            body["field"] = field
+        if detail is not None:
+            body["detail"] = detail
+        return body
+
+    @property
+    def token_lifetime_seconds(self) -> float:
+        return float(self.operation("createWidgetToken").extension("x-token-lifetime-seconds"))
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    """Read, check and index openapi.yaml; any problem becomes a `SpecError` naming the file."""
+    spec_path = Path(path) if path is not None else default_spec_path()
+    try:
+        text = spec_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"{spec_path}: cannot read the spec ({exc.strerror})") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{spec_path}: not valid YAML: {exc}") from None
+    if not isinstance(document, dict) or "paths" not in document:
+        raise SpecError(f"{spec_path}: not an OpenAPI document (no `paths`)")
+    registry = Registry().with_resource(
+        SPEC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    operations = {}
+    for path_name, method, raw in _iter_operations(document):
+        op_id = raw.get("operationId")
+        if not op_id:
+            raise SpecError(f"{spec_path}: {method.upper()} {path_name} has no operationId")
+        operations[op_id] = _index_operation(spec_path, registry, path_name, method, raw)
+    spec = Spec(spec_path, document, operations)
+    lifetime = spec.operation("createWidgetToken").extension("x-token-lifetime-seconds")
+    if not isinstance(lifetime, int | float) or lifetime <= 0:
+        raise SpecError(
+            f"{spec_path}: createWidgetToken needs a positive number in x-token-lifetime-seconds"
+        )
+    return spec
+
+
+def _iter_operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path_name, item in document["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                yield path_name, method, item[method]
+
+
+def _index_operation(
+    spec_path: Path, registry: Registry, path_name: str, method: str, raw: dict[str, Any]
+) -> Operation:
+    pointer = f"/paths/{_escape(path_name)}/{method}"
+    request_validator = None
+    request_defaults: dict[str, Any] = {}
+    body = raw.get("requestBody")
+    if body is not None:
+        body = _resolve(registry, body)
+        if "application/json" not in body.get("content", {}):
+            raise SpecError(f"{spec_path}: {method.upper()} {path_name} must accept JSON")
+        request_validator = _validator(
+            registry, f"{pointer}/requestBody/content/application~1json/schema"
+        )
+        schema = _resolve(registry, body["content"]["application/json"]["schema"])
+        request_defaults = {
+            name: prop["default"]
+            for name, prop in schema.get("properties", {}).items()
+            if "default" in prop
+        }
+    responses: dict[int, dict[str, Any]] = {}
+    response_validators: dict[int, Draft202012Validator] = {}
+    for status, response in raw.get("responses", {}).items():
+        code = int(status)
+        responses[code] = _resolve(registry, response)
+        if "schema" in _json_media(responses[code]):
+            response_validators[code] = _validator(registry, _schema_pointer(raw, pointer, status))
+    return Operation(
+        operation_id=raw["operationId"],
+        method=method.upper(),
+        path=path_name,
+        document=raw,
+        request_validator=request_validator,
+        request_defaults=request_defaults,
+        responses=responses,
+        response_validators=response_validators,
+    )
+
+
+def _schema_pointer(raw: dict[str, Any], pointer: str, status: str) -> str:
+    """A JSON pointer to a response's JSON schema, following a `$ref`'d response object."""
+    response = raw["responses"][status]
+    base = (
+        response["$ref"].removeprefix("#")
+        if "$ref" in response
+        else f"{pointer}/responses/{status}"
+    )
+    return f"{base}/content/application~1json/schema"
+
+
+def _json_media(response: dict[str, Any]) -> dict[str, Any]:
+    return response.get("content", {}).get("application/json", {})
+
+
+def _validator(registry: Registry, pointer: str) -> Draft202012Validator:
+    return Draft202012Validator(
+        {"$ref": f"{SPEC_URI}#{pointer}"}, registry=registry, format_checker=FormatChecker()
+    )
+
+
+def _resolve(registry: Registry, node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = registry.resolver().lookup(f"{SPEC_URI}{node['$ref']}").contents
+    return node
+
+
+def _escape(segment: str) -> str:
+    return segment.replace("~", "~0").replace("/", "~1")
+
+
+def _first_problem(validator: Draft202012Validator, instance: Any) -> Invalid | None:
+    errors = sorted(validator.iter_errors(instance), key=_error_order)
+    return _describe(errors[0]) if errors else None
+
+
+def _error_order(error: ValidationError) -> tuple[Any, ...]:
+    """Report the shallowest error first and, among equals, in a stable order."""
+    return (len(error.absolute_path), [str(p) for p in error.absolute_path], error.validator)
+
+
+def _describe(error: ValidationError) -> Invalid:
+    """A short sentence naming the field; never echoes a huge value back to the client."""
+    where = ".".join(str(part) for part in error.absolute_path)
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        missing = next(name for name in expected if name not in value)
+        name = f"{where}.{missing}" if where else missing
+        return Invalid(name, f"{name}: is required")
+    if kind == "type" and not where:
+        return Invalid("", f"the body must be a JSON {expected}, not {_json_type(value)}")
+    if kind == "type":
+        return Invalid(where, f"{where}: must be a {expected}, not {_json_type(value)}")
+    if kind == "format":
+        return Invalid(where, f"{where}: {_show(value)} is not a valid {expected.upper()}")
+    if kind == "enum":
+        options = ", ".join(str(option) for option in expected)
+        return Invalid(where, f"{where}: {_show(value)} is not one of {options}")
+    if kind in ("maxLength", "minLength"):
+        bound = "at most" if kind == "maxLength" else "at least"
+        return Invalid(where, f"{where}: must be {bound} {expected} characters, not {len(value)}")
+    if kind == "pattern":
+        return Invalid(where, f"{where}: {_show(value)} does not match the pattern {expected}")
+    return Invalid(where, f"{where or 'body'}: {_shorten(error.message)}")
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+def _show(value: Any) -> str:
+    return _shorten(repr(value))
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _MAX_SHOWN_VALUE else text[: _MAX_SHOWN_VALUE - 3] + "..."

@@ -1,0 +1,133 @@
+"""Where the mock keeps its state: tokens, the call log, the request journal, the clock.
+
+Every request stage goes through the small `Store` interface, so single use and expiry hold
+wherever the state lives. `MemoryStore` is the zero-set-up default for one process.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mockplatform.calls import CallRecord, Redemption
+
+MAX_CALLS = 10_000
+MAX_JOURNAL = 1_000
+# An expired token is reported "expired" for this many lifetimes, then forgotten.
+EXPIRED_TOKEN_MEMORY = 10.0
+
+
+class Store(Protocol):
+    async def now(self) -> float:
+        """The mock's clock: wall time plus however far the control API has moved it."""
+
+    async def advance_clock(self, seconds: float) -> float:
+        """Move the clock forward; returns the new offset."""
+
+    async def clock_offset(self) -> float: ...
+
+    async def issue_token(self, token: str, call: CallRecord) -> None:
+        """Remember a fresh token (valid until `call.token_expires_at`) and its call."""
+
+    async def redeem_token(self, token: str) -> tuple[Redemption, CallRecord | None]:
+        """Use a token once, atomically: the first redeem wins, any later one is USED."""
+
+    async def get_call(self, call_id: str) -> CallRecord | None: ...
+
+    async def save_call(self, call: CallRecord) -> None: ...
+
+    async def list_calls(self, limit: int) -> list[CallRecord]:
+        """The newest calls first."""
+
+    async def record_request(self, entry: dict[str, Any]) -> None: ...
+
+    async def list_requests(self, limit: int) -> list[dict[str, Any]]:
+        """The newest journal entries first."""
+
+    async def reset(self) -> None:
+        """Forget every token, call and journal entry, and put the clock back."""
+
+
+@dataclass
+class _Token:
+    call: CallRecord
+    expires_at: float
+    forget_at: float
+    used: bool = False
+
+
+class MemoryStore:
+    """One process's memory. Expired tokens are purged as time passes, so memory stays flat."""
+
+    def __init__(self, *, max_calls: int = MAX_CALLS, max_journal: int = MAX_JOURNAL) -> None:
+        self._max_calls = max_calls
+        self._offset = 0.0
+        self._tokens: dict[str, _Token] = {}
+        self._forget_queue: list[tuple[float, str]] = []
+        self._calls: OrderedDict[str, CallRecord] = OrderedDict()
+        self._journal: deque[dict[str, Any]] = deque(maxlen=max_journal)
+
+    async def now(self) -> float:
+        return time.time() + self._offset
+
+    async def clock_offset(self) -> float:
+        return self._offset
+
+    async def advance_clock(self, seconds: float) -> float:
+        self._offset += seconds
+        self._purge(await self.now())
+        return self._offset
+
+    async def issue_token(self, token: str, call: CallRecord) -> None:
+        lifetime = call.token_expires_at - call.token_issued_at
+        forget_at = call.token_expires_at + lifetime * EXPIRED_TOKEN_MEMORY
+        self._purge(call.token_issued_at)
+        self._tokens[token] = _Token(call, call.token_expires_at, forget_at)
+        heapq.heappush(self._forget_queue, (forget_at, token))
+        await self.save_call(call)
+
+    async def redeem_token(self, token: str) -> tuple[Redemption, CallRecord | None]:
+        now = await self.now()
+        entry = self._tokens.get(token)
+        if entry is None:
+            return Redemption.UNKNOWN, None
+        if entry.used:
+            return Redemption.USED, entry.call
+        if now >= entry.expires_at:
+            return Redemption.EXPIRED, entry.call
+        entry.used = True
+        return Redemption.ACCEPTED, entry.call
+
+    async def get_call(self, call_id: str) -> CallRecord | None:
+        return self._calls.get(call_id)
+
+    async def save_call(self, call: CallRecord) -> None:
+        self._calls[call.call_id] = call
+        self._calls.move_to_end(call.call_id)
+        while len(self._calls) > self._max_calls:
+            self._calls.popitem(last=False)
+
+    async def list_calls(self, limit: int) -> list[CallRecord]:
+        return list(reversed(self._calls.values()))[:limit]
+
+    async def record_request(self, entry: dict[str, Any]) -> None:
+        self._journal.append(entry)
+
+    async def list_requests(self, limit: int) -> list[dict[str, Any]]:
+        return list(reversed(self._journal))[:limit]
+
+    async def reset(self) -> None:
+        self._offset = 0.0
+        self._tokens.clear()
+        self._forget_queue.clear()
+        self._calls.clear()
+        self._journal.clear()
+
+    def _purge(self, now: float) -> None:
+        queue = self._forget_queue
+        while queue and queue[0][0] <= now:
+            _, token = heapq.heappop(queue)
+            self._tokens.pop(token, None)

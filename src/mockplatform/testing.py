@@ -1,0 +1,40 @@
+"""Serving the mock (or any ASGI app) on a real port inside a test, the way httpx's suite does.
+
+The server runs in a thread on a socket bound to a free loopback port; signal handlers stay
+with the main thread. Used by the project's own tests and available to yours.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+@contextmanager
+def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1") -> Iterator[str]:
+    """Yield the base URL of `app` served by uvicorn on a free port; stop it afterwards."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.bind((host, 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    try:
+        url_host = f"[{host}]" if ":" in host else host
+        yield f"http://{url_host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()

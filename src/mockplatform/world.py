@@ -1,0 +1,185 @@
+"""The platform's world: accounts, agent templates and the customer instances built on them.
+
+The default world holds well-known fixtures (so the seed's own example works verbatim) plus
+generated ones from faker with a fixed seed, so every run sees the same data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from enum import StrEnum
+from string import Template
+from typing import Any
+
+DEFAULT_API_KEY = "nas_test_active"
+DEFAULT_AGENT_ID = "550e8400-e29b-41d4-a716-446655440000"
+DEFAULT_INSTANCE_ID = "660f9500-f30c-52e5-b827-557766551111"
+INACTIVE_AGENT_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+FAKER_SEED = 20260305
+
+LANGUAGE_NAMES = {"en": "English", "hi": "Hindi", "mr": "Marathi", "auto": "the caller's language"}
+
+DEFAULT_PROMPT = (
+    "You are ${agent_name}, the voice assistant of ${company_name}. ${persona} "
+    "${custom_instructions} Greet the caller by name (${caller_name}) and speak ${language_name}."
+)
+
+
+class Subscription(StrEnum):
+    ACTIVE = "active"
+    TRIAL = "trial"
+    TRIAL_EXPIRED = "trial_expired"
+    CANCELLED = "cancelled"
+
+    @property
+    def allows_calls(self) -> bool:
+        return self in (Subscription.ACTIVE, Subscription.TRIAL)
+
+
+@dataclass(frozen=True)
+class Account:
+    api_key: str = field(repr=False)
+    name: str
+    subscription: Subscription = Subscription.ACTIVE
+
+    @property
+    def masked_key(self) -> str:
+        return mask_secret(self.api_key)
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str
+    active: bool = True
+    prompt_template: str = DEFAULT_PROMPT
+    defaults: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    agent_id: str
+    company_name: str
+    persona: str = ""
+    custom_instructions: str = ""
+
+
+@dataclass
+class World:
+    """Everything the token endpoint looks up."""
+
+    accounts: list[Account]
+    agents: dict[str, Agent]
+    instances: dict[str, Instance]
+    _digests: list[tuple[bytes, Account]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._digests = [(_digest(account.api_key), account) for account in self.accounts]
+
+    def account_for_key(self, api_key: str) -> Account | None:
+        """Compare against every key, in constant time, with no early exit: timing tells nothing."""
+        digest = _digest(api_key)
+        found = None
+        for candidate, account in self._digests:
+            if hmac.compare_digest(digest, candidate):
+                found = account
+        return found
+
+    def describe(self) -> dict[str, Any]:
+        """The world as the control API and the start-up banner show it."""
+        return {
+            "accounts": [
+                {"apiKey": a.api_key, "name": a.name, "subscription": str(a.subscription)}
+                for a in self.accounts
+            ],
+            "agents": [
+                {"id": a.id, "name": a.name, "active": a.active} for a in self.agents.values()
+            ],
+            "instances": [
+                {"id": i.id, "agentId": i.agent_id, "companyName": i.company_name}
+                for i in self.instances.values()
+            ],
+        }
+
+
+def resolve_prompt(
+    agent: Agent, instance: Instance | None, *, caller_name: str | None, language: str
+) -> str:
+    """The agent's prompt with the instance's variables (and the call's own) injected."""
+    variables = {
+        "agent_name": agent.name,
+        "company_name": "our company",
+        "persona": "",
+        "custom_instructions": "",
+        **agent.defaults,
+        "caller_name": caller_name or "the caller",
+        "language": language,
+        "language_name": LANGUAGE_NAMES.get(language, language),
+    }
+    if instance is not None:
+        variables |= {
+            "company_name": instance.company_name,
+            "persona": instance.persona,
+            "custom_instructions": instance.custom_instructions,
+        }
+    return " ".join(Template(agent.prompt_template).safe_substitute(variables).split())
+
+
+def mask_secret(secret: str) -> str:
+    """`nas_test_active` -> `nas_…tive`: enough to tell keys apart in a log, not to use one."""
+    prefix = secret[:4] if secret[:4].endswith("_") else ""
+    if len(secret) <= 8:
+        return f"{prefix}…"
+    return f"{prefix}…{secret[-4:]}"
+
+
+def default_world(seed: int = FAKER_SEED) -> World:
+    """The well-known fixtures the README lists, plus generated agents and instances."""
+    from faker import Faker  # imported here: only world construction pays for it
+
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    accounts = [
+        Account(DEFAULT_API_KEY, "Active Co", Subscription.ACTIVE),
+        Account("nas_test_trial", "Trial Co", Subscription.TRIAL),
+        Account("nas_test_trial_expired", "Expired Trial Co", Subscription.TRIAL_EXPIRED),
+        Account("nas_test_cancelled", "Cancelled Co", Subscription.CANCELLED),
+    ]
+    agents = [
+        Agent(DEFAULT_AGENT_ID, "Customer Support Agent"),
+        Agent(INACTIVE_AGENT_ID, "Legacy Sales Agent", active=False),
+    ]
+    instances = [
+        Instance(
+            DEFAULT_INSTANCE_ID,
+            DEFAULT_AGENT_ID,
+            company_name="Sharma Dental Clinic",
+            persona="You are warm, patient and concise.",
+            custom_instructions="Offer the next free appointment slot.",
+        )
+    ]
+    for role in ("Appointment Booking Agent", "Order Status Agent", "Feedback Survey Agent"):
+        agent = Agent(fake.uuid4(), role)
+        agents.append(agent)
+        for _ in range(2):
+            instances.append(
+                Instance(
+                    fake.uuid4(),
+                    agent.id,
+                    company_name=fake.company(),
+                    persona=f"You speak like a {fake.job().lower()}: friendly and precise.",
+                    custom_instructions=fake.catch_phrase() + ".",
+                )
+            )
+    return World(
+        accounts=accounts,
+        agents={agent.id: agent for agent in agents},
+        instances={instance.id: instance for instance in instances},
+    )
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
