@@ -130,7 +130,8 @@ def resolve_prompt(
 
 def mask_secret(secret: str) -> str:
     """`nas_test_active` -> `nas_…tive`: enough to tell keys apart in a log, not to use one."""
-    prefix = secret[:4] if secret[:4].endswith("_") else ""
+    head, underscore, _ = secret.partition("_")
+    prefix = head + underscore if underscore and len(head) <= 4 else ""
     if len(secret) <= 8:
         return f"{prefix}…"
     return f"{prefix}…{secret[-4:]}"

@@ -1,0 +1,54 @@
+"""The default world and the pieces of it the endpoints rely on."""
+
+from __future__ import annotations
+
+from mockplatform.world import (
+    DEFAULT_AGENT_ID,
+    DEFAULT_INSTANCE_ID,
+    Subscription,
+    default_world,
+    mask_secret,
+    resolve_prompt,
+)
+
+
+def test_default_world_is_reproducible() -> None:
+    assert default_world().describe() == default_world().describe()
+
+
+def test_default_world_has_the_documented_fixtures() -> None:
+    world = default_world()
+    states = {account.api_key: account.subscription for account in world.accounts}
+    assert states["nas_test_active"] is Subscription.ACTIVE
+    assert states["nas_test_trial_expired"] is Subscription.TRIAL_EXPIRED
+    assert states["nas_test_cancelled"] is Subscription.CANCELLED
+    assert world.agents[DEFAULT_AGENT_ID].name == "Customer Support Agent"
+    assert world.instances[DEFAULT_INSTANCE_ID].agent_id == DEFAULT_AGENT_ID
+    assert any(not agent.active for agent in world.agents.values())
+
+
+def test_account_lookup_is_exact() -> None:
+    world = default_world()
+    assert world.account_for_key("nas_test_active").name == "Active Co"
+    assert world.account_for_key("nas_test_activ") is None
+    assert world.account_for_key("nas_test_active ") is None
+    assert world.account_for_key("\udcff") is None
+
+
+def test_prompt_injects_instance_and_call_variables() -> None:
+    world = default_world()
+    agent, instance = world.agents[DEFAULT_AGENT_ID], world.instances[DEFAULT_INSTANCE_ID]
+    prompt = resolve_prompt(agent, instance, caller_name="Rahul", language="mr")
+    assert instance.company_name in prompt
+    assert instance.persona in prompt
+    assert instance.custom_instructions in prompt
+    assert "(Rahul)" in prompt
+    assert "Marathi" in prompt
+    assert "$" not in prompt
+
+
+def test_mask_secret_keeps_only_prefix_and_tail() -> None:
+    assert mask_secret("nas_test_active") == "nas_…tive"
+    assert mask_secret("rt_test_abcdefgh") == "rt_…efgh"
+    assert mask_secret("short") == "…"
+    assert mask_secret("") == "…"
