@@ -29,6 +29,7 @@ from mockplatform.platform import (
 )
 from mockplatform.spec import Spec, load_spec
 from mockplatform.store import MemoryStore, Store
+from mockplatform.store_guard import StoreGuard
 from mockplatform.world import World, default_world
 
 LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
@@ -78,6 +79,7 @@ def create_app(
                 allow_methods=["GET", "POST", "PUT", "DELETE"],
                 allow_headers=["*"],
             ),
+            Middleware(StoreGuard),  # a failing shared store: 503 naming it (not in the spec)
             Middleware(JournalMiddleware, store=store),
         ],
         exception_handlers={Rejection: _render_rejection, HTTPException: _render_http_error},

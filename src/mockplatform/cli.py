@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import socket
 import sys
 from collections.abc import Sequence
 
+from starlette.applications import Starlette
+
 from mockplatform.app import Settings, create_app
-from mockplatform.errors import MockPlatformError
+from mockplatform.errors import ConfigError, MockPlatformError
 from mockplatform.spec import Spec
 from mockplatform.world import World
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+STORE_ENV = "MOCKPLATFORM_STORE"  # the store URL, when --store is not given
+# How `serve --workers N` hands its own arguments to the worker processes it spawns.
+_WORKER_ARGV_ENV = "MOCKPLATFORM_WORKER_ARGV"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         return args.run(args)
     except MockPlatformError as exc:
@@ -50,6 +59,19 @@ def _parser() -> argparse.ArgumentParser:
         help="allow this browser origin besides localhost (repeatable)",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--store",
+        metavar="URL",
+        help=f"where state lives: memory (default, one process) or redis://HOST:PORT/DB, "
+        f"shared by every worker and host pointed at it (default: ${STORE_ENV} or memory)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="uvicorn worker processes sharing the port; more than 1 needs --store redis://",
+    )
     serve.set_defaults(run=_serve)
     return parser
 
@@ -57,25 +79,78 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = Settings(
-        spec_path=args.spec, admin_token=args.admin_token, cors_origins=args.cors_origin
-    )
-    app = create_app(settings)
+    store_url = _store_url(args)
+    if args.workers < 1:
+        raise ConfigError(f"--workers {args.workers}: must be at least 1")
+    if args.workers > 1 and store_url is None:
+        raise ConfigError(
+            f"--workers {args.workers} needs a shared store: each worker would keep its own "
+            "tokens, calls and clock, so single use and expiry would not hold; add --store "
+            f"redis://HOST:PORT/DB (or set {STORE_ENV})"
+        )
+    app = _app(args)
+    if store_url is not None:
+        from mockplatform.redis_store import check_reachable
+
+        check_reachable(store_url)
     listener = _listen(args.host, args.port)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(message)s")
     host, port = listener.getsockname()[:2]
     platform = app.state.platform
     print(banner(platform.spec, platform.world, f"http://{_url_host(host)}:{port}"), flush=True)
-    config = uvicorn.Config(
-        app,
+    if store_url is not None:
+        store = platform.store.location  # type: ignore[attr-defined]
+        print(f"  store: {store}, shared by {args.workers} worker(s) here", flush=True)
+    options = dict(
         loop="uvloop",
         http="httptools",
         access_log=False,
         log_level=args.log_level,
         timeout_graceful_shutdown=2,
     )
-    uvicorn.Server(config).run(sockets=[listener])
+    if args.workers == 1:
+        uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[listener])
+        return 0
+    from uvicorn.supervisors import Multiprocess
+
+    # Workers are spawned, so they rebuild the app from the same arguments.
+    os.environ[_WORKER_ARGV_ENV] = json.dumps(args.argv)
+    config = uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
+    Multiprocess(config, sockets=[listener]).run()
     return 0
+
+
+def _store_url(args: argparse.Namespace) -> str | None:
+    """The shared store's URL, or None for the in-memory store; a bad URL is one clear line."""
+    url = args.store or os.environ.get(STORE_ENV) or "memory"
+    if url == "memory":
+        return None
+    from mockplatform.redis_store import is_redis_url
+
+    if not is_redis_url(url):
+        source = "--store" if args.store else STORE_ENV
+        raise ConfigError(f"{source} {url!r}: expected memory or redis://HOST:PORT/DB")
+    return url
+
+
+def _app(args: argparse.Namespace) -> Starlette:
+    """The app `serve` runs, built the same way in the parent and in each worker."""
+    settings = Settings(
+        spec_path=args.spec, admin_token=args.admin_token, cors_origins=args.cors_origin
+    )
+    store_url = _store_url(args)
+    if store_url is None:
+        return create_app(settings)
+    from mockplatform.redis_store import RedisStore
+
+    return create_app(settings, store=RedisStore(store_url))
+
+
+def worker_app() -> Starlette:
+    """uvicorn's factory in each `--workers` process: the parent's arguments, rebuilt."""
+    args = _parser().parse_args(json.loads(os.environ[_WORKER_ARGV_ENV]))
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(message)s")
+    return _app(args)
 
 
 def _listen(host: str, port: int) -> socket.socket:

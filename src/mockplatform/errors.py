@@ -3,6 +3,7 @@
     MockPlatformError             anything the mock reports to its operator
      +-- SpecError                openapi.yaml is missing, unreadable or not what the mock needs
      +-- ConfigError              a command-line option or setting is unusable
+     +-- StoreUnavailable         the shared store (Redis) cannot be reached: a 503 mid-run
     Rejection                     a request the platform answers with a documented error
 
 `Rejection` is not an operator error: it is the normal way a request stage ends the request
@@ -23,6 +24,19 @@ class SpecError(MockPlatformError):
 
 class ConfigError(MockPlatformError):
     """A setting given on the command line or to `create_app` cannot be used."""
+
+
+class StoreUnavailable(MockPlatformError):
+    """The store behind the mock failed; the message names it (never its password).
+
+    At start-up the command line prints it as one line; mid-run `StoreGuard` answers 503. It is
+    a failure of the mock itself, so it is not one of the platform's documented responses.
+    """
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(f"the store {store} is unavailable: {reason}")
+        self.store = store
+        self.reason = reason
 
 
 class Rejection(Exception):

@@ -1,0 +1,345 @@
+"""The shared store: one Redis behind every worker and host that serves one team.
+
+`MemoryStore` holds in one process. Behind a load balancer (`--workers 4`, or several hosts)
+a token issued by one worker must be redeemable, once, at any other, and a clock advanced
+through one worker's control API must be the clock of all. So every operation here is one
+atomic Redis step: a Lua script, or one command. A crash or a lost connection leaves each
+operation done or not done, never half-written.
+
+Keys, under a prefix (`mockplatform:` by default):
+
+    clock               the clock offset in seconds (INCRBYFLOAT), read with Redis's TIME
+    scenario            the active scenario's name; absent = the start-up one
+    token:<sha256>      hash: call_id, call (JSON copy), exp, forget (mock times), used (nonce)
+    calls / calls:data  zset call id -> save order, and hash call id -> JSON; capped together
+    calls:seq           the save order counter
+    journal             list of JSON entries, newest first, capped with LTRIM
+    journal:seq         team-wide journal ids (each worker's own counter would collide)
+
+Expiry and the movable clock. A token's expiry and forget times are stored as mock times,
+and every script decides against the shared mock clock (Redis's TIME plus the offset, read
+inside the script), so advancing the clock through any worker expires tokens at once. Redis's
+own key expiry (PEXPIRE, set to the moment the token is forgotten) reclaims the key; until
+then an expired token is still told apart from an unknown one, as `MemoryStore` does.
+Token keys are hashed: a key never holds a usable token, and a huge body never makes a
+huge key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from mockplatform.calls import CallRecord, CallStatus, Redemption
+from mockplatform.errors import StoreUnavailable
+from mockplatform.store import EXPIRED_TOKEN_MEMORY, MAX_CALLS, MAX_JOURNAL
+
+DEFAULT_PREFIX = "mockplatform:"
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+# Fail fast when Redis is down: a request should get its 503 in a second, not hang.
+CONNECT_TIMEOUT = 1.0
+COMMAND_TIMEOUT = 2.0
+
+_MOCK_NOW = """
+local function mock_now(clock_key)
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(redis.call('GET', clock_key) or '0')
+end
+"""
+
+_SAVE_CALL = """
+local function save_call(order_key, data_key, seq_key, call_id, call_json, max_calls)
+  redis.call('HSET', data_key, call_id, call_json)
+  redis.call('ZADD', order_key, redis.call('INCR', seq_key), call_id)
+  local excess = redis.call('ZCARD', order_key) - tonumber(max_calls)
+  if excess > 0 then
+    for _, old in ipairs(redis.call('ZRANGE', order_key, 0, excess - 1)) do
+      redis.call('HDEL', data_key, old)
+    end
+    redis.call('ZREMRANGEBYRANK', order_key, 0, excess - 1)
+  end
+end
+"""
+
+# KEYS: token, clock, calls, calls:data, calls:seq
+# ARGV: call id, call JSON, expires at, forget at (mock times), max calls
+_ISSUE = (
+    _MOCK_NOW
+    + _SAVE_CALL
+    + """
+redis.call('HSET', KEYS[1], 'call_id', ARGV[1], 'call', ARGV[2], 'exp', ARGV[3],
+           'forget', ARGV[4], 'used', '')
+local ttl_ms = math.ceil((tonumber(ARGV[4]) - mock_now(KEYS[2])) * 1000)
+redis.call('PEXPIRE', KEYS[1], math.max(ttl_ms, 1))
+save_call(KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[5])
+"""
+)
+
+# KEYS: token, clock, calls:data.  ARGV: this redeem's nonce.
+# The nonce makes a retried redeem (the reply was lost, redis-py sends it again) get its own
+# ACCEPTED back instead of a 409 for a token nobody else used.
+_REDEEM = (
+    _MOCK_NOW
+    + """
+local t = redis.call('HMGET', KEYS[1], 'exp', 'forget', 'used', 'call_id', 'call')
+if not t[1] then return {'unknown'} end
+local now = mock_now(KEYS[2])
+if now >= tonumber(t[2]) then
+  redis.call('DEL', KEYS[1])
+  return {'unknown'}
+end
+local call = redis.call('HGET', KEYS[3], t[4]) or t[5]
+if t[3] == ARGV[1] then return {'accepted', call} end
+if t[3] ~= '' then return {'used', call} end
+if now >= tonumber(t[1]) then return {'expired', call} end
+redis.call('HSET', KEYS[1], 'used', ARGV[1])
+return {'accepted', call}
+"""
+)
+
+# KEYS: calls, calls:data, calls:seq.  ARGV: call id, call JSON, max calls
+_SAVE = _SAVE_CALL + "save_call(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])"
+
+# KEYS: calls, calls:data.  ARGV: limit.  Newest first.
+_LIST_CALLS = """
+local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(ids))
+"""
+
+# KEYS: journal, journal:seq.  ARGV: the entry's JSON without its opening brace, max entries.
+_RECORD = """
+local id = redis.call('INCR', KEYS[2])
+local sep = ','
+if ARGV[1] == '}' then sep = '' end
+redis.call('LPUSH', KEYS[1], '{"id":' .. id .. sep .. ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+return id
+"""
+
+# ARGV: the key pattern.  One script, so a reset is all or nothing.
+_RESET = """
+local cursor = '0'
+local removed = 0
+repeat
+  local page = redis.call('SCAN', cursor, 'MATCH', ARGV[1], 'COUNT', 1000)
+  cursor = page[1]
+  for _, key in ipairs(page[2]) do
+    redis.call('UNLINK', key)
+    removed = removed + 1
+  end
+until cursor == '0'
+return removed
+"""
+
+
+def is_redis_url(url: str) -> bool:
+    return urlsplit(url).scheme in REDIS_SCHEMES
+
+
+def describe_url(url: str) -> str:
+    """The URL to show in messages and 503 bodies: any password replaced by `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{user}:***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def check_reachable(url: str) -> None:
+    """Fail start-up with one clear line when Redis is not there (a synchronous PING)."""
+    location = describe_url(url)
+    try:
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=COMMAND_TIMEOUT
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.RedisError, ValueError) as exc:
+        reason = _one_line(exc).rstrip(".")
+        raise StoreUnavailable(location, f"{reason}; start it or fix --store") from None
+
+
+class RedisStore:
+    """The `Store` interface on Redis, shared by every worker and host pointed at it."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        max_calls: int = MAX_CALLS,
+        max_journal: int = MAX_JOURNAL,
+    ) -> None:
+        self.location = describe_url(url)
+        self._max_calls = max_calls
+        self._max_journal = max_journal
+        self._prefix = prefix
+        # Connections are made lazily, in the event loop of the worker that uses them. One
+        # retry without backoff: a pooled connection left stale by a Redis restart is
+        # replaced at once, and a Redis that is really down gives a 503 in about a second.
+        self._redis = redis.asyncio.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=COMMAND_TIMEOUT,
+            retry=Retry(NoBackoff(), 1),
+        )
+        self._clock = prefix + "clock"
+        self._scenario = prefix + "scenario"
+        self._calls = prefix + "calls"
+        self._calls_data = prefix + "calls:data"
+        self._calls_seq = prefix + "calls:seq"
+        self._journal = prefix + "journal"
+        self._journal_seq = prefix + "journal:seq"
+        register = self._redis.register_script
+        self._issue = register(_ISSUE)
+        self._redeem = register(_REDEEM)
+        self._save = register(_SAVE)
+        self._list_calls = register(_LIST_CALLS)
+        self._record = register(_RECORD)
+        self._reset = register(_RESET)
+
+    def _token_key(self, token: str) -> str:
+        return self._prefix + "token:" + hashlib.sha256(token.encode()).hexdigest()
+
+    @asynccontextmanager
+    async def _translated(self) -> AsyncIterator[None]:
+        """Any Redis failure becomes `StoreUnavailable` naming this store: a 503, not a 500."""
+        try:
+            yield
+        except redis.RedisError as exc:
+            raise StoreUnavailable(self.location, _one_line(exc)) from exc
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+    async def ping(self) -> None:
+        async with self._translated():
+            await self._redis.ping()
+
+    # The clock -------------------------------------------------------------------------
+
+    async def now(self) -> float:
+        async with self._translated(), self._redis.pipeline(transaction=False) as pipe:
+            pipe.time()
+            pipe.get(self._clock)
+            (seconds, micros), offset = await pipe.execute()
+        return int(seconds) + int(micros) / 1_000_000 + float(offset or 0)
+
+    async def clock_offset(self) -> float:
+        async with self._translated():
+            return float(await self._redis.get(self._clock) or 0)
+
+    async def advance_clock(self, seconds: float) -> float:
+        async with self._translated():
+            return float(await self._redis.incrbyfloat(self._clock, seconds))
+
+    # The active scenario ----------------------------------------------------------------
+
+    async def get_scenario(self) -> str | None:
+        async with self._translated():
+            return await self._redis.get(self._scenario)
+
+    async def set_scenario(self, name: str | None) -> None:
+        async with self._translated():
+            if name is None:
+                await self._redis.delete(self._scenario)
+            else:
+                await self._redis.set(self._scenario, name)
+
+    # Tokens and calls --------------------------------------------------------------------
+
+    async def issue_token(self, token: str, call: CallRecord) -> None:
+        lifetime = call.token_expires_at - call.token_issued_at
+        forget_at = call.token_expires_at + lifetime * EXPIRED_TOKEN_MEMORY
+        keys = [self._token_key(token), self._clock, *self._call_keys()]
+        args = [call.call_id, _dump_call(call), repr(call.token_expires_at), repr(forget_at)]
+        async with self._translated():
+            await self._issue(keys=keys, args=[*args, self._max_calls])
+
+    async def redeem_token(self, token: str) -> tuple[Redemption, CallRecord | None]:
+        keys = [self._token_key(token), self._clock, self._calls_data]
+        async with self._translated():
+            outcome, *call = await self._redeem(keys=keys, args=[secrets.token_hex(16)])
+        return Redemption(outcome), _load_call(call[0]) if call else None
+
+    async def get_call(self, call_id: str) -> CallRecord | None:
+        async with self._translated():
+            data = await self._redis.hget(self._calls_data, call_id)
+        return _load_call(data) if data else None
+
+    async def save_call(self, call: CallRecord) -> None:
+        async with self._translated():
+            await self._save(
+                keys=self._call_keys(), args=[call.call_id, _dump_call(call), self._max_calls]
+            )
+
+    async def list_calls(self, limit: int) -> list[CallRecord]:
+        if limit <= 0:
+            return []
+        async with self._translated():
+            found = await self._list_calls(keys=[self._calls, self._calls_data], args=[limit])
+        return [_load_call(data) for data in found if data]
+
+    def _call_keys(self) -> list[str]:
+        return [self._calls, self._calls_data, self._calls_seq]
+
+    # The request journal -----------------------------------------------------------------
+
+    async def record_request(self, entry: dict[str, Any]) -> None:
+        """Keep `entry` under a team-wide id (it replaces the worker's own `id`)."""
+        rest = {name: value for name, value in entry.items() if name != "id"}
+        body = json.dumps(rest, separators=(",", ":"), ensure_ascii=False)[1:]
+        async with self._translated():
+            entry["id"] = await self._record(
+                keys=[self._journal, self._journal_seq], args=[body, self._max_journal]
+            )
+
+    async def list_requests(self, limit: int) -> list[dict[str, Any]]:
+        if limit <= 0:
+            return []
+        async with self._translated():
+            found = await self._redis.lrange(self._journal, 0, limit - 1)
+        return [json.loads(data) for data in found]
+
+    async def reset(self) -> None:
+        """Forget everything under this store's prefix, in one step: the clock goes back,
+        the scenario returns to the start-up one, tokens, calls and journal are gone."""
+        async with self._translated():
+            await self._reset(keys=[], args=[_glob_escape(self._prefix) + "*"])
+
+
+def _dump_call(call: CallRecord) -> str:
+    return json.dumps(asdict(call), separators=(",", ":"), ensure_ascii=False)
+
+
+def _load_call(data: str) -> CallRecord:
+    fields = json.loads(data)
+    fields["status"] = CallStatus(fields["status"])
+    return CallRecord(**fields)
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

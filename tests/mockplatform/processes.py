@@ -1,0 +1,156 @@
+"""Real processes for the shared-store tests: a `redis-server` and `mockplatform serve`.
+
+Each runs in its own session (process group) on a free loopback port, its output in a file
+(a pipe nobody reads would fill and stall it), is waited for by polling, never by a fixed
+sleep, and is always stopped, with everything it spawned, however the test ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import redis
+
+from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
+
+START_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(ready, what: str, process: subprocess.Popen, log: Path) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready():
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited ({process.returncode}): {log.read_text()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not ready in {START_TIMEOUT} s: {log.read_text()}")
+        time.sleep(0.02)
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop `process` and its whole group (uvicorn's workers too)."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, sig)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def _start(command: list[str], log: Path) -> subprocess.Popen:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+@dataclass
+class RedisServer:
+    """A throw-away `redis-server` on loopback; with `durable`, writes survive a restart."""
+
+    directory: Path
+    durable: bool = False
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is missing: `make test` installs it (SYSTEM_DEPS)"
+        options = ["--appendonly", "yes", "--appendfsync", "always"] if self.durable else []
+        command = [
+            binary,
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.directory),
+            "--save", "",
+            "--appendonly", "no",
+            *options,
+        ]  # fmt: skip
+        log = self.directory / "redis.log"
+        self.process = _start(command, log)
+        wait_until(self.answers, "redis-server", self.process, log)
+        return self
+
+    def answers(self) -> bool:
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        """Die as a crash would: SIGKILL, no shutdown save."""
+        assert self.process is not None
+        stop(self.process, signal.SIGKILL)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
+@dataclass
+class MockProcess:
+    """`mockplatform serve` as a team runs it, against a shared store."""
+
+    args: list[str]
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> MockProcess:
+        command = [sys.executable, "-m", "mockplatform.cli", "serve", "--port", str(self.port)]
+        self.process = _start([*command, "--log-level", "warning", *self.args], self.log)
+        wait_until(self.answers, "mockplatform serve", self.process, self.log)
+        return self
+
+    def answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/_mock/clock", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
+def issue_token(client: httpx.Client, base_url: str) -> dict[str, str]:
+    response = client.post(
+        f"{base_url}/api/widget/token",
+        json={"agentId": DEFAULT_AGENT_ID},
+        headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def redeem(client: httpx.Client, base_url: str, token: str) -> httpx.Response:
+    return client.post(f"{base_url}/api/widget/calls", json={"accessToken": token})

@@ -1,0 +1,154 @@
+"""What only the Redis store has to show: shared keys, Redis's own expiry, a store that is down."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis
+
+from mockplatform.errors import StoreUnavailable
+from mockplatform.redis_store import RedisStore, check_reachable, describe_url, is_redis_url
+from mockplatform.store import EXPIRED_TOKEN_MEMORY
+from tests.mockplatform.processes import RedisServer, free_port
+from tests.mockplatform.test_store import LIFETIME, issue
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"test:{uuid.uuid4().hex}:"
+
+
+@pytest.fixture
+async def pair(redis_server: RedisServer, prefix: str) -> AsyncIterator[list[RedisStore]]:
+    """Two stores on one Redis: two workers, or two hosts, of one team."""
+    stores = [RedisStore(redis_server.url, prefix=prefix) for _ in range(2)]
+    try:
+        yield stores
+    finally:
+        await stores[0].reset()
+        for store in stores:
+            await store.aclose()
+
+
+def raw(server: RedisServer) -> redis.Redis:
+    return redis.Redis(port=server.port, decode_responses=True)
+
+
+async def test_one_store_issues_the_other_redeems(pair: list[RedisStore]) -> None:
+    first, second = pair
+    token, call = await issue(first)
+    outcome, found = await second.redeem_token(token)
+    assert outcome.value == "accepted"
+    assert found == call
+    assert (await first.redeem_token(token))[0].value == "used"
+
+
+async def test_the_clock_and_scenario_are_shared(pair: list[RedisStore]) -> None:
+    first, second = pair
+    await first.advance_clock(42)
+    assert await second.clock_offset() == 42
+    await second.set_scenario("platform-failure")
+    assert await first.get_scenario() == "platform-failure"
+    await first.set_scenario(None)
+    assert await second.get_scenario() is None
+    await second.set_scenario("expired-trial")
+    await first.reset()
+    assert await second.get_scenario() is None
+    assert await second.clock_offset() == 0
+
+
+async def test_journal_ids_are_team_wide(pair: list[RedisStore]) -> None:
+    first, second = pair
+    entries = [{"id": 1, "path": "/api/a"}, {"id": 1, "path": "/api/b"}, {"id": 1}]
+    await first.record_request(entries[0])
+    await second.record_request(entries[1])
+    await first.record_request(entries[2])
+    listed = await second.list_requests(10)
+    assert [entry["id"] for entry in listed] == [3, 2, 1]
+    assert listed[0] == {"id": 3}
+    assert [entry["id"] for entry in entries] == [1, 2, 3]
+
+
+async def test_token_keys_hold_no_token_and_expire_in_redis(
+    redis_server: RedisServer, pair: list[RedisStore], prefix: str
+) -> None:
+    token, _ = await issue(pair[0])
+    with raw(redis_server) as client:
+        keys = [key for key in client.scan_iter(match=f"{prefix}token:*")]
+        assert len(keys) == 1
+        assert token not in keys[0]
+        assert token not in str(client.hgetall(keys[0]))
+        ttl = client.pttl(keys[0]) / 1000
+    # Redis itself drops the key once the token is forgotten, not before
+    forget_after = LIFETIME * (EXPIRED_TOKEN_MEMORY + 1)
+    assert forget_after - 60 < ttl <= forget_after
+
+
+async def test_reset_keeps_other_prefixes(
+    redis_server: RedisServer, pair: list[RedisStore]
+) -> None:
+    other = RedisStore(redis_server.url, prefix=f"other:{uuid.uuid4().hex}:")
+    try:
+        token, _ = await issue(other)
+        await other.advance_clock(5)
+        await pair[0].reset()
+        assert await other.clock_offset() == 5
+        assert (await other.redeem_token(token))[0].value == "accepted"
+    finally:
+        await other.reset()
+        await other.aclose()
+
+
+async def test_a_store_that_is_down_names_itself() -> None:
+    url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"
+    store = RedisStore(url)
+    try:
+        with pytest.raises(StoreUnavailable) as caught:
+            await store.redeem_token("rt_test_x")
+    finally:
+        await store.aclose()
+    assert caught.value.store == describe_url(url)
+    assert "hunter2" not in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_check_reachable_is_one_line_without_the_password() -> None:
+    url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"
+    with pytest.raises(StoreUnavailable) as caught:
+        check_reachable(url)
+    message = str(caught.value)
+    assert message.startswith(f"the store redis://:***@127.0.0.1:{url.rsplit(':', 1)[1]}")
+    assert "hunter2" not in message and "\n" not in message
+    assert "--store" in message
+
+
+def test_check_reachable_passes_on_a_live_redis(redis_server: RedisServer) -> None:
+    check_reachable(redis_server.url)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ("redis://:pw@127.0.0.1:6380/2", "redis://:***@127.0.0.1:6380/2"),
+        ("rediss://team:pw@cache:6379/1", "rediss://team:***@cache:6379/1"),
+    ],
+)
+def test_describe_url_masks_the_password(url: str, shown: str) -> None:
+    assert describe_url(url) == shown
+
+
+def test_is_redis_url() -> None:
+    assert is_redis_url("redis://127.0.0.1:6379/0")
+    assert is_redis_url("unix:///run/redis.sock?db=1")
+    assert not is_redis_url("memory")
+    assert not is_redis_url("http://127.0.0.1:6379")

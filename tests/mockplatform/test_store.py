@@ -1,0 +1,156 @@
+"""The `Store` contract, run against every implementation: what holds in one process's memory
+must hold the same in Redis, shared by a team."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from mockplatform.calls import CallRecord, CallStatus, Redemption
+from mockplatform.redis_store import RedisStore
+from mockplatform.store import EXPIRED_TOKEN_MEMORY, MemoryStore, Store
+from mockplatform.tokens import new_access_token, new_call_id
+from tests.mockplatform.processes import RedisServer
+
+pytestmark = pytest.mark.anyio
+
+LIFETIME = 60.0
+CAP = 3
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore(max_calls=CAP, max_journal=CAP)
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
+    redis_store = RedisStore(
+        server.url, prefix=f"test:{uuid.uuid4().hex}:", max_calls=CAP, max_journal=CAP
+    )
+    try:
+        yield redis_store
+    finally:
+        await redis_store.reset()
+        await redis_store.aclose()
+
+
+async def issue(store: Store, caller: str | None = None) -> tuple[str, CallRecord]:
+    now = await store.now()
+    call = CallRecord(
+        call_id=new_call_id(),
+        account="nas_…tive",
+        agent_id="550e8400-e29b-41d4-a716-446655440000",
+        agent_name="Customer Support Agent",
+        instance_id=None,
+        language="en",
+        caller_name=caller,
+        resolved_prompt="You are Customer Support Agent.",
+        token_issued_at=now,
+        token_expires_at=now + LIFETIME,
+    )
+    token = new_access_token()
+    await store.issue_token(token, call)
+    return token, call
+
+
+async def test_a_token_redeems_once(store: Store) -> None:
+    token, call = await issue(store, caller="Rahul Sharma")
+    outcome, found = await store.redeem_token(token)
+    assert outcome is Redemption.ACCEPTED
+    assert found == call
+    outcome, found = await store.redeem_token(token)
+    assert outcome is Redemption.USED
+    assert found is not None and found.call_id == call.call_id
+
+
+async def test_an_unknown_token_is_unknown(store: Store) -> None:
+    await issue(store)
+    assert await store.redeem_token("rt_test_never_issued") == (Redemption.UNKNOWN, None)
+
+
+async def test_concurrent_redeems_have_one_winner(store: Store) -> None:
+    token, _ = await issue(store)
+    outcomes = await asyncio.gather(*(store.redeem_token(token) for _ in range(50)))
+    winners = [outcome for outcome, _ in outcomes if outcome is Redemption.ACCEPTED]
+    assert len(winners) == 1
+    assert {outcome for outcome, _ in outcomes} == {Redemption.ACCEPTED, Redemption.USED}
+
+
+async def test_advancing_the_clock_moves_now(store: Store) -> None:
+    assert await store.clock_offset() == 0
+    assert await store.advance_clock(30) == 30
+    assert await store.advance_clock(1.5) == 31.5
+    assert await store.clock_offset() == 31.5
+    # generous bound: the point is the 31.5 s offset, not the machine's speed
+    assert abs(await store.now() - time.time() - 31.5) < 5
+
+
+async def test_a_token_is_valid_until_its_lifetime(store: Store) -> None:
+    token, _ = await issue(store)
+    await store.advance_clock(LIFETIME - 1)
+    assert (await store.redeem_token(token))[0] is Redemption.ACCEPTED
+
+
+async def test_an_advanced_clock_expires_a_token(store: Store) -> None:
+    token, call = await issue(store)
+    await store.advance_clock(LIFETIME + 1)
+    outcome, found = await store.redeem_token(token)
+    assert outcome is Redemption.EXPIRED
+    assert found is not None and found.call_id == call.call_id
+
+
+async def test_a_long_expired_token_is_forgotten(store: Store) -> None:
+    token, _ = await issue(store)
+    await store.advance_clock(LIFETIME * (EXPIRED_TOKEN_MEMORY + 1) + 1)
+    assert await store.redeem_token(token) == (Redemption.UNKNOWN, None)
+
+
+async def test_a_used_token_reports_the_call_as_saved_last(store: Store) -> None:
+    token, call = await issue(store)
+    _, started = await store.redeem_token(token)
+    assert started is not None
+    started.status = CallStatus.STARTED
+    started.started_at = await store.now()
+    await store.save_call(started)
+    assert await store.get_call(call.call_id) == started
+    _, again = await store.redeem_token(token)
+    assert again is not None and again.status is CallStatus.STARTED
+
+
+async def test_the_call_log_is_newest_first_and_capped(store: Store) -> None:
+    calls = [(await issue(store, caller=f"caller {n}"))[1] for n in range(CAP + 2)]
+    listed = await store.list_calls(100)
+    assert [c.call_id for c in listed] == [c.call_id for c in reversed(calls)][:CAP]
+    assert [c.call_id for c in await store.list_calls(1)] == [calls[-1].call_id]
+    assert await store.get_call(calls[0].call_id) is None
+    assert await store.get_call("call_unknown") is None
+
+
+async def test_the_journal_is_newest_first_and_capped(store: Store) -> None:
+    for n in range(CAP + 2):
+        await store.record_request({"id": n, "method": "POST", "path": f"/api/{n}", "body": "é"})
+    listed = await store.list_requests(100)
+    assert [entry["path"] for entry in listed] == ["/api/4", "/api/3", "/api/2"]
+    assert listed[0]["body"] == "é"
+    assert len(await store.list_requests(2)) == 2
+
+
+async def test_reset_forgets_everything(store: Store) -> None:
+    token, call = await issue(store)
+    await store.record_request({"id": 1, "method": "GET", "path": "/api/x"})
+    await store.advance_clock(10)
+    await store.reset()
+    assert await store.redeem_token(token) == (Redemption.UNKNOWN, None)
+    assert await store.get_call(call.call_id) is None
+    assert await store.list_calls(10) == []
+    assert await store.list_requests(10) == []
+    assert await store.clock_offset() == 0
