@@ -89,6 +89,9 @@ save_call(KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[5])
 # KEYS: token, clock, calls:data.  ARGV: this redeem's nonce.
 # The nonce makes a retried redeem (the reply was lost, redis-py sends it again) get its own
 # ACCEPTED back instead of a 409 for a token nobody else used.
+# The call log records the start in the same step, so a store failure before the handler's
+# own `save_call` never leaves a used token whose call still reads `token_issued`. The call
+# is returned as it was, like `MemoryStore` does; the JSON edited is our own `_dump_call`'s.
 _REDEEM = (
     _MOCK_NOW
     + """
@@ -99,11 +102,18 @@ if now >= tonumber(t[2]) then
   redis.call('DEL', KEYS[1])
   return {'unknown'}
 end
-local call = redis.call('HGET', KEYS[3], t[4]) or t[5]
+local logged = redis.call('HGET', KEYS[3], t[4])
+local call = logged or t[5]
 if t[3] == ARGV[1] then return {'accepted', call} end
 if t[3] ~= '' then return {'used', call} end
 if now >= tonumber(t[1]) then return {'expired', call} end
 redis.call('HSET', KEYS[1], 'used', ARGV[1])
+if logged then
+  local started = string.gsub(logged, '"status":"token_issued"', '"status":"started"', 1)
+  started = string.gsub(started, '"started_at":null',
+                        '"started_at":' .. string.format('%.6f', now), 1)
+  redis.call('HSET', KEYS[3], t[4], started)
+end
 return {'accepted', call}
 """
 )

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis
 
+from mockplatform.calls import CallStatus
 from mockplatform.errors import StoreUnavailable
 from mockplatform.redis_store import RedisStore, check_reachable, describe_url, is_redis_url
 from mockplatform.store import EXPIRED_TOKEN_MEMORY
@@ -50,6 +51,21 @@ async def test_one_store_issues_the_other_redeems(pair: list[RedisStore]) -> Non
     assert outcome.value == "accepted"
     assert found == call
     assert (await first.redeem_token(token))[0].value == "used"
+
+
+async def test_a_redeem_records_the_start_in_the_same_step(pair: list[RedisStore]) -> None:
+    first, second = pair
+    token, call = await issue(first)
+    await first.advance_clock(7)
+    outcome, returned = await second.redeem_token(token)
+    assert outcome.value == "accepted"
+    assert returned == call  # as issued, like MemoryStore
+    # no save_call yet (say the store failed right after): the log already says started
+    logged = await first.get_call(call.call_id)
+    assert logged is not None
+    assert logged.status is CallStatus.STARTED
+    assert logged.started_at is not None
+    assert abs(logged.started_at - (call.token_issued_at + 7)) < 5
 
 
 async def test_the_clock_and_scenario_are_shared(pair: list[RedisStore]) -> None:
