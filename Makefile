@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # command:debian-package pairs the tests need, installed when the command is missing
-SYSTEM_DEPS := redis-server:redis-server
+SYSTEM_DEPS := redis-server:redis-server chromium:chromium
 
 .PHONY: run test lint format system-deps clean
 

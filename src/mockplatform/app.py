@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from mockplatform import control
+from mockplatform import control, demo, live_call
+from mockplatform.conversation import CallScript
 from mockplatform.errors import Rejection
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
 from mockplatform.journal import JournalMiddleware
@@ -41,6 +42,7 @@ class Settings:
     admin_token: str | None = None
     cors_origins: Sequence[str] = ()  # besides any localhost origin, which is always allowed
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    call_script: CallScript | None = None  # length and pace of simulated calls (live_call.py)
 
 
 def create_app(
@@ -68,6 +70,8 @@ def create_app(
             routes=control.ROUTES,
             middleware=[Middleware(control.ControlGuard, admin_token=settings.admin_token)],
         ),
+        *live_call.ROUTES,
+        *demo.ROUTES,
     ]
     origins = "|".join([LOCAL_ORIGINS, *(re.escape(o) for o in settings.cors_origins)])
     app = Starlette(
@@ -85,6 +89,7 @@ def create_app(
         exception_handlers={Rejection: _render_rejection, HTTPException: _render_http_error},
     )
     app.state.platform = platform
+    app.state.live_calls = live_call.LiveCalls(settings.call_script)
     return app
 
 

@@ -38,6 +38,8 @@ class CallRecord:
     started_at: float | None = None
     ended_at: float | None = None
     transcript: list[dict[str, str]] = field(default_factory=list)
+    end_reason: str | None = None  # completed, ended_early, failed: MESSAGE, user_hangup
+    live_key_digest: str | None = None  # sha256 of the key in the call's WebSocket URL
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -18,11 +18,12 @@ from mockplatform.errors import Rejection
 from mockplatform.intake import read_json_body
 from mockplatform.spec import Spec
 from mockplatform.store import Store
-from mockplatform.tokens import new_access_token, new_call_id
+from mockplatform.tokens import key_digest, new_access_token, new_call_id, new_live_key
 from mockplatform.world import Agent, Instance, World, resolve_prompt
 
 CREATE_TOKEN = "createWidgetToken"
 REDEEM_TOKEN = "redeemWidgetToken"
+LIVE_CALL_ROUTE = "live-call"  # the WebSocket a started call's events stream over (live_call.py)
 
 
 @dataclass
@@ -107,8 +108,22 @@ async def redeem_widget_token(request: Request) -> JSONResponse:
     assert call is not None
     call.status = CallStatus.STARTED
     call.started_at = await platform.store.now()
+    live_key = new_live_key()
+    call.live_key_digest = key_digest(live_key)
     await platform.store.save_call(call)
     return JSONResponse(
-        {"callId": call.call_id, "agentName": call.agent_name, "status": "started"},
+        {
+            "callId": call.call_id,
+            "agentName": call.agent_name,
+            "status": "started",
+            "callUrl": live_call_url(request, call.call_id, live_key),
+        },
         status_code=201,
     )
+
+
+def live_call_url(request: Request, call_id: str, live_key: str) -> str:
+    """ws(s)://…/sdk/calls/{callId}?key=…: where the SDK listens to the call it just started."""
+    url = request.url_for(LIVE_CALL_ROUTE, call_id=call_id)
+    scheme = "wss" if url.scheme == "https" else "ws"
+    return str(url.replace(scheme=scheme).include_query_params(key=live_key))

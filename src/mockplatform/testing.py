@@ -1,7 +1,8 @@
 """Serving the mock (or any ASGI app) on a real port inside a test, the way httpx's suite does.
 
 The server runs in a thread on a socket bound to a free loopback port; signal handlers stay
-with the main thread. Used by the project's own tests and available to yours.
+with the main thread. `chromium` opens Debian's headless Chromium for browser tests. Used by
+the project's own tests and available to yours.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.types import ASGIApp
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @contextmanager
@@ -38,3 +43,35 @@ def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1") -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         listener.close()
+
+
+CHROMIUM_PATH = "/usr/bin/chromium"  # Debian's package (the Makefile's SYSTEM_DEPS)
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+@contextmanager
+def chromium(executable_path: str = CHROMIUM_PATH) -> Iterator[Browser]:
+    """Headless Chromium driven by Playwright (the `dev` extra), never downloading a browser.
+
+    Debian's own build is used through `executable_path`, with background networking off so
+    the browser talks to nothing but the pages a test opens.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable_path, args=list(CHROMIUM_ARGS)
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()

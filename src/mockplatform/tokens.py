@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 TOKEN_PREFIX = "rt_test_"
@@ -15,3 +16,13 @@ def new_access_token() -> str:
 
 def new_call_id() -> str:
     return CALL_PREFIX + secrets.token_hex(12)
+
+
+def new_live_key() -> str:
+    """The key in a started call's WebSocket URL, known only to whoever redeemed the token."""
+    return secrets.token_urlsafe(24)
+
+
+def key_digest(key: str) -> str:
+    """What the call log keeps of a live key: enough to check one, useless to an onlooker."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,211 @@
+"""The simulated call over its WebSocket, against a live server: events, call log, hang-up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from mockplatform import create_app
+from mockplatform.app import Settings
+from mockplatform.conversation import CallScript
+from mockplatform.live_call import CLOSE_BUSY, CLOSE_NOT_FOUND, CLOSE_REFUSED
+from mockplatform.testing import serve_in_thread
+from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, DEFAULT_INSTANCE_ID
+
+FAST = CallScript(turns=2, pace_ms=5)
+AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+
+
+def serve(script: CallScript) -> AbstractContextManager[str]:
+    """The mock on a free port, its calls following `script`."""
+    return serve_in_thread(create_app(Settings(call_script=script)))
+
+
+@pytest.fixture(scope="module")
+def fast_url() -> Iterator[str]:
+    with serve(FAST) as url:
+        yield url
+
+
+def start(url: str, **body: Any) -> dict[str, Any]:
+    """Issue a token and redeem it: the redeem response, plus the token's callId."""
+    with httpx.Client(base_url=url) as http:
+        payload = {"agentId": DEFAULT_AGENT_ID, "callerName": "Rahul Sharma", **body}
+        token = http.post("/api/widget/token", json=payload, headers=AUTH).json()
+        response = http.post("/api/widget/calls", json={"accessToken": token["accessToken"]})
+        assert response.status_code == 201
+        return response.json()
+
+
+def call_log(url: str, call_id: str) -> dict[str, Any]:
+    return httpx.get(f"{url}/_mock/calls/{call_id}").json()
+
+
+async def listen(call_url: str, stop_after: str | None = None) -> list[tuple[str, Any]]:
+    """Every event until the server closes; with `stop_after`, hang up after that event."""
+    events: list[tuple[str, Any]] = []
+    async with websockets.connect(call_url) as socket:
+        try:
+            async for text in socket:
+                message = json.loads(text)
+                events.append((message["event"], message["data"]))
+                if message["event"] == stop_after:
+                    await socket.send(json.dumps({"type": "stop"}))
+                    break
+        except ConnectionClosed:
+            pass
+    return events
+
+
+async def refused(call_url: str) -> tuple[int | None, list[Any]]:
+    messages = []
+    async with websockets.connect(call_url) as socket:
+        with pytest.raises(ConnectionClosed):
+            while True:
+                messages.append(json.loads(await socket.recv()))
+        return socket.close_code, messages
+
+
+def test_the_call_streams_the_sdk_events_in_order(fast_url: str) -> None:
+    started = start(fast_url, instanceId=DEFAULT_INSTANCE_ID)
+    events = asyncio.run(listen(started["callUrl"]))
+    names = [name for name, _ in events]
+    assert names[:3] == ["call_started", "metadata", "call_ready"]
+    assert names[-1] == "call_ended"
+    agent_lines = 1 + FAST.turns + 1  # greeting, the replies, goodbye
+    assert names.count("agent_start_talking") == names.count("agent_stop_talking") == agent_lines
+    updates = [data for name, data in events if name == "update"]
+    assert len(updates) == agent_lines + FAST.turns
+    for update in updates:
+        assert update["turntaking"] == f"{update['transcript'][-1]['role']}_turn"
+        assert set(update["transcript"][-1]) == {"role", "content"}
+    assert [len(u["transcript"]) for u in updates] == list(range(1, len(updates) + 1))
+    assert updates[0]["transcript"][0]["content"].startswith("Hello, Rahul!")
+    metadata = dict(events)["metadata"]
+    assert metadata["callId"] == started["callId"]
+    assert metadata["companyName"] == "Sharma Dental Clinic"
+
+
+def test_each_agent_line_is_spoken_between_start_and_stop_talking(fast_url: str) -> None:
+    events = asyncio.run(listen(start(fast_url)["callUrl"]))
+    names = [name for name, _ in events]
+    for index, name in enumerate(names):
+        if name == "update" and events[index][1]["turntaking"] == "agent_turn":
+            assert names[index - 1] == "agent_start_talking"
+            assert names[index + 1] == "agent_stop_talking"
+
+
+def test_the_call_log_moves_from_token_to_started_to_ended(fast_url: str) -> None:
+    with httpx.Client(base_url=fast_url) as http:
+        token = http.post(
+            "/api/widget/token",
+            json={"agentId": DEFAULT_AGENT_ID, "callerName": "Asha", "language": "mr"},
+            headers=AUTH,
+        ).json()
+        assert call_log(fast_url, token["callId"])["status"] == "token_issued"
+        started = http.post("/api/widget/calls", json={"accessToken": token["accessToken"]})
+    record = call_log(fast_url, token["callId"])
+    assert record["status"] == "started"
+    assert record["transcript"] == []
+    events = asyncio.run(listen(started.json()["callUrl"]))
+    record = call_log(fast_url, token["callId"])
+    assert record["status"] == "ended"
+    assert record["endReason"] == "completed"
+    assert record["tokenIssuedAt"] <= record["startedAt"] <= record["endedAt"]
+    last_update = [data for name, data in events if name == "update"][-1]
+    assert record["transcript"] == last_update["transcript"]
+    assert record["transcript"][0]["content"].startswith("नमस्कार, Asha!")
+
+
+def test_the_redeem_response_gives_a_websocket_url(fast_url: str, spec) -> None:
+    started = start(fast_url)
+    assert started["callUrl"].startswith(fast_url.replace("http://", "ws://") + "/sdk/calls/")
+    problem = spec.operation("redeemWidgetToken").validate_response(201, started)
+    assert problem is None
+
+
+def test_hanging_up_ends_the_call_early(fast_url: str) -> None:
+    started = start(fast_url)
+    events = asyncio.run(listen(started["callUrl"], stop_after="call_ready"))
+    assert "call_ended" not in [name for name, _ in events]
+    for _ in range(100):  # the server notices the hang-up asynchronously
+        record = call_log(fast_url, started["callId"])
+        if record["status"] == "ended":
+            break
+        time.sleep(0.02)
+    assert record["status"] == "ended"
+    assert record["endReason"] == "user_hangup"
+
+
+def test_a_wrong_key_is_refused(fast_url: str) -> None:
+    started = start(fast_url)
+    wrong = started["callUrl"].rsplit("=", 1)[0] + "=not-the-key"
+    code, messages = asyncio.run(refused(wrong))
+    assert code == CLOSE_REFUSED
+    assert messages[0]["event"] == "error"
+    assert "key" in messages[0]["data"]
+    assert call_log(fast_url, started["callId"])["status"] == "started"
+
+
+def test_an_unknown_call_is_refused(fast_url: str) -> None:
+    code, messages = asyncio.run(refused(f"{fast_url.replace('http', 'ws')}/sdk/calls/call_nope"))
+    assert code == CLOSE_NOT_FOUND
+    assert messages == [{"event": "error", "data": messages[0]["data"]}]
+    assert "Call not found" in messages[0]["data"]
+
+
+def test_a_call_can_be_listened_to_once(fast_url: str) -> None:
+    started = start(fast_url)
+    asyncio.run(listen(started["callUrl"]))
+    code, messages = asyncio.run(refused(started["callUrl"]))
+    assert code == CLOSE_BUSY
+    assert "already ended" in messages[0]["data"]
+
+
+def test_a_second_listener_during_the_call_is_refused() -> None:
+    with serve(CallScript(turns=50, pace_ms=20)) as url:
+        started = start(url)
+
+        async def both() -> tuple[int | None, list[Any]]:
+            async with websockets.connect(started["callUrl"]) as first:
+                await first.recv()  # call_started: the first listener holds the call
+                return await refused(started["callUrl"])
+
+        code, messages = asyncio.run(both())
+        assert code == CLOSE_BUSY
+        assert messages[0]["event"] == "error"
+
+
+def test_a_scripted_failure_sends_error_mid_call() -> None:
+    script = CallScript(turns=3, pace_ms=5, fail_after_turns=1, error="Voice connection lost")
+    with serve(script) as url:
+        started = start(url)
+        events = asyncio.run(listen(started["callUrl"]))
+        names = [name for name, _ in events]
+        assert names[-1] == "error"
+        assert events[-1][1] == "Voice connection lost"
+        assert "call_ended" not in names
+        assert names.count("update") == 1 + 2  # greeting, one exchange
+        record = call_log(url, started["callId"])
+        assert record["status"] == "ended"
+        assert record["endReason"] == "failed: Voice connection lost"
+
+
+def test_a_scripted_early_end_skips_the_goodbye() -> None:
+    with serve(CallScript(turns=3, pace_ms=5, end_after_turns=1)) as url:
+        started = start(url)
+        events = asyncio.run(listen(started["callUrl"]))
+        assert events[-1][0] == "call_ended"
+        transcript = [data for name, data in events if name == "update"][-1]["transcript"]
+        assert len(transcript) == 3
+        assert "Goodbye" not in transcript[-1]["content"]
+        assert call_log(url, started["callId"])["endReason"] == "ended_early"
