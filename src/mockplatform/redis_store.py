@@ -10,6 +10,7 @@ Keys, under a prefix (`mockplatform:` by default):
 
     clock               the clock offset in seconds (INCRBYFLOAT), read with Redis's TIME
     scenario            the active scenario's name; absent = the start-up one
+    count:<rule>        per-rule request counts (flaky scenarios), shared by every worker
     token:<sha256>      hash: call_id, call (JSON copy), exp, forget (mock times), used (nonce)
     calls / calls:data  zset call id -> save order, and hash call id -> JSON; capped together
     calls:seq           the save order counter
@@ -50,6 +51,8 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 # Fail fast when Redis is down: a request should get its 503 in a second, not hang.
 CONNECT_TIMEOUT = 1.0
 COMMAND_TIMEOUT = 2.0
+MAX_CONNECTIONS = 64  # per worker process
+POOL_TIMEOUT = 5.0  # seconds a request waits for a free connection before its 503
 
 _MOCK_NOW = """
 local function mock_now(clock_key)
@@ -57,6 +60,9 @@ local function mock_now(clock_key)
   return tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(redis.call('GET', clock_key) or '0')
 end
 """
+
+# KEYS: clock.  The mock's now, as text (a Lua number would lose the microseconds).
+_NOW = _MOCK_NOW + "return string.format('%.6f', mock_now(KEYS[1]))"
 
 _SAVE_CALL = """
 local function save_call(order_key, data_key, seq_key, call_id, call_json, max_calls)
@@ -197,6 +203,7 @@ class RedisStore:
         prefix: str = DEFAULT_PREFIX,
         max_calls: int = MAX_CALLS,
         max_journal: int = MAX_JOURNAL,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.location = describe_url(url)
         self._max_calls = max_calls
@@ -205,13 +212,18 @@ class RedisStore:
         # Connections are made lazily, in the event loop of the worker that uses them. One
         # retry without backoff: a pooled connection left stale by a Redis restart is
         # replaced at once, and a Redis that is really down gives a 503 in about a second.
-        self._redis = redis.asyncio.Redis.from_url(
+        # A blocking pool: a burst of requests waits for a connection instead of failing
+        # with "Too many connections" (redis-py's default pool raises past 100).
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=POOL_TIMEOUT,
             decode_responses=True,
             socket_connect_timeout=CONNECT_TIMEOUT,
             socket_timeout=COMMAND_TIMEOUT,
             retry=Retry(NoBackoff(), 1),
         )
+        self._redis = redis.asyncio.Redis.from_pool(pool)
         self._clock = prefix + "clock"
         self._scenario = prefix + "scenario"
         self._calls = prefix + "calls"
@@ -220,6 +232,7 @@ class RedisStore:
         self._journal = prefix + "journal"
         self._journal_seq = prefix + "journal:seq"
         register = self._redis.register_script
+        self._now = register(_NOW)
         self._issue = register(_ISSUE)
         self._redeem = register(_REDEEM)
         self._save = register(_SAVE)
@@ -248,11 +261,9 @@ class RedisStore:
     # The clock -------------------------------------------------------------------------
 
     async def now(self) -> float:
-        async with self._translated(), self._redis.pipeline(transaction=False) as pipe:
-            pipe.time()
-            pipe.get(self._clock)
-            (seconds, micros), offset = await pipe.execute()
-        return int(seconds) + int(micros) / 1_000_000 + float(offset or 0)
+        """Redis's TIME plus the offset: one clock for every host, whatever their own say."""
+        async with self._translated():
+            return float(await self._now(keys=[self._clock]))
 
     async def clock_offset(self) -> float:
         async with self._translated():
@@ -274,6 +285,11 @@ class RedisStore:
                 await self._redis.delete(self._scenario)
             else:
                 await self._redis.set(self._scenario, name)
+
+    async def next_count(self, key: str) -> int:
+        """Count one more request for a scenario rule, team-wide (one INCR)."""
+        async with self._translated():
+            return int(await self._redis.incr(self._prefix + "count:" + key))
 
     # Tokens and calls --------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -80,6 +81,26 @@ async def test_the_clock_and_scenario_are_shared(pair: list[RedisStore]) -> None
     await first.reset()
     assert await second.get_scenario() is None
     assert await second.clock_offset() == 0
+
+
+async def test_a_burst_waits_for_a_connection(redis_server: RedisServer, prefix: str) -> None:
+    """More concurrent requests than pooled connections queue; none fails."""
+    store = RedisStore(redis_server.url, prefix=prefix, max_connections=4)
+    try:
+        token, _ = await issue(store)
+        outcomes = await asyncio.gather(*(store.redeem_token(token) for _ in range(200)))
+        assert sorted(outcome.value for outcome, _ in outcomes) == ["accepted"] + ["used"] * 199
+    finally:
+        await store.reset()
+        await store.aclose()
+
+
+async def test_rule_counts_are_team_wide(pair: list[RedisStore]) -> None:
+    first, second = pair
+    assert [await first.next_count("flaky"), await second.next_count("flaky")] == [1, 2]
+    assert await second.next_count("other") == 1
+    await second.reset()
+    assert await first.next_count("flaky") == 1
 
 
 async def test_journal_ids_are_team_wide(pair: list[RedisStore]) -> None:
