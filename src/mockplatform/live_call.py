@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hmac
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,9 +24,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mockplatform.calls import CallRecord, CallStatus
 from mockplatform.conversation import CallScript, Conversation, build_conversation
+from mockplatform.errors import StoreUnavailable
 from mockplatform.platform import LIVE_CALL_ROUTE, Platform
+from mockplatform.store_guard import STORE_UNAVAILABLE
 from mockplatform.tokens import key_digest
 
+logger = logging.getLogger("mockplatform")
+
+CLOSE_INTERNAL_ERROR = 1011
 # Close codes in the 4000-4999 range an application may use; the browser sees them on close.
 CLOSE_REFUSED = 4403
 CLOSE_NOT_FOUND = 4404
@@ -84,9 +90,18 @@ def _live_calls(websocket: WebSocket) -> LiveCalls:
 
 
 async def live_call(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        await _serve_call(websocket)
+    except StoreUnavailable as exc:  # the mock's own failure: say so, as HTTP gets a 503
+        logger.warning("live call %s: %s", websocket.url.path, exc)
+        if await _send(websocket, "error", f"{STORE_UNAVAILABLE}: {exc}"):
+            await websocket.close(code=CLOSE_INTERNAL_ERROR, reason=STORE_UNAVAILABLE)
+
+
+async def _serve_call(websocket: WebSocket) -> None:
     platform, live = _platform(websocket), _live_calls(websocket)
     call_id = websocket.path_params["call_id"]
-    await websocket.accept()
     call = await platform.store.get_call(call_id)
     refusal = _refusal(call, websocket.query_params.get("key", ""), live)
     if refusal is not None:

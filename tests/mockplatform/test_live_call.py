@@ -17,7 +17,9 @@ from websockets.exceptions import ConnectionClosed
 from mockplatform import create_app
 from mockplatform.app import Settings
 from mockplatform.conversation import CallScript
+from mockplatform.errors import StoreUnavailable
 from mockplatform.live_call import CLOSE_BUSY, CLOSE_NOT_FOUND, CLOSE_REFUSED
+from mockplatform.store import MemoryStore, Store
 from mockplatform.testing import serve_in_thread
 from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, DEFAULT_INSTANCE_ID
 
@@ -25,9 +27,9 @@ FAST = CallScript(turns=2, pace_ms=5)
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
 
 
-def serve(script: CallScript) -> AbstractContextManager[str]:
+def serve(script: CallScript, store: Store | None = None) -> AbstractContextManager[str]:
     """The mock on a free port, its calls following `script`."""
-    return serve_in_thread(create_app(Settings(call_script=script)))
+    return serve_in_thread(create_app(Settings(call_script=script), store=store))
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +211,25 @@ def test_a_scripted_early_end_skips_the_goodbye() -> None:
         assert len(transcript) == 3
         assert "Goodbye" not in transcript[-1]["content"]
         assert call_log(url, started["callId"])["endReason"] == "ended_early"
+
+
+class BrokenStore(MemoryStore):
+    """A store that fails once the call has started, as Redis going away would."""
+
+    broken = False
+
+    async def get_call(self, call_id: str):  # type: ignore[no-untyped-def]
+        if self.broken:
+            raise StoreUnavailable("redis://127.0.0.1:1/0", "Connection refused")
+        return await super().get_call(call_id)
+
+
+def test_a_failing_store_is_reported_on_the_socket() -> None:
+    store = BrokenStore()
+    with serve(FAST, store=store) as url:
+        started = start(url)
+        store.broken = True
+        code, messages = asyncio.run(refused(started["callUrl"]))
+    assert code == 1011
+    assert messages[0]["event"] == "error"
+    assert messages[0]["data"].startswith("Mock store unavailable: the store redis://")
