@@ -233,3 +233,17 @@ def test_a_failing_store_is_reported_on_the_socket() -> None:
     assert code == 1011
     assert messages[0]["event"] == "error"
     assert messages[0]["data"].startswith("Mock store unavailable: the store redis://")
+
+
+def test_any_worker_sharing_the_store_can_stream_the_call() -> None:
+    """The socket may reach another worker than the redeem did (--workers, a load balancer)."""
+    store = MemoryStore()
+    with serve(FAST, store=store) as redeemer, serve(FAST, store=store) as other:
+        started = start(redeemer)
+        elsewhere = started["callUrl"].replace(
+            redeemer.removeprefix("http://"), other.removeprefix("http://")
+        )
+        assert elsewhere != started["callUrl"]
+        events = asyncio.run(listen(elsewhere))
+        assert events[-1][0] == "call_ended"
+        assert call_log(redeemer, started["callId"])["status"] == "ended"
