@@ -54,9 +54,11 @@ def client(spec: Spec, mock_url: str) -> Iterator[httpx.Client]:
 def request_token(client: httpx.Client) -> Callable[..., httpx.Response]:
     """POST /api/widget/token with the default key and agent; keyword arguments override."""
 
-    def post(api_key: str | None = DEFAULT_API_KEY, **body: object) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key is not None else {}
+    def post(
+        api_key: str | None = DEFAULT_API_KEY, headers: dict[str, str] | None = None, **body: object
+    ) -> httpx.Response:
+        sent = {"Authorization": f"Bearer {api_key}"} if api_key is not None else {}
         payload = {"agentId": DEFAULT_AGENT_ID, **body}
-        return client.post("/api/widget/token", json=payload, headers=headers)
+        return client.post("/api/widget/token", json=payload, headers={**sent, **(headers or {})})
 
     return post

@@ -14,10 +14,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
+from starlette.types import Receive, Scope, Send
 
 from mockplatform import control, demo, live_call
 from mockplatform.conversation import CallScript
 from mockplatform.errors import Rejection
+from mockplatform.faults import RAW_SEND
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
 from mockplatform.journal import JournalMiddleware
 from mockplatform.platform import (
@@ -25,9 +27,11 @@ from mockplatform.platform import (
     REDEEM_TOKEN,
     Platform,
     create_widget_token,
-    platform_of,
     redeem_widget_token,
+    render_rejection,
+    scenario_endpoint,
 )
+from mockplatform.scenario_library import DEFAULT_SCENARIO, build_library, resolve_startup
 from mockplatform.spec import Spec, load_spec
 from mockplatform.store import MemoryStore, Store
 from mockplatform.store_guard import StoreGuard
@@ -43,6 +47,17 @@ class Settings:
     cors_origins: Sequence[str] = ()  # besides any localhost origin, which is always allowed
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     call_script: CallScript | None = None  # length and pace of simulated calls (live_call.py)
+    scenario: str = DEFAULT_SCENARIO  # a name, or a path to a scenario file
+    scenarios_dirs: Sequence[Path] = ()  # a team's own scenarios, besides the shipped ones
+    reload_interval: float = 1.0  # seconds between checks for edited scenario files
+
+
+class MockApp(Starlette):
+    """Starlette, keeping the server's own `send` in the scope for the network faults."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[RAW_SEND] = send
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -52,19 +67,26 @@ def create_app(
     world: World | None = None,
     store: Store | None = None,
 ) -> Starlette:
-    """The mock as an ASGI app; pass `world` or `store` to test against your own."""
+    """The mock as an ASGI app; `world` is the base every scenario's world builds on."""
     settings = settings or Settings()
     spec = spec or load_spec(settings.spec_path)
     store = store if store is not None else MemoryStore()
+    scenarios = build_library(
+        spec,
+        world or default_world(),
+        scenarios_dirs=[Path(d) for d in settings.scenarios_dirs],
+        reload_interval=settings.reload_interval,
+    )
     platform = Platform(
         spec=spec,
-        world=world or default_world(),
         store=store,
+        scenarios=scenarios,
+        startup_scenario=resolve_startup(scenarios, settings.scenario).name,
         max_body_bytes=settings.max_body_bytes,
     )
     routes = [
-        _spec_route(spec, CREATE_TOKEN, create_widget_token),
-        _spec_route(spec, REDEEM_TOKEN, redeem_widget_token),
+        _spec_route(spec, CREATE_TOKEN, scenario_endpoint(create_widget_token)),
+        _spec_route(spec, REDEEM_TOKEN, scenario_endpoint(redeem_widget_token)),
         Mount(
             "/_mock",
             routes=control.ROUTES,
@@ -74,7 +96,7 @@ def create_app(
         *demo.ROUTES,
     ]
     origins = "|".join([LOCAL_ORIGINS, *(re.escape(o) for o in settings.cors_origins)])
-    app = Starlette(
+    app = MockApp(
         routes=routes,
         middleware=[
             Middleware(
@@ -101,10 +123,7 @@ def _spec_route(spec: Spec, operation_id: str, endpoint) -> Route:  # type: igno
 
 async def _render_rejection(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Rejection)
-    body = platform_of(request).spec.error_body(
-        exc.operation_id, exc.status, example=exc.example, field=exc.field, detail=exc.detail
-    )
-    return JSONResponse(body, status_code=exc.status)
+    return render_rejection(request, exc)
 
 
 async def _render_http_error(request: Request, exc: Exception) -> JSONResponse:

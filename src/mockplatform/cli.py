@@ -9,13 +9,17 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from starlette.applications import Starlette
 
 from mockplatform.app import Settings, create_app
 from mockplatform.errors import ConfigError, MockPlatformError
-from mockplatform.spec import Spec
-from mockplatform.world import World
+from mockplatform.scenario_coverage import scenario_coverage
+from mockplatform.scenario_library import DEFAULT_SCENARIO, ScenarioLibrary, build_library
+from mockplatform.scenario_loader import ScenarioError, account_references, load_scenario
+from mockplatform.spec import Spec, load_spec
+from mockplatform.world import World, default_world
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -46,7 +50,6 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the mock server")
     serve.add_argument("--host", default=DEFAULT_HOST, help="interface (default %(default)s)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
-    serve.add_argument("--spec", help="path to openapi.yaml (default: the repository's)")
     serve.add_argument(
         "--admin-token",
         help="let non-loopback callers use /_mock/ when they send this in X-Mock-Admin-Token",
@@ -72,8 +75,82 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="uvicorn worker processes sharing the port; more than 1 needs --store redis://",
     )
+    serve.add_argument(
+        "--scenario",
+        default=DEFAULT_SCENARIO,
+        metavar="NAME_OR_PATH",
+        help="the scenario to start with: a name, or a path to a scenario file",
+    )
+    _scenarios_dir_option(serve)
     serve.set_defaults(run=_serve)
+
+    listing = commands.add_parser("scenarios", help="list the available scenarios")
+    listing.add_argument(
+        "--coverage",
+        action="store_true",
+        help="show which documented responses the scenarios produce, and which none does",
+    )
+    _scenarios_dir_option(listing)
+    listing.set_defaults(run=_scenarios)
+
+    validate = commands.add_parser(
+        "validate", help="check scenario files; exit 1 on the first bad one"
+    )
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    _scenarios_dir_option(validate)
+    validate.set_defaults(run=_validate)
     return parser
+
+
+def _scenarios_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scenarios-dir",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="a directory of your own scenario files (repeatable; a name there overrides)",
+    )
+    parser.add_argument("--spec", help="path to openapi.yaml (default: the repository's)")
+
+
+def _library(args: argparse.Namespace) -> ScenarioLibrary:
+    return build_library(load_spec(args.spec), default_world(), scenarios_dirs=args.scenarios_dir)
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    library = _library(args)
+    scenarios = sorted(library.all(), key=lambda s: s.name)
+    width = max(len(s.name) for s in scenarios)
+    for scenario in scenarios:
+        print(f"{scenario.name:<{width}}  {scenario.description}")
+    if args.coverage:
+        rows = scenario_coverage(library.spec, scenarios, library.get(DEFAULT_SCENARIO).world)
+        print("\ndocumented responses and the scenarios that produce them on demand:")
+        for row in rows:
+            print(f"  {row.label:<42} {', '.join(row.scenarios) or '-'}")
+        missing = [row.label for row in rows if not row.scenarios]
+        print("\nproduced by no scenario (only by the request itself: bad input, bad key, reused")
+        print("or expired token):" if missing else "every documented response is produced.")
+        for label in missing:
+            print(f"  {label}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    library = _library(args)
+    known = {s.name for s in library.all()} | {path.stem for path in args.files}
+    for path in args.files:
+        try:
+            load_scenario(path, library.spec, library.get(DEFAULT_SCENARIO).world)
+            for name, error in account_references(path):
+                if name not in known:
+                    raise error
+        except ScenarioError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"{path}: ok")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -97,7 +174,8 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(message)s")
     host, port = listener.getsockname()[:2]
     platform = app.state.platform
-    print(banner(platform.spec, platform.world, f"http://{_url_host(host)}:{port}"), flush=True)
+    url = f"http://{_url_host(host)}:{port}"
+    print(banner(platform.spec, platform.world, url, platform.startup_scenario), flush=True)
     if store_url is not None:
         store = platform.store.location  # type: ignore[attr-defined]
         print(f"  store: {store}, shared by {args.workers} worker(s) here", flush=True)
@@ -136,7 +214,11 @@ def _store_url(args: argparse.Namespace) -> str | None:
 def _app(args: argparse.Namespace) -> Starlette:
     """The app `serve` runs, built the same way in the parent and in each worker."""
     settings = Settings(
-        spec_path=args.spec, admin_token=args.admin_token, cors_origins=args.cors_origin
+        spec_path=args.spec,
+        admin_token=args.admin_token,
+        cors_origins=args.cors_origin,
+        scenario=args.scenario,
+        scenarios_dirs=args.scenarios_dir,
     )
     store_url = _store_url(args)
     if store_url is None:
@@ -173,10 +255,10 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def banner(spec: Spec, world: World, base_url: str) -> str:
+def banner(spec: Spec, world: World, base_url: str, scenario: str) -> str:
     """What a developer needs to point their backend at the mock, printed at start-up."""
     lines = [
-        f"mockplatform: serving {spec.path.name} at {base_url}",
+        f"mockplatform: serving {spec.path.name} at {base_url} (scenario: {scenario})",
         f"  POST {base_url}/api/widget/token   (tokens live "
         f"{spec.token_lifetime_seconds:g} s, single use)",
         f"  control API: {base_url}/_mock/   (loopback only unless --admin-token)",
@@ -184,6 +266,8 @@ def banner(spec: Spec, world: World, base_url: str) -> str:
     ]
     for account in world.accounts:
         effect = "" if account.subscription.allows_calls else " -> 403"
+        if account.scenario:
+            effect += f" (follows scenario {account.scenario})"
         lines.append(f"    {account.api_key:<26} {account.subscription}{effect}")
     lines.append("  agents:")
     for agent in world.agents.values():

@@ -81,7 +81,7 @@ async def index(request: Request) -> JSONResponse:
 
 
 async def world(request: Request) -> JSONResponse:
-    return JSONResponse(platform_of(request).world.describe())
+    return JSONResponse((await platform_of(request).active_scenario()).world.describe())
 
 
 async def clock(request: Request) -> JSONResponse:
@@ -125,6 +125,35 @@ async def reset(request: Request) -> JSONResponse:
     return JSONResponse({"reset": True})
 
 
+async def scenarios(request: Request) -> JSONResponse:
+    library = platform_of(request).scenarios
+    library.refresh()
+    return JSONResponse({"scenarios": [s.describe() for s in library.all()]})
+
+
+async def scenario(request: Request) -> JSONResponse:
+    platform = platform_of(request)
+    platform.scenarios.refresh()
+    return JSONResponse((await platform.active_scenario()).describe())
+
+
+async def switch_scenario(request: Request) -> JSONResponse:
+    platform = platform_of(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    name = body.get("name") if isinstance(body, dict) else None
+    if not isinstance(name, str):
+        return _error("Invalid request", 400, 'send JSON like {"name": "platform-failure"}')
+    platform.scenarios.refresh()
+    if platform.scenarios.get(name) is None:
+        known = ", ".join(sorted(s.name for s in platform.scenarios.all()))
+        return _error("Scenario not found", 404, f"no scenario named {name!r} (known: {known})")
+    await platform.store.set_scenario(name)
+    return await scenario(request)
+
+
 ROUTES = [
     Route("/", index, methods=["GET"]),
     Route("/world", world, methods=["GET"]),
@@ -134,4 +163,7 @@ ROUTES = [
     Route("/calls/{call_id}", call, methods=["GET"]),
     Route("/requests", requests, methods=["GET"]),
     Route("/reset", reset, methods=["POST"]),
+    Route("/scenarios", scenarios, methods=["GET"]),
+    Route("/scenario", scenario, methods=["GET"]),
+    Route("/scenario", switch_scenario, methods=["PUT"]),
 ]

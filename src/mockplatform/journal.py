@@ -37,7 +37,7 @@ class JournalMiddleware:
             return
         started = time.perf_counter()
         body = bytearray()
-        status = 500
+        status: int | None = None  # stays None when a network fault sends nothing
 
         async def keep_body(message: Message) -> Message:
             if message["type"] == "http.request" and len(body) < MAX_KEPT_BODY:
@@ -57,6 +57,10 @@ class JournalMiddleware:
             await self.app(scope, receive_and_keep, send_and_note)
         finally:
             entry = journal_entry(scope, bytes(body), status, time.perf_counter() - started)
+            state = scope.get("state", {})
+            entry["scenario"] = state.get("scenario")
+            if state.get("fault"):
+                entry["fault"] = state["fault"]
             entry["id"] = next(self._ids)
             entry["time"] = await self.store.now()
             await self.store.record_request(entry)
@@ -69,7 +73,7 @@ class JournalMiddleware:
             )
 
 
-def journal_entry(scope: Scope, body: bytes, status: int, seconds: float) -> dict[str, Any]:
+def journal_entry(scope: Scope, body: bytes, status: int | None, seconds: float) -> dict[str, Any]:
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
     if "authorization" in headers:
         headers["authorization"] = mask_authorization(headers["authorization"])

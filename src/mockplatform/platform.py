@@ -1,29 +1,41 @@
 """The platform's own endpoints: issuing a widget token, and redeeming it to start a call.
 
-Each handler is a row of stages — authenticate, read the body, check the subscription,
-resolve the agent, act — that end the request early by raising `Rejection`. The order is
-the contract's precedence: 401, then 400, then 403, then 404.
+Each handler is a row of stages that end the request early by raising `Rejection`. The
+order is the contract's precedence: 401, then 400 (and 413/415), then 403, then 404, then
+anything else. A scenario's rule that forces a status takes effect at that status's stage,
+so a forced 500 never hides a malformed request and a forced 404 never leaks to a caller
+without a valid key.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from mockplatform.auth import authenticate
 from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import Rejection
+from mockplatform.faults import FaultResponse
 from mockplatform.intake import read_json_body
+from mockplatform.scenario_library import ScenarioLibrary
+from mockplatform.scenarios import RequestView, Respond, Rule, Scenario, select_rule
 from mockplatform.spec import Spec
 from mockplatform.store import Store
 from mockplatform.tokens import key_digest, new_access_token, new_call_id, new_live_key
-from mockplatform.world import Agent, Instance, World, resolve_prompt
+from mockplatform.world import Account, Agent, Instance, World, resolve_prompt
 
 CREATE_TOKEN = "createWidgetToken"
 REDEEM_TOKEN = "redeemWidgetToken"
 LIVE_CALL_ROUTE = "live-call"  # the WebSocket a started call's events stream over (live_call.py)
+SCENARIO_HEADER = "x-mock-scenario"
+_PREFER_CODE = re.compile(r"(?:^|[;,\s])code=(\d{3})\b")
+_PREFER_EXAMPLE = re.compile(r"(?:^|[;,\s])example=([\w-]+)")
+INTAKE_STATUSES = (400, 413, 415)
 
 
 @dataclass
@@ -31,37 +43,190 @@ class Platform:
     """What every handler needs, built once by `create_app` and kept on `app.state.platform`."""
 
     spec: Spec
-    world: World
     store: Store
+    scenarios: ScenarioLibrary
+    startup_scenario: str
     max_body_bytes: int
+
+    async def active_scenario(self) -> Scenario:
+        """The scenario switched to at run time, else the start-up one."""
+        name = await self.store.get_scenario() or self.startup_scenario
+        return self.scenarios.get(name) or self._startup()
+
+    def _startup(self) -> Scenario:
+        scenario = self.scenarios.get(self.startup_scenario)
+        assert scenario is not None, "create_app checks the start-up scenario exists"
+        return scenario
+
+    @property
+    def world(self) -> World:
+        """The start-up scenario's world (what the banner and /_mock/world show)."""
+        return self._startup().world
 
 
 def platform_of(request: Request) -> Platform:
     return request.app.state.platform
 
 
+def render_rejection(request: Request, rejection: Rejection) -> JSONResponse:
+    body = platform_of(request).spec.error_body(
+        rejection.operation_id,
+        rejection.status,
+        example=rejection.example,
+        field=rejection.field,
+        detail=rejection.detail,
+    )
+    return JSONResponse(body, status_code=rejection.status)
+
+
+def scenario_endpoint(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """Run a platform handler, then apply what its rule adds: latency, a network fault."""
+
+    async def endpoint(request: Request) -> Response:
+        request.state.rule = None
+        try:
+            response = await handler(request)
+        except Rejection as rejection:
+            response = render_rejection(request, rejection)
+        rule: Rule | None = request.state.rule
+        if rule is None:
+            return response
+        if rule.latency_ms:
+            await asyncio.sleep(rule.latency_ms / 1000)
+        if rule.fault:
+            request.state.fault = rule.fault
+            return FaultResponse(response, rule.fault, rule.trickle_ms)
+        return response
+
+    return endpoint
+
+
+class Stages:
+    """Enforces a rule's forced status at the stage where that status belongs."""
+
+    def __init__(self, operation_id: str, rule: Rule | None) -> None:
+        forced = rule.respond if rule is not None else None
+        self.forced = forced.rejection(operation_id) if forced is not None else None
+
+    def check(self, *statuses: int) -> None:
+        if self.forced is not None and self.forced.status in statuses:
+            raise self.forced
+
+    def finish(self) -> None:
+        if self.forced is not None:
+            raise self.forced
+
+
+async def choose_rule(
+    request: Request, operation_id: str, scenario: Scenario, view: RequestView
+) -> Rule | None:
+    """Prism's `Prefer: code=NNN` first, then the scenario's rules."""
+    prefer = request.headers.get("prefer", "")
+    code = _PREFER_CODE.search(prefer)
+    if code is not None:
+        status = int(code.group(1))
+        operation = platform_of(request).spec.operation(operation_id)
+        if status not in operation.responses:
+            raise Rejection(
+                operation_id,
+                400,
+                field="Prefer",
+                detail=f"Prefer: code={status} is not a documented response of "
+                f"{operation.title} (documented: {', '.join(map(str, operation.responses))})",
+            )
+        if status >= 400:
+            example = _PREFER_EXAMPLE.search(prefer)
+            return Rule(
+                operation=operation_id,
+                respond=Respond(
+                    status, example=example.group(1) if example else None, detail="Prefer header"
+                ),
+            )
+    rule = await select_rule(scenario, operation_id, view, platform_of(request).store)
+    request.state.rule = rule
+    return rule
+
+
+async def scenario_for(request: Request, operation_id: str) -> Scenario:
+    """The scenario named by `X-Mock-Scenario`, else the active one."""
+    platform = platform_of(request)
+    platform.scenarios.refresh()
+    name = request.headers.get(SCENARIO_HEADER)
+    scenario = await platform.active_scenario() if name is None else platform.scenarios.get(name)
+    if scenario is None:
+        known = ", ".join(sorted(s.name for s in platform.scenarios.all()))
+        raise Rejection(
+            operation_id,
+            400,
+            field="X-Mock-Scenario",
+            detail=f"no scenario named {name!r} (known: {known})",
+        )
+    request.state.scenario = scenario.name
+    return scenario
+
+
+def follow_binding(request: Request, scenario: Scenario, account: Account) -> Scenario:
+    """An API key bound to a scenario follows its rules, unless the request names one itself."""
+    if account.scenario is None or SCENARIO_HEADER in request.headers:
+        return scenario
+    bound = platform_of(request).scenarios.get(account.scenario) or scenario
+    request.state.scenario = bound.name
+    return bound
+
+
 async def create_widget_token(request: Request) -> JSONResponse:
     platform = platform_of(request)
     operation = platform.spec.operation(CREATE_TOKEN)
-    account = authenticate(request, platform.world, CREATE_TOKEN)
-    body = await read_json_body(request, operation, platform.max_body_bytes)
+    scenario = await scenario_for(request, CREATE_TOKEN)
+    account = authenticate(request, scenario.world, CREATE_TOKEN)
+    scenario = follow_binding(request, scenario, account)
+    try:
+        body = await read_json_body(request, operation, platform.max_body_bytes)
+        malformed = None
+    except Rejection as rejection:
+        body, malformed = {}, rejection
+    view = RequestView(account.api_key, body, request.headers)
+    rule = await choose_rule(request, CREATE_TOKEN, scenario, view)
+    stages = Stages(CREATE_TOKEN, rule)
+    stages.check(401)
+    if malformed is not None:
+        raise malformed
+    stages.check(*INTAKE_STATUSES)
     if not account.subscription.allows_calls:
         raise Rejection(CREATE_TOKEN, 403, detail=f"the subscription is {account.subscription}")
-    agent, instance = find_agent(platform.world, body["agentId"], body.get("instanceId"))
+    stages.check(403)
+    agent, instance = find_agent(scenario.world, body["agentId"], body.get("instanceId"))
+    stages.check(404)
+    stages.finish()
+    lifetime = platform.spec.token_lifetime_seconds
+    if rule is not None and rule.token_lifetime_seconds is not None:
+        lifetime = rule.token_lifetime_seconds
+    return await issue_token(platform, account, agent, instance, body, lifetime)
+
+
+async def issue_token(
+    platform: Platform,
+    account: Account,
+    agent: Agent,
+    instance: Instance | None,
+    body: dict,
+    lifetime: float,
+) -> JSONResponse:
     now = await platform.store.now()
+    caller_name, language = body.get("callerName"), body["language"]
     call = CallRecord(
         call_id=new_call_id(),
         account=account.masked_key,
         agent_id=agent.id,
         agent_name=agent.name,
         instance_id=instance.id if instance else None,
-        language=body["language"],
-        caller_name=body.get("callerName"),
-        resolved_prompt=resolve_prompt(
-            agent, instance, caller_name=body.get("callerName"), language=body["language"]
-        ),
+        language=language,
+        caller_name=caller_name,
+        resolved_prompt=resolve_prompt(agent, instance, caller_name=caller_name, language=language),
         token_issued_at=now,
-        token_expires_at=now + platform.spec.token_lifetime_seconds,
+        token_expires_at=now + lifetime,
     )
     token = new_access_token()
     await platform.store.issue_token(token, call)
@@ -95,7 +260,12 @@ def find_agent(
 async def redeem_widget_token(request: Request) -> JSONResponse:
     platform = platform_of(request)
     operation = platform.spec.operation(REDEEM_TOKEN)
+    scenario = await scenario_for(request, REDEEM_TOKEN)
     body = await read_json_body(request, operation, platform.max_body_bytes)
+    rule = await choose_rule(
+        request, REDEEM_TOKEN, scenario, RequestView(None, body, request.headers)
+    )
+    Stages(REDEEM_TOKEN, rule).finish()
     outcome, call = await platform.store.redeem_token(body["accessToken"])
     if outcome is Redemption.UNKNOWN:
         raise Rejection(REDEEM_TOKEN, 401, example="unknown", detail="no such access token")

@@ -47,8 +47,16 @@ class Store(Protocol):
     async def list_requests(self, limit: int) -> list[dict[str, Any]]:
         """The newest journal entries first."""
 
+    async def get_scenario(self) -> str | None:
+        """The scenario switched to at run time; None means the start-up one."""
+
+    async def set_scenario(self, name: str | None) -> None: ...
+
+    async def next_count(self, key: str) -> int:
+        """Count one more request for a rule (1, 2, 3...), shared by every worker."""
+
     async def reset(self) -> None:
-        """Forget every token, call and journal entry, and put the clock back."""
+        """Forget tokens, calls, journal, rule counts and the switched scenario; clock back."""
 
 
 @dataclass
@@ -69,6 +77,8 @@ class MemoryStore:
         self._forget_queue: list[tuple[float, str]] = []
         self._calls: OrderedDict[str, CallRecord] = OrderedDict()
         self._journal: deque[dict[str, Any]] = deque(maxlen=max_journal)
+        self._scenario: str | None = None
+        self._counts: dict[str, int] = {}
 
     async def now(self) -> float:
         return time.time() + self._offset
@@ -119,7 +129,19 @@ class MemoryStore:
     async def list_requests(self, limit: int) -> list[dict[str, Any]]:
         return list(reversed(self._journal))[:limit]
 
+    async def get_scenario(self) -> str | None:
+        return self._scenario
+
+    async def set_scenario(self, name: str | None) -> None:
+        self._scenario = name
+
+    async def next_count(self, key: str) -> int:
+        self._counts[key] = self._counts.get(key, 0) + 1
+        return self._counts[key]
+
     async def reset(self) -> None:
+        self._scenario = None
+        self._counts.clear()
         self._offset = 0.0
         self._tokens.clear()
         self._forget_queue.clear()

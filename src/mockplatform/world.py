@@ -43,6 +43,7 @@ class Account:
     api_key: str = field(repr=False)
     name: str
     subscription: Subscription = Subscription.ACTIVE
+    scenario: str | None = None  # requests with this key follow that scenario's rules
 
     @property
     def masked_key(self) -> str:
@@ -92,7 +93,12 @@ class World:
         """The world as the control API and the start-up banner show it."""
         return {
             "accounts": [
-                {"apiKey": a.api_key, "name": a.name, "subscription": str(a.subscription)}
+                {
+                    "apiKey": a.api_key,
+                    "name": a.name,
+                    "subscription": str(a.subscription),
+                    "scenario": a.scenario,
+                }
                 for a in self.accounts
             ],
             "agents": [
