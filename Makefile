@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/mockplatform serve
+	$(BIN)/mockplatform serve $(ARGS)
 
 system-deps:
 	./scripts/install-system-deps $(SYSTEM_DEPS)

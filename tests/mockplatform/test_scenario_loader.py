@@ -155,3 +155,16 @@ def test_serve_refuses_a_bad_scenario_with_one_line(tmp_path: Path) -> None:
     unknown = _cli("serve", "--port", "0", "--scenario", "nope")
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("mockplatform: no scenario named 'nope' (known: ")
+
+
+def test_the_readme_worked_example_is_valid(tmp_path: Path, spec) -> None:
+    readme = (default_scenarios_dir() / "README.md").read_text()
+    example = readme.split("## The format, by a worked example")[1].split("```yaml\n")[1]
+    path = tmp_path / "worked.yaml"
+    path.write_text(example.split("```")[0])
+    scenario = load_scenario(path, spec, default_world())
+    assert [rule.name for rule in scenario.rules][:2] == [
+        "Hindi calls fail twice, then work",
+        "a third of the rest are slow",
+    ]
+    assert scenario.call.fail_after_turns == 2
