@@ -61,7 +61,8 @@ def test_slow_platform_answers_after_its_latency(client, request_token) -> None:
     assert scenario_token(request_token, "slow-platform").status_code == 200
     entry = client.get("/_mock/requests").json()["requests"][0]
     assert entry["scenario"] == "slow-platform"
-    assert entry["durationMs"] >= 3000
+    # the delay is the scenario's behaviour; the event loop's timer may wake a few ms early
+    assert entry["durationMs"] >= 2950
 
 
 def test_flaky_platform_fails_some_requests_reproducibly(client, request_token) -> None:
