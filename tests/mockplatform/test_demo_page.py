@@ -96,6 +96,45 @@ def test_click_call_greets_the_caller_and_ends(page: Page) -> None:
     expect(page.get_by_role("button", name="Call", exact=True)).to_be_enabled()
 
 
+def test_the_page_talks_to_nothing_but_the_mock(page: Page, fast_url: str) -> None:
+    requested: list[str] = []
+
+    def note(request_or_socket) -> None:  # type: ignore[no-untyped-def]
+        requested.append(request_or_socket.url)
+
+    page.on("request", note)
+    page.on("websocket", note)
+    try:
+        page.reload()
+        expect(page.locator("body[data-ready=true]")).to_be_attached()
+        page.get_by_role("button", name="Call", exact=True).click()
+        expect(logged(page, "call_ended")).to_have_count(1)
+    finally:
+        page.remove_listener("request", note)
+        page.remove_listener("websocket", note)
+    origin = fast_url.removeprefix("http://")
+    assert any(url.startswith(f"ws://{origin}/sdk/calls/") for url in requested)
+    assert any(url == f"{fast_url}/sdk/voice-client.js" for url in requested)
+    strangers = [url for url in requested if url.split("/")[2] != origin]
+    assert strangers == []
+
+
+def test_the_form_works_from_the_keyboard(page: Page) -> None:
+    page.get_by_label("Caller name").fill("Meera")
+    page.get_by_label("Caller name").press("Enter")
+    expect(logged(page, "call_ended")).to_have_count(1)
+    expect(page.locator("#transcript li").first).to_contain_text("Hello, Meera!")
+
+
+def test_auto_language_says_which_it_picked(page: Page) -> None:
+    page.get_by_label("Language").select_option("auto")
+    page.get_by_role("button", name="Call", exact=True).click()
+    expect(logged(page, "metadata")).to_contain_text('"languageDetected":true')
+    expect(logged(page, "call_ended")).to_have_count(1)
+    picked = page.locator("#transcript li").first.get_attribute("lang")
+    assert picked in ("en", "hi", "mr")
+
+
 def test_the_call_is_in_the_chosen_language(page: Page) -> None:
     page.get_by_label("Caller name").fill("Rahul Sharma")
     page.get_by_label("Language").select_option("hi")
