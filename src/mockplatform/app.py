@@ -17,7 +17,6 @@ from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from mockplatform import control, demo, live_call
-from mockplatform.conversation import CallScript
 from mockplatform.errors import Rejection
 from mockplatform.faults import RAW_SEND
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
@@ -32,6 +31,7 @@ from mockplatform.platform import (
     scenario_endpoint,
 )
 from mockplatform.scenario_library import DEFAULT_SCENARIO, build_library, resolve_startup
+from mockplatform.scenarios import CallScript
 from mockplatform.spec import Spec, load_spec
 from mockplatform.store import MemoryStore, Store
 from mockplatform.store_guard import StoreGuard
@@ -46,7 +46,7 @@ class Settings:
     admin_token: str | None = None
     cors_origins: Sequence[str] = ()  # besides any localhost origin, which is always allowed
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    call_script: CallScript | None = None  # length and pace of simulated calls (live_call.py)
+    call_script: CallScript | None = None  # overrides every scenario's `call:` (tests, demos)
     scenario: str = DEFAULT_SCENARIO  # a name, or a path to a scenario file
     scenarios_dirs: Sequence[Path] = ()  # a team's own scenarios, besides the shipped ones
     reload_interval: float = 1.0  # seconds between checks for edited scenario files

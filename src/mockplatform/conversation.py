@@ -3,7 +3,9 @@
 The agent greets the caller by name, speaks for the instance's company, in the call's
 language (`hi` and `mr` in Devanagari; `auto` picks one and says so), for as many turns as
 the scenario's `call:` section asks, and may end early or fail mid-call. Pure data and plain
-functions: `live_call` plays the result over a WebSocket; tests read it directly.
+functions: `live_call` plays the result over a WebSocket; tests read it directly. The
+`call:` section is `scenarios.CallScript`: turns, pace_ms, end_after_turns, fail_after_turns,
+error.
 """
 
 from __future__ import annotations
@@ -14,23 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mockplatform.calls import CallRecord
+from mockplatform.scenarios import CallScript
 from mockplatform.world import LANGUAGE_NAMES, Instance
 
 Role = Literal["agent", "user"]
 SPOKEN_LANGUAGES = ("en", "hi", "mr")
-DEFAULT_CALL_ERROR = "Voice connection lost"
 _DEVANAGARI = re.compile(r"[\u0900-\u097f]")
-
-
-@dataclass(frozen=True)
-class CallScript:
-    """A scenario's `call:` section: how long the call runs, how fast, and how it ends."""
-
-    turns: int = 3  # user/agent exchanges before the agent says goodbye
-    pace_ms: int = 300  # pause between events
-    end_after_turns: int | None = None  # the call ends early after N exchanges
-    fail_after_turns: int | None = None  # the call fails after N exchanges (N <= turns)
-    error: str | None = None  # the `error` message of a failed call
 
 
 @dataclass(frozen=True)
@@ -166,5 +157,5 @@ def build_conversation(
         metadata=metadata,
         utterances=utterances,
         outcome=outcome,
-        error=(script.error or DEFAULT_CALL_ERROR) if outcome == "failed" else None,
+        error=script.error if outcome == "failed" else None,
     )

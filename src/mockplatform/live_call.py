@@ -23,9 +23,10 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mockplatform.calls import CallRecord, CallStatus
-from mockplatform.conversation import CallScript, Conversation, build_conversation
+from mockplatform.conversation import Conversation, build_conversation
 from mockplatform.errors import StoreUnavailable
-from mockplatform.platform import LIVE_CALL_ROUTE, Platform
+from mockplatform.platform import LIVE_CALL_ROUTE, SCENARIO_PARAM, Platform
+from mockplatform.scenarios import CallScript, Scenario
 from mockplatform.store_guard import STORE_UNAVAILABLE
 from mockplatform.tokens import key_digest
 
@@ -70,15 +71,22 @@ def end_reason(conversation: Conversation) -> str:
 
 
 class LiveCalls:
-    """The calls this process is streaming now: a call can be listened to by one socket."""
+    """The calls this process is streaming now: a call can be listened to by one socket.
 
-    def __init__(self, default_script: CallScript | None = None) -> None:
-        self.default_script = default_script or CallScript()
+    `script`, when set (`Settings.call_script`), overrides every scenario's `call:` section:
+    tests and demos use it to pace calls in milliseconds.
+    """
+
+    def __init__(self, script: CallScript | None = None) -> None:
+        self.script = script
         self.streaming: set[str] = set()
 
-    def script_for(self, websocket: WebSocket) -> CallScript:
-        """The call section that applies: the default until scenarios say otherwise."""
-        return self.default_script
+
+async def scenario_of(websocket: WebSocket, platform: Platform) -> Scenario:
+    """The scenario the redeem ran under (named in the callUrl), else the active one."""
+    name = websocket.query_params.get(SCENARIO_PARAM)
+    named = platform.scenarios.get(name) if name else None
+    return named or await platform.active_scenario()
 
 
 def _platform(websocket: WebSocket) -> Platform:
@@ -110,8 +118,13 @@ async def _serve_call(websocket: WebSocket) -> None:
         await websocket.close(code=code, reason=message[:120])
         return
     assert call is not None
-    instance = platform.world.instances.get(call.instance_id) if call.instance_id else None
-    script = live.script_for(websocket)
+    scenario = await scenario_of(websocket, platform)
+    script = live.script or scenario.call
+    instance = None
+    if call.instance_id:
+        instance = scenario.world.instances.get(call.instance_id) or platform.world.instances.get(
+            call.instance_id
+        )
     conversation = build_conversation(call, instance, script)
     live.streaming.add(call_id)
     try:

@@ -32,6 +32,7 @@ from mockplatform.world import Account, Agent, Instance, World, resolve_prompt
 CREATE_TOKEN = "createWidgetToken"
 REDEEM_TOKEN = "redeemWidgetToken"
 LIVE_CALL_ROUTE = "live-call"  # the WebSocket a started call's events stream over (live_call.py)
+SCENARIO_PARAM = "scenario"  # the callUrl names the scenario the redeem ran under
 SCENARIO_HEADER = "x-mock-scenario"
 _PREFER_CODE = re.compile(r"(?:^|[;,\s])code=(\d{3})\b")
 _PREFER_EXAMPLE = re.compile(r"(?:^|[;,\s])example=([\w-]+)")
@@ -296,4 +297,8 @@ def live_call_url(request: Request, call_id: str, live_key: str) -> str:
     """ws(s)://…/sdk/calls/{callId}?key=…: where the SDK listens to the call it just started."""
     url = request.url_for(LIVE_CALL_ROUTE, call_id=call_id)
     scheme = "wss" if url.scheme == "https" else "ws"
-    return str(url.replace(scheme=scheme).include_query_params(key=live_key))
+    params = {"key": live_key}
+    scenario = getattr(request.state, "scenario", None)  # set by scenario_for
+    if scenario:
+        params[SCENARIO_PARAM] = scenario
+    return str(url.replace(scheme=scheme).include_query_params(**params))

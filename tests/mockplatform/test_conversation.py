@@ -8,13 +8,12 @@ import pytest
 
 from mockplatform.calls import CallRecord
 from mockplatform.conversation import (
-    DEFAULT_CALL_ERROR,
     SPOKEN_LANGUAGES,
-    CallScript,
     build_conversation,
     choose_language,
     first_name,
 )
+from mockplatform.scenarios import CallScript
 from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_INSTANCE_ID, default_world
 
 DEVANAGARI = re.compile(r"[\u0900-\u097f]")
@@ -132,7 +131,7 @@ def test_a_call_can_fail_mid_call_with_the_scripts_error() -> None:
 
 def test_a_failure_without_a_message_gets_the_default_one() -> None:
     conversation = build_conversation(call(), INSTANCE, CallScript(fail_after_turns=0))
-    assert conversation.error == DEFAULT_CALL_ERROR
+    assert conversation.error == CallScript().error
     assert len(conversation.utterances) == 1
 
 

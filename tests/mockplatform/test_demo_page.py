@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from mockplatform import create_app
 from mockplatform.app import Settings
-from mockplatform.conversation import CallScript
+from mockplatform.scenarios import CallScript
 from mockplatform.testing import chromium, serve_in_thread
 
 FAST = CallScript(turns=2, pace_ms=20)

@@ -16,9 +16,9 @@ from websockets.exceptions import ConnectionClosed
 
 from mockplatform import create_app
 from mockplatform.app import Settings
-from mockplatform.conversation import CallScript
 from mockplatform.errors import StoreUnavailable
 from mockplatform.live_call import CLOSE_BUSY, CLOSE_NOT_FOUND, CLOSE_REFUSED
+from mockplatform.scenarios import CallScript
 from mockplatform.store import MemoryStore, Store
 from mockplatform.testing import serve_in_thread
 from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, DEFAULT_INSTANCE_ID
@@ -150,7 +150,9 @@ def test_hanging_up_ends_the_call_early(fast_url: str) -> None:
 
 def test_a_wrong_key_is_refused(fast_url: str) -> None:
     started = start(fast_url)
-    wrong = started["callUrl"].rsplit("=", 1)[0] + "=not-the-key"
+    url = httpx.URL(started["callUrl"])
+    wrong = str(url.copy_set_param("key", "not-the-key"))
+    assert wrong != started["callUrl"]
     code, messages = asyncio.run(refused(wrong))
     assert code == CLOSE_REFUSED
     assert messages[0]["event"] == "error"
@@ -247,3 +249,54 @@ def test_any_worker_sharing_the_store_can_stream_the_call() -> None:
         events = asyncio.run(listen(elsewhere))
         assert events[-1][0] == "call_ended"
         assert call_log(redeemer, started["callId"])["status"] == "ended"
+
+
+DROPPED_CALL = """\
+description: The call drops after the first exchange.
+call:
+  turns: 3
+  pace_ms: 5
+  fail_after_turns: 1
+  error: Voice connection lost
+"""
+
+
+@pytest.fixture(scope="module")
+def team_scenarios_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    directory = tmp_path_factory.mktemp("scenarios")
+    (directory / "dropped-call.yaml").write_text(DROPPED_CALL)
+    app = create_app(Settings(scenarios_dirs=[directory]))
+    with serve_in_thread(app) as url:
+        yield url
+
+
+def test_the_scenarios_call_section_shapes_the_call(team_scenarios_url: str) -> None:
+    url = team_scenarios_url
+    httpx.put(f"{url}/_mock/scenario", json={"name": "dropped-call"}).raise_for_status()
+    try:
+        started = start(url)
+        events = asyncio.run(listen(started["callUrl"]))
+        record = call_log(url, started["callId"])
+    finally:
+        httpx.post(f"{url}/_mock/reset").raise_for_status()
+    assert events[-1] == ("error", "Voice connection lost")
+    assert [name for name, _ in events].count("update") == 3
+    assert record["endReason"] == "failed: Voice connection lost"
+
+
+def test_a_call_keeps_the_scenario_its_redeem_named(team_scenarios_url: str) -> None:
+    """X-Mock-Scenario on the redeem reaches the call, though the active scenario differs."""
+    url = team_scenarios_url
+    with httpx.Client(base_url=url) as http:
+        token = http.post(
+            "/api/widget/token", json={"agentId": DEFAULT_AGENT_ID}, headers=AUTH
+        ).json()
+        started = http.post(
+            "/api/widget/calls",
+            json={"accessToken": token["accessToken"]},
+            headers={"X-Mock-Scenario": "dropped-call"},
+        ).json()
+        assert http.get("/_mock/scenario").json()["name"] == "default"
+    assert httpx.URL(started["callUrl"]).params["scenario"] == "dropped-call"
+    events = asyncio.run(listen(started["callUrl"]))
+    assert events[-1] == ("error", "Voice connection lost")
