@@ -53,6 +53,14 @@ def http(team: list[MockProcess]) -> Iterator[httpx.Client]:
         yield client
 
 
+def test_workers_are_separate_processes(team: list[MockProcess]) -> None:
+    parent = team[0].process
+    assert parent is not None
+    children = Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+    commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children]
+    assert sum(b"spawn_main" in command for command in commands) == 2
+
+
 def test_a_token_issued_by_one_process_is_redeemed_by_another(
     team: list[MockProcess], http: httpx.Client
 ) -> None:
