@@ -144,11 +144,28 @@ async def test_the_journal_is_newest_first_and_capped(store: Store) -> None:
     assert len(await store.list_requests(2)) == 2
 
 
+async def test_the_switched_scenario_is_kept_until_switched_back(store: Store) -> None:
+    assert await store.get_scenario() is None
+    await store.set_scenario("platform-failure")
+    assert await store.get_scenario() == "platform-failure"
+    await store.set_scenario(None)
+    assert await store.get_scenario() is None
+
+
+async def test_rule_counts_count_per_rule(store: Store) -> None:
+    assert [await store.next_count("flaky:0") for _ in range(3)] == [1, 2, 3]
+    assert await store.next_count("flaky:1") == 1
+
+
 async def test_reset_forgets_everything(store: Store) -> None:
     token, call = await issue(store)
     await store.record_request({"id": 1, "method": "GET", "path": "/api/x"})
     await store.advance_clock(10)
+    await store.set_scenario("expired-trial")
+    await store.next_count("flaky:0")
     await store.reset()
+    assert await store.get_scenario() is None
+    assert await store.next_count("flaky:0") == 1
     assert await store.redeem_token(token) == (Redemption.UNKNOWN, None)
     assert await store.get_call(call.call_id) is None
     assert await store.list_calls(10) == []

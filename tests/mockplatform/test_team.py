@@ -15,7 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mockplatform.platform import CREATE_TOKEN
 from mockplatform.spec import Spec
+from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
 from tests.mockplatform.processes import (
     MockProcess,
     RedisServer,
@@ -101,6 +103,26 @@ def test_the_clock_is_shared(team: list[MockProcess], http: httpx.Client, spec: 
         expired.json()["error"]
         == spec.operation("redeemWidgetToken").example(401, "expired")["error"]
     )
+
+
+def test_a_scenario_switch_is_seen_by_every_worker(
+    team: list[MockProcess], http: httpx.Client, spec: Spec
+) -> None:
+    a, b = team
+    switched = http.put(f"{b.url}/_mock/scenario", json={"name": "platform-failure"})
+    assert switched.status_code == 200
+    for _ in range(6):  # a new connection each time: whichever of A's workers answers
+        assert httpx.get(f"{a.url}/_mock/scenario").json()["name"] == "platform-failure"
+        failed = httpx.post(
+            f"{a.url}/api/widget/token",
+            json={"agentId": DEFAULT_AGENT_ID},
+            headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"},
+        )
+        assert failed.status_code == 500
+        assert failed.json()["error"] == spec.operation(CREATE_TOKEN).example(500)["error"]
+    http.post(f"{a.url}/_mock/reset").raise_for_status()
+    assert http.get(f"{b.url}/_mock/scenario").json()["name"] == "default"
+    assert issue_token(http, b.url)["accessToken"]
 
 
 def test_the_call_log_and_journal_are_shared(team: list[MockProcess], http: httpx.Client) -> None:
