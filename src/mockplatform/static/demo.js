@@ -215,20 +215,22 @@ async function loadScenarios() {
   }
   const { scenarios } = await list.json();
   const current = (await active.json()).name;
-  select.replaceChildren(
-    ...scenarios.map(({ name, description }) =>
-      option(name, description ? `${name}: ${description}` : name, name === current),
-    ),
-  );
+  const describe = () => {
+    const chosen = scenarios.find(({ name }) => name === select.value);
+    note.textContent = `${chosen?.description ?? ""} Switches the whole mock (PUT /_mock/scenario).`;
+  };
+  select.replaceChildren(...scenarios.map(({ name }) => option(name, name, name === current)));
   select.disabled = false;
+  describe();
   select.addEventListener("change", async () => {
+    describe();
     const response = await fetch("/_mock/scenario", {
       method: "PUT",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ name: select.value }),
     });
     const body = await response.json().catch(() => ({}));
-    log("scenario", `${response.status} ${body.name ?? body.error}`, "mock");
+    log("scenario", `${response.status} ${body.name ?? body.error}`, response.ok ? "mock" : "failure");
     if (response.ok) setStatus(`Scenario: ${body.name}`, "idle");
     else setStatus(`Scenario not switched: ${body.error}`, "error");
   });
