@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from mockplatform import control, demo, live_call
-from mockplatform.errors import Rejection
+from mockplatform.errors import ConfigError, Rejection
 from mockplatform.faults import RAW_SEND
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
 from mockplatform.journal import JournalMiddleware
@@ -47,6 +47,7 @@ class Settings:
     cors_origins: Sequence[str] = ()  # besides any localhost origin, which is always allowed
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     call_script: CallScript | None = None  # overrides every scenario's `call:` (tests, demos)
+    call_pace_ms: int | None = None  # overrides only the pace of every call (serve --call-pace-ms)
     scenario: str = DEFAULT_SCENARIO  # a name, or a path to a scenario file
     scenarios_dirs: Sequence[Path] = ()  # a team's own scenarios, besides the shipped ones
     reload_interval: float = 1.0  # seconds between checks for edited scenario files
@@ -111,7 +112,9 @@ def create_app(
         exception_handlers={Rejection: _render_rejection, HTTPException: _render_http_error},
     )
     app.state.platform = platform
-    app.state.live_calls = live_call.LiveCalls(settings.call_script)
+    if settings.call_pace_ms is not None and settings.call_pace_ms < 0:
+        raise ConfigError(f"--call-pace-ms {settings.call_pace_ms}: must be 0 or more")
+    app.state.live_calls = live_call.LiveCalls(settings.call_script, settings.call_pace_ms)
     return app
 
 

@@ -81,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME_OR_PATH",
         help="the scenario to start with: a name, or a path to a scenario file",
     )
+    serve.add_argument(
+        "--call-pace-ms",
+        type=int,
+        metavar="MS",
+        help="pause between a simulated call's events, for every scenario "
+        "(default: the scenario's call: pace_ms); 0 plays a call at once, for e2e tests",
+    )
     _scenarios_dir_option(serve)
     serve.set_defaults(run=_serve)
 
@@ -219,6 +226,7 @@ def _app(args: argparse.Namespace) -> Starlette:
         cors_origins=args.cors_origin,
         scenario=args.scenario,
         scenarios_dirs=args.scenarios_dir,
+        call_pace_ms=args.call_pace_ms,
     )
     store_url = _store_url(args)
     if store_url is None:
@@ -262,6 +270,7 @@ def banner(spec: Spec, world: World, base_url: str, scenario: str) -> str:
         f"  POST {base_url}/api/widget/token   (tokens live "
         f"{spec.token_lifetime_seconds:g} s, single use)",
         f"  control API: {base_url}/_mock/   (loopback only unless --admin-token)",
+        f"  demo page: {base_url}/   SDK stand-in: {base_url}/sdk/voice-client.js",
         "  API keys:",
     ]
     for account in world.accounts:

@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from starlette.routing import WebSocketRoute
@@ -73,13 +74,18 @@ def end_reason(conversation: Conversation) -> str:
 class LiveCalls:
     """The calls this process is streaming now: a call can be listened to by one socket.
 
-    `script`, when set (`Settings.call_script`), overrides every scenario's `call:` section:
-    tests and demos use it to pace calls in milliseconds.
+    `script`, when set (`Settings.call_script`), overrides every scenario's `call:` section;
+    `pace_ms` (`serve --call-pace-ms`) only its pace, so end-to-end tests run calls fast.
     """
 
-    def __init__(self, script: CallScript | None = None) -> None:
+    def __init__(self, script: CallScript | None = None, pace_ms: int | None = None) -> None:
         self.script = script
+        self.pace_ms = pace_ms
         self.streaming: set[str] = set()
+
+    def script_for(self, scenario: Scenario) -> CallScript:
+        script = self.script or scenario.call
+        return script if self.pace_ms is None else replace(script, pace_ms=self.pace_ms)
 
 
 async def scenario_of(websocket: WebSocket, platform: Platform) -> Scenario:
@@ -119,7 +125,7 @@ async def _serve_call(websocket: WebSocket) -> None:
         return
     assert call is not None
     scenario = await scenario_of(websocket, platform)
-    script = live.script or scenario.call
+    script = live.script_for(scenario)
     instance = None
     if call.instance_id:
         instance = scenario.world.instances.get(call.instance_id) or platform.world.instances.get(

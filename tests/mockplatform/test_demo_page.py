@@ -12,13 +12,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from starlette.applications import Starlette
 
 from mockplatform import create_app
 from mockplatform.app import Settings
 from mockplatform.scenarios import CallScript
 from mockplatform.testing import chromium, serve_in_thread
 
-FAST = CallScript(turns=2, pace_ms=20)
+PACE_MS = 20  # every call's pace (serve --call-pace-ms); each scenario keeps its own shape
 SLOW = CallScript(turns=40, pace_ms=100)  # long enough to hang up in the middle
 TIMEOUT_MS = 10_000
 PLATFORM_FAILURE = "platform-failure"
@@ -31,9 +32,19 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def fast_url() -> Iterator[str]:
-    with serve_in_thread(create_app(Settings(call_script=FAST))) as url:
+def fast_app() -> Starlette:
+    return create_app(Settings(call_pace_ms=PACE_MS))
+
+
+@pytest.fixture(scope="module")
+def fast_url(fast_app: Starlette) -> Iterator[str]:
+    with serve_in_thread(fast_app) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def default_turns(fast_app: Starlette) -> int:
+    return fast_app.state.platform.scenarios.get("default").call.turns
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +92,7 @@ def logged(page: Page, event: str):
     return page.locator(f"#event-log li[data-event={event}]")
 
 
-def test_click_call_greets_the_caller_and_ends(page: Page) -> None:
+def test_click_call_greets_the_caller_and_ends(page: Page, default_turns: int) -> None:
     page.get_by_label("Caller name").fill("Priya Patel")
     page.get_by_role("button", name="Call", exact=True).click()
     expect(logged(page, "call_ended")).to_have_count(1)
@@ -91,7 +102,7 @@ def test_click_call_greets_the_caller_and_ends(page: Page) -> None:
     expect(first_line).to_have_attribute("data-role", "agent")
     expect(first_line).to_contain_text("Hello, Priya!")
     expect(first_line).to_contain_text("Sharma Dental Clinic")
-    expect(page.locator("#transcript li")).to_have_count(1 + 2 * FAST.turns + 1)
+    expect(page.locator("#transcript li")).to_have_count(1 + 2 * default_turns + 1)
     expect(page.locator("#status")).to_have_text("Call ended")
     expect(page.get_by_role("button", name="Call", exact=True)).to_be_enabled()
 
@@ -180,6 +191,18 @@ def test_platform_failure_scenario_shows_the_documented_500(page: Page, fast_url
     expect(page.locator("#status")).to_have_text(f"Token request failed: 500 {documented}")
     expect(logged(page, "token")).to_contain_text(f"500 {documented}")
     expect(logged(page, "call_started")).to_have_count(0)
+
+
+def test_a_call_dropped_mid_way_shows_the_error_then_ends(page: Page, fast_app: Starlette):
+    dropped = fast_app.state.platform.scenarios.get("dropped-call").call
+    page.get_by_label("Scenario").select_option("dropped-call")
+    expect(logged(page, "scenario")).to_contain_text("200 dropped-call")
+    page.get_by_role("button", name="Call", exact=True).click()
+    expect(logged(page, "call_ended")).to_have_count(1)
+    expect(logged(page, "call_started")).to_have_count(1)
+    expect(logged(page, "error")).to_contain_text(dropped.error)
+    expect(page.locator("#status")).to_have_text(f"Error: {dropped.error}")
+    expect(page.locator("#transcript li")).to_have_count(1 + 2 * dropped.fail_after_turns)
 
 
 def test_hang_up_and_mute_in_the_middle_of_a_call(slow_page: Page, slow_url: str) -> None:

@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from mockplatform import create_app
 from mockplatform.app import Settings
+from mockplatform.cli import main
 from mockplatform.errors import StoreUnavailable
 from mockplatform.live_call import CLOSE_BUSY, CLOSE_NOT_FOUND, CLOSE_REFUSED
 from mockplatform.scenarios import CallScript
@@ -300,3 +301,24 @@ def test_a_call_keeps_the_scenario_its_redeem_named(team_scenarios_url: str) -> 
     assert httpx.URL(started["callUrl"]).params["scenario"] == "dropped-call"
     events = asyncio.run(listen(started["callUrl"]))
     assert events[-1] == ("error", "Voice connection lost")
+
+
+def test_the_pace_override_keeps_the_scenarios_shape() -> None:
+    """`serve --call-pace-ms`: a shipped scenario's call, played fast for an e2e test."""
+    with serve_in_thread(create_app(Settings(call_pace_ms=0))) as url, httpx.Client() as http:
+        token = http.post(
+            f"{url}/api/widget/token", json={"agentId": DEFAULT_AGENT_ID}, headers=AUTH
+        ).json()
+        started = http.post(
+            f"{url}/api/widget/calls",
+            json={"accessToken": token["accessToken"]},
+            headers={"X-Mock-Scenario": "dropped-call"},
+        ).json()
+        events = asyncio.run(listen(started["callUrl"]))
+    assert events[-1][0] == "error"
+    assert [name for name, _ in events].count("update") == 3
+
+
+def test_a_negative_pace_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", "0", "--call-pace-ms", "-1"]) == 2
+    assert capsys.readouterr().err == "mockplatform: --call-pace-ms -1: must be 0 or more\n"
