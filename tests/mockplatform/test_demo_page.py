@@ -255,3 +255,24 @@ def test_the_sdk_reports_a_reused_token(page: Page, spec, fast_url: str) -> None
     result = page.evaluate(SDK_PROBE, [token, True])
     assert ["error", used] in result["events"]
     assert [name for name, _ in result["events"]].count("call_started") == 1
+
+
+def test_the_sdk_off_removes_a_listener_and_a_throwing_one_harms_no_other(page: Page) -> None:
+    result = page.evaluate(
+        """async () => {
+          const { ZentrixVoiceClient } = await import("/sdk/voice-client.js");
+          const client = new ZentrixVoiceClient();
+          const heard = [];
+          const removed = () => heard.push("removed");
+          client.on("error", removed).off("error", removed);
+          client.on("error", () => { throw new Error("a buggy listener"); });
+          client.on("error", (message) => heard.push(message));
+          await client.startCall({});
+          client.mute();
+          const muted = client.isMuted;
+          client.unmute();
+          return { heard, muted, unmuted: !client.isMuted };
+        }"""
+    )
+    assert result["heard"] == ["startCall needs { accessToken }: the token your backend fetched"]
+    assert result["muted"] and result["unmuted"]
