@@ -1,0 +1,152 @@
+"""Our checks as schemathesis checks, judged on every response schemathesis generates.
+
+Loaded by `contract run` and usable with plain schemathesis:
+
+    SCHEMATHESIS_HOOKS=contract.hooks CONTRACT_API_KEY=nas_... \\
+        schemathesis run openapi.yaml --url http://127.0.0.1:8080 \\
+        -H "Authorization: Bearer $CONTRACT_API_KEY"
+
+  auth_first       a request to an operation that requires the API key, sent without a
+                   well-formed bearer key (or, when CONTRACT_API_KEY is set, with another
+                   key), gets 401 with the documented `error` — never 400, 403, 404 or 200;
+  no_api_key_echo  no response carries the bearer key it was sent;
+  unique_ids       no two token responses carry the same accessToken or callId.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import schemathesis
+
+API_KEY_VARIABLE = "CONTRACT_API_KEY"
+TOKEN_FIELDS = ("accessToken", "callId")
+_configured_key: str | None = None
+
+
+def configure(api_key: str | None) -> None:
+    """The key the run authenticates with; anything else counts as a wrong key."""
+    global _configured_key
+    _configured_key = api_key
+
+
+def expected_key() -> str | None:
+    return _configured_key or os.environ.get(API_KEY_VARIABLE) or None
+
+
+def _sent_key(response: schemathesis.Response) -> tuple[bool, str | None]:
+    """(well-formed, key) from the Authorization header the request really carried."""
+    header = response.request.headers.get("Authorization")
+    if header is None:
+        return False, None
+    scheme, _, key = header.strip().partition(" ")
+    key = key.strip()
+    return scheme.lower() == "bearer" and bool(key), key or None
+
+
+def _resolve(document: dict[str, Any], node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        node = target
+    return node
+
+
+def _operation(case: schemathesis.Case) -> dict[str, Any]:
+    return case.operation.definition.raw
+
+
+def requires_auth(case: schemathesis.Case) -> bool:
+    document = case.operation.schema.raw_schema
+    security = _operation(case).get("security", document.get("security", []))
+    return any(requirement for requirement in security)
+
+
+def documented_messages(case: schemathesis.Case, status: int) -> list[str]:
+    """The `error` of each documented example of `status` (empty if none is documented)."""
+    document = case.operation.schema.raw_schema
+    response = _resolve(document, _operation(case).get("responses", {}).get(str(status)))
+    media = (response or {}).get("content", {}).get("application/json", {})
+    examples = [media["example"]] if "example" in media else []
+    examples += [
+        _resolve(document, item).get("value") for item in media.get("examples", {}).values()
+    ]
+    return [item["error"] for item in examples if isinstance(item, dict) and "error" in item]
+
+
+def _json(response: schemathesis.Response) -> Any:
+    try:
+        return response.json()
+    except Exception:
+        return None
+
+
+@schemathesis.check
+def auth_first(ctx: schemathesis.CheckContext, response: schemathesis.Response, case) -> None:
+    """Without a valid bearer key, 401 with the documented body comes before anything else."""
+    if not requires_auth(case):
+        return None
+    well_formed, key = _sent_key(response)
+    expected = expected_key()
+    if well_formed and (expected is None or key == expected):
+        return None
+    what = (
+        "a well-formed but wrong key"
+        if well_formed
+        else "no key"
+        if key is None
+        else "a malformed Authorization header"
+    )
+    if response.status_code != 401:
+        raise AssertionError(
+            f"a request with {what} must get 401 before anything else, not {response.status_code}"
+        )
+    messages = documented_messages(case, 401)
+    body = _json(response)
+    message = body.get("error") if isinstance(body, dict) else None
+    if messages and message not in messages:
+        raise AssertionError(f"401 must say error {messages[0]!r}, not {message!r}")
+    return None
+
+
+@schemathesis.check
+def no_api_key_echo(ctx: schemathesis.CheckContext, response: schemathesis.Response, case) -> None:
+    """A response never carries the API key the request was sent with."""
+    _, key = _sent_key(response)
+    if key is None or len(key) < 6:
+        return None
+    headers = "\n".join(f"{name}: {values}" for name, values in response.headers.items())
+    if key.encode() in response.content or key in headers:
+        raise AssertionError("the response echoes the API key it was sent")
+    return None
+
+
+@schemathesis.check
+class unique_ids:
+    """No two responses carry the same accessToken or callId."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], schemathesis.Response] = {}
+        self._lock = threading.Lock()
+
+    def after_response(
+        self, ctx: schemathesis.CheckContext, response: schemathesis.Response, case
+    ) -> None:
+        if not 200 <= response.status_code < 300:
+            return None
+        body = _json(response)
+        if not isinstance(body, dict) or "accessToken" not in body:
+            return None
+        with self._lock:
+            for name in TOKEN_FIELDS:
+                value = body.get(name)
+                if not isinstance(value, str):
+                    continue
+                first = self._seen.setdefault((name, value), response)
+                # The same response may be checked again while replaying; that is no repeat.
+                if first is not response:
+                    raise AssertionError(f"{name} {value!r} was issued twice")
+        return None

@@ -1,0 +1,255 @@
+"""Talking to the target: every request the scripted checks send goes through one `Probe`.
+
+The probe records each exchange (so `no_api_key_echo` can look at all of them), judges a
+response against openapi.yaml (documented status, JSON content type, schema), and turns a
+broken rule into a `Violation` with the request as curl and the keys masked.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import httpx
+
+from contract.outcomes import Exchange, Violation
+from contract.settings import Settings
+from mockplatform.spec import Operation
+
+CREATE_TOKEN = "createWidgetToken"
+REDEEM_TOKEN = "redeemWidgetToken"
+KEY_VARIABLES = ("CONTRACT_API_KEY", "CONTRACT_INACTIVE_KEY")
+KEY_HINT = "keys are shown as $CONTRACT_API_KEY / $CONTRACT_INACTIVE_KEY: export them to replay"
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A token the target issued, with the exchange that issued it."""
+
+    token: str
+    call_id: str
+    exchange: Exchange
+
+
+def near_miss(key: str) -> str:
+    """The key with its last character changed: a wrong key that a prefix match would accept."""
+    return key[:-1] + ("x" if key[-1] != "x" else "y")
+
+
+class Probe:
+    """An HTTP client of the target that remembers what it sent and received (thread-safe)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.spec = settings.spec
+        self.create = self.spec.operation(CREATE_TOKEN)
+        self.redeem_op = self.spec.operation(REDEEM_TOKEN)
+        self.exchanges: list[Exchange] = []
+        self._lock = threading.Lock()
+        self._client = httpx.Client(
+            base_url=settings.base_url, timeout=settings.timeout, follow_redirects=False
+        )
+        # Each key the run knows, and every variant of it we send, printed as shell expressions.
+        self.secrets = {
+            key: f"${variable}"
+            for key, variable in zip(
+                (settings.api_key, settings.inactive_key), KEY_VARIABLES, strict=True
+            )
+            if key
+        }
+        self.secrets[near_miss(settings.api_key)] = (
+            "${CONTRACT_API_KEY%?}" + near_miss(settings.api_key)[-1]
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+        record: bool = True,
+        timeout: float | None = None,
+    ) -> Exchange:
+        """Send one request; a transport failure becomes an Exchange without a status."""
+        headers = dict(headers or {})
+        if json_body is not None:
+            content = json.dumps(json_body, ensure_ascii=False).encode()
+            headers.setdefault("Content-Type", JSON)
+        request = self._client.build_request(method, path, headers=headers, content=content)
+        if timeout is not None:
+            request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
+        sent = {k: v for k, v in headers.items()}
+        try:
+            response = self._client.send(request)
+            exchange = Exchange(
+                method=method,
+                url=str(request.url),
+                headers=sent,
+                body=content,
+                status=response.status_code,
+                response_headers={k.lower(): v for k, v in response.headers.items()},
+                response_body=response.content,
+            )
+        except httpx.HTTPError as exc:
+            exchange = Exchange(
+                method=method,
+                url=str(request.url),
+                headers=sent,
+                body=content,
+                transport_error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+            )
+        if record:
+            with self._lock:
+                self.exchanges.append(exchange)
+        return exchange
+
+    def auth(self, api_key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {api_key or self.settings.api_key}"}
+
+    def token_body(self, **overrides: Any) -> dict[str, Any]:
+        """The spec's own request example, pointed at our agent, with `overrides` applied."""
+        body = {"agentId": self.settings.agent_id, **overrides}
+        return {name: value for name, value in body.items() if value is not None}
+
+    def request_token(
+        self,
+        *,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        content: bytes | None = None,
+        **sent: Any,
+    ) -> Exchange:
+        headers = self.auth() if headers is None else headers
+        if content is not None:
+            return self.send(
+                self.create.method, self.create.path, headers=headers, content=content, **sent
+            )
+        payload = self.token_body() if body is None else body
+        return self.send(
+            self.create.method, self.create.path, headers=headers, json_body=payload, **sent
+        )
+
+    def issue(self, **sent: Any) -> Issued | None:
+        """A fresh token with the default key and agent, or None if the target gave none."""
+        exchange = self.request_token(**sent)
+        body = exchange.json()
+        if exchange.status != 200 or not isinstance(body, dict):
+            return None
+        token, call_id = body.get("accessToken"), body.get("callId")
+        if not isinstance(token, str) or not token:
+            return None
+        return Issued(token, call_id if isinstance(call_id, str) else "", exchange)
+
+    def redeem(self, token: str) -> Exchange:
+        return self.send(
+            self.redeem_op.method, self.redeem_op.path, json_body={"accessToken": token}
+        )
+
+    # -- what the target offers ------------------------------------------------------------
+
+    @cached_property
+    def is_mock(self) -> bool:
+        """Whether the target answers the mock's control API (GET /_mock/)."""
+        exchange = self.send("GET", "/_mock/", record=False)
+        body = exchange.json()
+        return exchange.status == 200 and isinstance(body, dict) and "endpoints" in body
+
+    @cached_property
+    def redeem_available(self) -> bool:
+        """Whether the target serves the redeem operation (an unrouted path gets 404/405)."""
+        exchange = self.redeem("contract-probe-never-issued")
+        return exchange.status is not None and exchange.status in self.redeem_op.responses
+
+    @cached_property
+    def has_clock(self) -> bool:
+        """Whether the target exposes the mock's controllable clock."""
+        exchange = self.send("POST", "/_mock/clock/advance", json_body={"seconds": 0}, record=False)
+        return exchange.status == 200
+
+    def advance_clock(self, seconds: float) -> Exchange:
+        return self.send(
+            "POST", "/_mock/clock/advance", json_body={"seconds": seconds}, record=False
+        )
+
+    # -- judging ---------------------------------------------------------------------------
+
+    def problem(self, operation: Operation, exchange: Exchange) -> str | None:
+        """What is wrong with a response by the spec alone (status, media type, schema)."""
+        if exchange.status is None:
+            return f"{operation.title} must answer; the request failed: {exchange.transport_error}"
+        if exchange.status not in operation.responses:
+            documented = ", ".join(str(status) for status in sorted(operation.responses))
+            return (
+                f"{operation.title} answered {exchange.status}, which the spec does not document "
+                f"(documented: {documented})"
+            )
+        content_type = exchange.response_headers.get("content-type", "")
+        if content_type.split(";")[0].strip() != JSON:
+            return (
+                f"{operation.title} {exchange.status} must be {JSON} "
+                f"(spec), not {content_type or 'no content type'}"
+            )
+        body = exchange.json()
+        if body is None:
+            return f"{operation.title} {exchange.status}: the body is not valid JSON"
+        invalid = operation.validate_response(exchange.status, body)
+        if invalid is not None:
+            return (
+                f"{operation.title} {exchange.status}: the body does not match the spec's schema: "
+                f"{invalid.detail}"
+            )
+        return None
+
+    def expect(self, operation: Operation, exchange: Exchange, statuses: set[int]) -> str | None:
+        """The broken rule if the response is not one of `statuses` with its documented body."""
+        if exchange.status is not None and exchange.status not in statuses:
+            wanted = " or ".join(str(status) for status in sorted(statuses))
+            message = _error_message(exchange)
+            got = f"{exchange.status}" + (f" {message!r}" if message else "")
+            return f"expected {wanted}, got {got}"
+        problem = self.problem(operation, exchange)
+        if problem is not None:
+            return problem
+        return self.documented_message(operation, exchange)
+
+    def documented_message(self, operation: Operation, exchange: Exchange) -> str | None:
+        """An error response must carry exactly the documented `error` message."""
+        assert exchange.status is not None
+        names = operation.example_names(exchange.status) or [None]
+        documented = []
+        for name in names:
+            example = operation.example(exchange.status, name)
+            if isinstance(example, dict) and "error" in example:
+                documented.append(example["error"])
+        if not documented:
+            return None
+        message = _error_message(exchange)
+        if message not in documented:
+            wanted = " or ".join(repr(text) for text in documented)
+            return f"{operation.title} {exchange.status} must say error {wanted}, not {message!r}"
+        return None
+
+    def violation(self, rule: str, exchange: Exchange | None = None) -> Violation:
+        if exchange is None:
+            return Violation(rule=rule)
+        return Violation(
+            rule=rule,
+            curl=exchange.curl(self.secrets),
+            response=exchange.response_text(self.secrets),
+        )
+
+
+def _error_message(exchange: Exchange) -> str | None:
+    body = exchange.json()
+    return body.get("error") if isinstance(body, dict) else None

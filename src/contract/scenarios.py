@@ -1,0 +1,142 @@
+"""documented_errors: every documented error of the token endpoint is met, as documented.
+
+Most errors are reached by plain requests (the other checks' 401s, 403s and 404s; an invalid
+body, a wrong media type, an oversized body here). A 500 cannot be provoked from outside, so
+where the target is the mock and serves its scenarios (GET /_mock/scenarios), every shipped
+scenario is driven with the `X-Mock-Scenario` header, and Prism's `Prefer: code=N` is tried
+for every documented status; each answer must be exactly what the spec says. Against any
+other target the statuses nobody could provoke are reported NOT VERIFIED.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+from contract.outcomes import CheckResult, Exchange
+from contract.probe import Probe
+
+NAME = "documented_errors"
+DESCRIPTION = (
+    "every documented error of the token endpoint is reachable and answered exactly as the "
+    "spec says (on the mock: under every shipped scenario and Prefer: code=N)"
+)
+SCENARIO_HEADER = "X-Mock-Scenario"
+REQUESTS_PER_SCENARIO = 3
+OVERSIZED_BODY_BYTES = 1024 * 1024 + 1
+
+
+def observed_errors(probe: Probe) -> set[int]:
+    """Error statuses of the token endpoint seen so far in the run, with their documented body."""
+    create = probe.create
+    seen = set()
+    for exchange in list(probe.exchanges):
+        if exchange.status is None or exchange.status < 400:
+            continue
+        if exchange.method != create.method or urlsplit(exchange.url).path != create.path:
+            continue
+        if probe.expect(create, exchange, {exchange.status}) is None:
+            seen.add(exchange.status)
+    return seen
+
+
+def documented_errors(probe: Probe) -> CheckResult:
+    result = CheckResult(NAME, DESCRIPTION)
+    _malformed_requests(probe, result)
+    scenarios = _scenario_names(probe)
+    if scenarios is not None:
+        _drive_scenarios(probe, result, scenarios)
+        _prefer_each_status(probe, result)
+    wanted = {status for status in probe.create.responses if status >= 400}
+    missing = sorted(wanted - observed_errors(probe))
+    if not missing:
+        if scenarios is not None:
+            result.note = f"{len(scenarios)} scenarios driven"
+        return result
+    shown = ", ".join(str(status) for status in missing)
+    if scenarios is not None:
+        result.fail(
+            probe.violation(
+                f"documented {probe.create.title} error(s) {shown} never appeared under any of "
+                f"the {len(scenarios)} shipped scenarios ({', '.join(scenarios)})"
+            )
+        )
+    elif probe.is_mock:
+        result.not_verified(
+            f"{shown} not provoked: the mock does not serve GET /_mock/scenarios (yet)"
+        )
+    else:
+        result.not_verified(
+            f"{shown} not provoked: only the mock's scenarios can make the target fail on purpose"
+        )
+    return result
+
+
+def _judge(probe: Probe, result: CheckResult, exchange: Exchange, context: str) -> None:
+    result.requests += 1
+    rule = probe.expect(probe.create, exchange, set(probe.create.responses))
+    if rule is not None:
+        result.fail(probe.violation(f"{context}: {rule}", exchange))
+
+
+def _malformed_requests(probe: Probe, result: CheckResult) -> None:
+    """An invalid body, a non-JSON media type and an oversized body, with a valid key."""
+    json_type = {"Content-Type": "application/json"}
+    requests = {
+        "a body that breaks the schema": probe.request_token(body=[]),
+        "a body sent as text/plain": probe.request_token(
+            headers={**probe.auth(), "Content-Type": "text/plain"},
+            content=f'{{"agentId": "{probe.settings.agent_id}"}}'.encode(),
+        ),
+        "an oversized body": probe.request_token(
+            headers={**probe.auth(), **json_type},
+            content=b'{"agentId": "%s", "callerName": "%s"}'
+            % (probe.settings.agent_id.encode(), b"x" * OVERSIZED_BODY_BYTES),
+        ),
+    }
+    for what, exchange in requests.items():
+        if exchange.status is not None and exchange.status < 400:
+            result.requests += 1
+            result.fail(probe.violation(f"{what} must be refused with a documented 4xx", exchange))
+        else:
+            _judge(probe, result, exchange, what)
+
+
+def _scenario_names(probe: Probe) -> list[str] | None:
+    if not probe.is_mock:
+        return None
+    exchange = probe.send("GET", "/_mock/scenarios", record=False)
+    body = exchange.json()
+    if exchange.status != 200 or not isinstance(body, dict):
+        return None
+    return [item["name"] for item in body.get("scenarios", []) if isinstance(item, dict)]
+
+
+def _drive_scenarios(probe: Probe, result: CheckResult, names: list[str]) -> None:
+    def drive(name: str) -> list[Exchange]:
+        headers = {**probe.auth(), SCENARIO_HEADER: name}
+        return [probe.request_token(headers=headers) for _ in range(REQUESTS_PER_SCENARIO)]
+
+    faults = 0
+    with ThreadPoolExecutor(4) as pool:
+        for name, exchanges in zip(names, pool.map(drive, names), strict=True):
+            for exchange in exchanges:
+                # A scenario may inject network faults: a dropped connection or a broken body is
+                # the scenario's point, not a contract violation.
+                if exchange.status is None or exchange.json() is None:
+                    faults += 1
+                    continue
+                _judge(probe, result, exchange, f"under scenario {name!r}")
+    if faults:
+        result.note = f"{faults} injected network faults tolerated"
+
+
+def _prefer_each_status(probe: Probe, result: CheckResult) -> None:
+    for status in sorted(probe.create.responses):
+        exchange = probe.request_token(headers={**probe.auth(), "Prefer": f"code={status}"})
+        result.requests += 1
+        rule = probe.expect(probe.create, exchange, {status})
+        if rule is not None:
+            result.fail(
+                probe.violation(f"Prefer: code={status} must get {status}: {rule}", exchange)
+            )

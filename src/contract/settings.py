@@ -1,0 +1,104 @@
+"""What to test and how: the target, its keys, and the knobs of a run.
+
+ContractError        anything that stops the harness from testing at all (exit status 2)
+ +-- CouldNotTest    the target is unreachable, or the arguments cannot work against it
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from mockplatform.spec import Spec, load_spec
+
+DEFAULT_MAX_EXAMPLES = 50
+DEFAULT_SEED = 20260305
+DEFAULT_TIMEOUT = 10.0
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+
+
+class ContractError(Exception):
+    """The harness could not test; the message is one line saying why and what to do."""
+
+
+class CouldNotTest(ContractError):
+    """The target cannot be tested with these arguments (down, wrong URL, rejected key...)."""
+
+
+class ExpiryMode(StrEnum):
+    """How the token lifetime is observed (see contract.lifetime)."""
+
+    AUTO = "auto"
+    FAST = "fast"  # the target exposes the mock's POST /_mock/clock/advance
+    REALTIME = "realtime"  # wait the lifetime, in parallel with the other checks
+    JWT = "jwt"  # read exp/iat where the token is a JWT
+
+
+@dataclass
+class Settings:
+    """One run's settings; the CLI and the pytest plugin both build one of these."""
+
+    base_url: str
+    api_key: str
+    agent_id: str | None = None  # default: the agentId of the spec's request example
+    spec_path: Path | None = None
+    inactive_key: str | None = None
+    expiry: ExpiryMode = ExpiryMode.AUTO
+    strict: bool = False
+    max_examples: int = DEFAULT_MAX_EXAMPLES
+    seed: int = DEFAULT_SEED
+    timeout: float = DEFAULT_TIMEOUT
+    # Schemathesis phases to run; the tests narrow this to stay fast.
+    phases: tuple[str, ...] = PHASES
+    # Only these checks (by name), None = all; for focused tests.
+    only: frozenset[str] | None = None
+    spec: Spec = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ContractError(
+                f"--base-url {self.base_url!r} is not an http(s) URL; "
+                "pass e.g. --base-url http://127.0.0.1:8080"
+            )
+        if not self.api_key.strip():
+            raise ContractError("--api-key is empty; pass the target's API key")
+        unknown = [phase for phase in self.phases if phase not in PHASES]
+        if unknown:
+            raise ContractError(
+                f"unknown schemathesis phase {unknown[0]!r}; choose from {', '.join(PHASES)}"
+            )
+        if self.max_examples < 1:
+            raise ContractError(f"--max-examples must be at least 1, not {self.max_examples}")
+        from mockplatform.errors import SpecError
+
+        try:
+            self.spec = load_spec(self.spec_path)
+        except SpecError as exc:
+            raise ContractError(str(exc)) from None
+        if self.agent_id is None:
+            example = self.spec.operation("createWidgetToken").document
+            self.agent_id = _request_example(example).get("agentId")
+            if not self.agent_id:
+                raise ContractError(
+                    "the spec's token request has no example agentId; pass --agent-id"
+                )
+
+    def wants(self, name: str) -> bool:
+        return self.only is None or name in self.only
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values never to print: the keys given to the harness."""
+        return [key for key in (self.api_key, self.inactive_key) if key]
+
+
+def _request_example(operation: dict) -> dict:
+    media = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    if "example" in media:
+        return dict(media["example"])
+    examples = media.get("examples", {})
+    return dict(next(iter(examples.values()))["value"]) if examples else {}

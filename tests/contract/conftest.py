@@ -1,0 +1,33 @@
+"""Targets for the harness: the real mock, and the small fake platform with one knob turned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
+import pytest
+
+from mockplatform import create_app
+from mockplatform.spec import Spec
+from mockplatform.testing import serve_in_thread
+from mockplatform.world import DEFAULT_AGENT_ID
+from tests.contract.fake_platform import Behaviour, create_fake_app
+
+
+@pytest.fixture(scope="module")
+def harness_mock_url(spec: Spec) -> Iterator[str]:
+    """A mock of the harness's own: fast expiry moves its clock, which must not disturb others."""
+    with serve_in_thread(create_app(spec=spec)) as url:
+        yield url
+
+
+@pytest.fixture
+def serve_fake(spec: Spec) -> Iterator[Callable[..., str]]:
+    """Start the fake platform (Behaviour knobs, optionally another spec); returns its URL."""
+    with ExitStack() as stack:
+
+        def start(behaviour: Behaviour | None = None, fake_spec: Spec | None = None) -> str:
+            app = create_fake_app(fake_spec or spec, behaviour or Behaviour(), DEFAULT_AGENT_ID)
+            return stack.enter_context(serve_in_thread(app))
+
+        yield start

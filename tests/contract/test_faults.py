@@ -1,0 +1,63 @@
+"""The harness fails a faulty implementation, naming the check whose rule it broke.
+
+Each fault is one knob of the fake platform; everything else about it is correct.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from contract import Outcome
+from contract.runner import run
+from tests.contract.fake_platform import ACTIVE_KEY, Behaviour
+from tests.contract.targets import NO_SCHEMATHESIS, fake_settings
+
+# fault -> the check that must FAIL; only our scripted checks run (phases=()), so these are fast.
+SCRIPTED_FAULTS = {
+    "200 for an unknown agent": (Behaviour(any_agent=True), "unknown_agent"),
+    "a request without a key accepted": (Behaviour(keyless=True), "auth_first"),
+    "404 before 401": (Behaviour(agent_before_auth=True), "auth_first"),
+    "500 on a unicode callerName": (Behaviour(unicode_crash=True), "accepts_valid_requests"),
+    "a token that lives 300 s": (Behaviour(lifetime=300), "token_lifetime"),
+    "a token usable twice": (Behaviour(reusable=True), "single_use"),
+    "a fixed token for every call": (Behaviour(fixed_token=True), "unique_ids"),
+    "a JWT that says it lives 300 s": (
+        Behaviour(jwt=True, clock=False, lifetime=300),
+        "token_lifetime",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "check"), SCRIPTED_FAULTS.values(), ids=list(SCRIPTED_FAULTS)
+)
+def test_fault_fails_the_named_check(serve_fake, behaviour, check) -> None:
+    report = run(fake_settings(serve_fake(behaviour), phases=NO_SCHEMATHESIS))
+    failed = {result.name for result in report.checks if result.outcome is Outcome.FAIL}
+    assert check in failed
+    assert report.exit_code == 1
+    violation = report.get(check).violations[0]
+    assert violation.rule
+    # Every violation but the JWT's reading of claims comes with the request and the response.
+    assert violation.curl.startswith("curl ")
+    assert violation.response.startswith("HTTP ")
+    assert ACTIVE_KEY not in violation.curl + violation.response
+
+
+def test_missing_response_field_fails_schema_conformance(serve_fake) -> None:
+    """A 200 without agentName: schemathesis's response_schema_conformance names it."""
+    url = serve_fake(Behaviour(drop_field="agentName"))
+    report = run(fake_settings(url, phases=("examples",)))
+    schema = report.get("response_schema_conformance")
+    assert schema is not None and schema.outcome is Outcome.FAIL
+    assert any("agentName" in violation.rule for violation in schema.violations)
+    assert report.get("accepts_valid_requests").outcome is Outcome.FAIL
+    # Uniqueness is about ids, not completeness: it does not cry wolf over a missing field.
+    assert report.get("unique_ids").outcome is Outcome.PASS
+    assert report.exit_code == 1
+
+
+def test_unicode_crash_is_also_a_server_error_for_schemathesis(serve_fake) -> None:
+    url = serve_fake(Behaviour(unicode_crash=True))
+    report = run(fake_settings(url, phases=("examples", "fuzzing"), max_examples=25))
+    assert report.get("not_a_server_error").outcome is Outcome.FAIL

@@ -1,0 +1,36 @@
+"""Plain `schemathesis run` with our checks loaded (SCHEMATHESIS_HOOKS=contract.hooks)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.contract.fake_platform import ACTIVE_KEY, Behaviour
+
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+
+
+def schemathesis_run(spec_path: Path, url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "contract.hooks", "CONTRACT_API_KEY": ACTIVE_KEY}
+    command = [
+        str(SCHEMATHESIS), "run", str(spec_path), "--url", url,
+        "-H", f"Authorization: Bearer {ACTIVE_KEY}",
+        "--checks", "auth_first,no_api_key_echo,unique_ids,not_a_server_error",
+        "--phases", "examples,coverage", "--max-examples", "3", "--seed", "1", "--no-color",
+    ]  # fmt: skip
+    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_our_checks_catch_a_keyless_implementation(spec, serve_fake, tmp_path) -> None:
+    ran = schemathesis_run(spec.path, serve_fake(Behaviour(keyless=True)), tmp_path)
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "Custom check failed: `auth_first`" in ran.stdout
+    assert "a request with no key must get 401 before anything else, not 200" in ran.stdout
+
+
+def test_our_checks_pass_a_correct_implementation(spec, serve_fake, tmp_path) -> None:
+    url = serve_fake(Behaviour(jwt=True, extra_fields=True))
+    ran = schemathesis_run(spec.path, url, tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr

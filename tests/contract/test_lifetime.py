@@ -1,0 +1,74 @@
+"""The token lifetime in each mode, and NOT VERIFIED (never PASS) where it cannot be observed."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from contract import ExpiryMode, Outcome
+from contract.lifetime import decode_jwt, tolerance
+from contract.runner import run
+from mockplatform.spec import load_spec
+from tests.contract.fake_platform import Behaviour
+from tests.contract.targets import fake_settings
+
+SHORT_LIFETIME = 2  # seconds: realtime mode really waits
+
+
+@pytest.fixture
+def short_spec(tmp_path, spec):
+    """openapi.yaml with a 2 s token lifetime, for both the fake and the harness."""
+    document = yaml.safe_load(spec.path.read_text())
+    document["paths"]["/api/widget/token"]["post"]["x-token-lifetime-seconds"] = SHORT_LIFETIME
+    path = tmp_path / "openapi.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return load_spec(path)
+
+
+def lifetime_check(url, **settings):
+    report = run(fake_settings(url, phases=(), only=frozenset({"token_lifetime"}), **settings))
+    return report.get("token_lifetime")
+
+
+@pytest.mark.parametrize(("lives", "outcome"), [(SHORT_LIFETIME, Outcome.PASS), (30, Outcome.FAIL)])
+def test_realtime_mode_waits_the_lifetime(serve_fake, short_spec, lives, outcome) -> None:
+    url = serve_fake(Behaviour(clock=False, lifetime=lives), fake_spec=short_spec)
+    result = lifetime_check(url, spec_path=short_spec.path)
+    assert result.note.startswith("realtime mode")
+    assert result.outcome is outcome
+
+
+def test_fast_mode_needs_the_clock(serve_fake) -> None:
+    result = lifetime_check(serve_fake(Behaviour(clock=False)), expiry=ExpiryMode.FAST)
+    assert result.outcome is Outcome.NOT_VERIFIED
+    assert "/_mock/clock/advance" in result.note
+
+
+def test_jwt_mode_needs_a_jwt(serve_fake) -> None:
+    result = lifetime_check(serve_fake(Behaviour(clock=False)), expiry=ExpiryMode.JWT)
+    assert result.outcome is Outcome.NOT_VERIFIED
+    assert "not a JWT" in result.note
+
+
+def test_unobservable_lifetime_is_not_verified_and_fails_when_strict(serve_fake) -> None:
+    """Opaque tokens, no clock, and the redeem endpoint is gone: nothing to observe."""
+    url = serve_fake(Behaviour(clock=False, no_redeem=True))
+    report = run(fake_settings(url, phases=()))
+    assert report.get("token_lifetime").outcome is Outcome.NOT_VERIFIED
+    assert report.get("single_use").outcome is Outcome.NOT_VERIFIED
+    assert report.exit_code == 0
+    strict = run(fake_settings(url, phases=(), strict=True))
+    assert strict.exit_code == 1
+
+
+def test_tolerance_is_a_tenth_of_the_lifetime_within_bounds() -> None:
+    assert tolerance(60) == 6
+    assert tolerance(2) == 1
+    assert tolerance(1) == 0.5
+
+
+def test_decode_jwt_reads_claims_and_refuses_opaque_tokens() -> None:
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJpYXQiOjEsImV4cCI6NjF9.c2ln"
+    assert decode_jwt(token) == {"iat": 1, "exp": 61}
+    assert decode_jwt("rt_live_abc.def.ghi") is None
+    assert decode_jwt("rt_live_abcdef") is None

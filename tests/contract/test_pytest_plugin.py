@@ -1,0 +1,77 @@
+"""The pytest plugin: inert without its options; with them, one test per check of a real run."""
+
+from __future__ import annotations
+
+import contextlib
+
+import httpx
+import pytest
+
+import contract.runner  # noqa: F401 - see warm_imports
+from mockplatform.world import DEFAULT_API_KEY
+from tests.contract.fake_platform import ACTIVE_KEY, Behaviour
+
+pytest_plugins = ["pytester"]
+QA_SUITE = "def test_qa_own_check():\n    assert True\n"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def warm_imports() -> None:
+    """Import what a run imports lazily (httpcore's connection code) before pytester snapshots
+    sys.modules: modules first imported inside one in-process run are dropped after it, and a
+    re-imported httpcore raises exceptions httpx no longer recognises."""
+    with contextlib.suppress(httpx.HTTPError):
+        httpx.post("http://127.0.0.1:1", timeout=1)
+
+
+class Ran:
+    def __init__(self, result: pytest.RunResult) -> None:
+        self.returncode = int(result.ret)
+        self.stdout = result.stdout.str()
+
+
+def pytest_in(pytester: pytest.Pytester, *args: str) -> Ran:
+    """A QA project of its own: one test file, our plugin found by its entry point."""
+    pytester.makepyfile(test_qa=QA_SUITE)
+    return Ran(pytester.runpytest_inprocess("-p", "no:cacheprovider", "-rfEs", *args))
+
+
+def test_inert_without_its_options(pytester) -> None:
+    ran = pytest_in(pytester, "-q", "-p", "no:randomly")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "1 passed" in ran.stdout
+    assert "contract[" not in ran.stdout
+
+
+def test_runs_the_checks_as_tests_against_the_mock(pytester, harness_mock_url) -> None:
+    ran = pytest_in(
+        pytester, "-v", "--contract-base-url", harness_mock_url,
+        "--contract-api-key", DEFAULT_API_KEY, "--contract-phases", "",
+        "--contract-expiry", "fast",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "contract[auth_first] PASSED" in ran.stdout
+    assert "contract[token_lifetime] PASSED" in ran.stdout
+    assert "test_qa_own_check PASSED" in ran.stdout
+    # Without --contract-inactive-key the 403 check is NOT VERIFIED: a skip, not a pass.
+    assert "NOT VERIFIED: inactive_subscription: no --inactive-key given" in ran.stdout
+
+
+def test_a_violation_fails_its_test_with_the_rule(pytester, serve_fake) -> None:
+    url = serve_fake(Behaviour(reusable=True))
+    ran = pytest_in(
+        pytester, "--contract-base-url", url, "--contract-api-key", ACTIVE_KEY,
+        "--contract-phases", "",
+    )  # fmt: skip
+    assert ran.returncode == 1
+    assert "FAILED contract[single_use]" in ran.stdout
+    assert "a token is single use; the second redeem" in ran.stdout
+    assert "contract[unique_ids]" not in ran.stdout.split("short test summary")[-1]
+
+
+def test_unreachable_target_fails_every_contract_test_with_the_reason(pytester) -> None:
+    ran = pytest_in(
+        pytester, "--contract-base-url", "http://127.0.0.1:1", "--contract-api-key", "k"
+    )
+    assert ran.returncode == 1
+    assert "could not test: cannot reach http://127.0.0.1:1" in ran.stdout
