@@ -33,7 +33,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -358,9 +358,15 @@ def _dump_call(call: CallRecord) -> str:
 
 
 def _load_call(data: str) -> CallRecord:
-    fields = json.loads(data)
-    fields["status"] = CallStatus(fields["status"])
-    return CallRecord(**fields)
+    """Fields another version of the mock wrote, and this one does not know, are ignored:
+    hosts of one team may be upgraded one at a time."""
+    stored = json.loads(data)
+    known = {name: stored[name] for name in _CALL_FIELDS if name in stored}
+    known["status"] = CallStatus(known.get("status", CallStatus.TOKEN_ISSUED))
+    return CallRecord(**known)
+
+
+_CALL_FIELDS = tuple(f.name for f in fields(CallRecord))
 
 
 def _glob_escape(text: str) -> str:

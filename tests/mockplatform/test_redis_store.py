@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -67,6 +68,16 @@ async def test_a_redeem_records_the_start_in_the_same_step(pair: list[RedisStore
     assert logged.status is CallStatus.STARTED
     assert logged.started_at is not None
     assert abs(logged.started_at - (call.token_issued_at + 7)) < 5
+
+
+async def test_a_call_written_by_another_version_still_loads(
+    redis_server: RedisServer, pair: list[RedisStore], prefix: str
+) -> None:
+    _, call = await issue(pair[0])
+    with raw(redis_server) as client:
+        stored = json.loads(client.hget(f"{prefix}calls:data", call.call_id))
+        client.hset(f"{prefix}calls:data", call.call_id, json.dumps(stored | {"new_field": 1}))
+    assert await pair[1].get_call(call.call_id) == call
 
 
 async def test_the_clock_and_scenario_are_shared(pair: list[RedisStore]) -> None:
