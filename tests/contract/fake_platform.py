@@ -45,6 +45,9 @@ class Behaviour:
     not_found_before_forbidden: bool = False  # unknown agent (404) before inactive key (403)
     clock: bool = True  # expose the mock's POST /_mock/clock/advance
     no_redeem: bool = False  # like a real platform: the SDK redeems out of sight
+    # The mock's scenario API with one scenario, platform-failure (X-Mock-Scenario), and
+    # Prefer: code=N: None = off; else the `error` the scenario's 500 says (documented or not).
+    failure_message: str | None = None
 
 
 @dataclass
@@ -105,6 +108,13 @@ class FakePlatform:
 
     async def create_token(self, request: Request) -> JSONResponse:
         op, b = "createWidgetToken", self.behaviour
+        if b.failure_message:
+            if request.headers.get("x-mock-scenario") == "platform-failure":
+                return JSONResponse({"error": b.failure_message}, 500)
+            prefer = request.headers.get("prefer", "")
+            if prefer.startswith("code="):
+                status = int(prefer.removeprefix("code="))
+                return JSONResponse(self.spec.operation(op).example(status), status)
         if b.agent_before_auth:
             peeked = await _peek_agent(request)
             if peeked is not None and peeked not in self.agents:
@@ -167,6 +177,13 @@ class FakePlatform:
             payload["sdkSession"] = secrets.token_hex(8)
         return JSONResponse(payload, 201)
 
+    async def control_index(self, request: Request) -> JSONResponse:
+        return JSONResponse({"endpoints": ["GET /_mock/scenarios"]})
+
+    async def scenarios(self, request: Request) -> JSONResponse:
+        failure = {"name": "platform-failure", "description": "500", "file": "x.yaml"}
+        return JSONResponse({"scenarios": [failure]})
+
     async def advance(self, request: Request) -> JSONResponse:
         self.offset += float((await request.json())["seconds"])
         return JSONResponse({"offsetSeconds": self.offset})
@@ -191,6 +208,9 @@ def create_fake_app(spec: Spec, behaviour: Behaviour, agent_id: str) -> Starlett
     routes = [Route(create.path, platform.create_token, methods=[create.method])]
     if not behaviour.no_redeem:
         routes.append(Route(redeem.path, platform.redeem, methods=[redeem.method]))
+    if behaviour.failure_message:
+        routes.append(Route("/_mock/", platform.control_index, methods=["GET"]))
+        routes.append(Route("/_mock/scenarios", platform.scenarios, methods=["GET"]))
     if behaviour.clock:
         routes.append(Route("/_mock/clock/advance", platform.advance, methods=["POST"]))
     app = Starlette(routes=routes)

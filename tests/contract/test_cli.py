@@ -8,7 +8,6 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from contract.cli import main
-from mockplatform.world import DEFAULT_API_KEY
 from tests.contract.fake_platform import ACTIVE_KEY, Behaviour
 
 
@@ -86,13 +85,13 @@ def test_violation_report_shows_rule_curl_and_response(capsys, serve_fake, tmp_p
     assert failure is not None and "must get 401" in failure.get("message")
 
 
-def test_strict_makes_not_verified_fail(capsys, harness_mock_url) -> None:
+def test_strict_makes_not_verified_fail(capsys, serve_fake) -> None:
     """Without --inactive-key the 403 check is NOT VERIFIED: fine, unless --strict."""
-    args = ["--base-url", harness_mock_url, "--api-key", DEFAULT_API_KEY, "--phases", ""]
-    code, out, _ = contract(capsys, *args, "--expiry", "fast")
+    args = ["--base-url", serve_fake(), "--api-key", ACTIVE_KEY, "--phases", ""]
+    code, out, _ = contract(capsys, *args)
     assert "NOT VERIFIED  inactive_subscription" in out
     assert "\nFAIL" not in out
     assert code == 0
-    code, out, _ = contract(capsys, *args, "--expiry", "fast", "--strict")
+    code, out, _ = contract(capsys, *args, "--strict")
     assert code == 1
     assert "NOT VERIFIED counts as failure" in out

@@ -61,3 +61,13 @@ def test_unicode_crash_is_also_a_server_error_for_schemathesis(serve_fake) -> No
     url = serve_fake(Behaviour(unicode_crash=True))
     report = run(fake_settings(url, phases=("examples", "fuzzing"), max_examples=25))
     assert report.get("not_a_server_error").outcome is Outcome.FAIL
+
+
+def test_a_scenario_error_with_the_wrong_body_fails_documented_errors(serve_fake) -> None:
+    url = serve_fake(Behaviour(failure_message="Internal Server Error"))
+    documented = run(fake_settings(url, phases=NO_SCHEMATHESIS)).get("documented_errors")
+    assert documented.outcome is Outcome.FAIL
+    rule = documented.violations[0].rule
+    assert rule.startswith("under scenario 'platform-failure': ")
+    assert "500: the body does not match the spec's schema" in rule
+    assert "'Voice platform error' was expected" in rule

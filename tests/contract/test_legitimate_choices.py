@@ -28,3 +28,11 @@ def test_jwt_without_a_clock_is_read_from_its_claims(serve_fake) -> None:
     lifetime = run(fake_settings(url, phases=())).get("token_lifetime")
     assert lifetime.outcome is Outcome.PASS
     assert lifetime.note.startswith("jwt mode")
+
+
+def test_every_documented_error_reached_where_scenarios_exist(serve_fake) -> None:
+    """400/413/415 by malformed requests, 401/403/404 by the checks, 500 by the scenario."""
+    url = serve_fake(Behaviour(failure_message="Voice platform error"))
+    documented = run(fake_settings(url, phases=())).get("documented_errors")
+    assert documented.outcome is Outcome.PASS
+    assert documented.note == "1 scenarios driven"

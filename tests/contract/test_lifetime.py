@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import yaml
 
@@ -30,12 +32,17 @@ def lifetime_check(url, **settings):
     return report.get("token_lifetime")
 
 
-@pytest.mark.parametrize(("lives", "outcome"), [(SHORT_LIFETIME, Outcome.PASS), (30, Outcome.FAIL)])
-def test_realtime_mode_waits_the_lifetime(serve_fake, short_spec, lives, outcome) -> None:
-    url = serve_fake(Behaviour(clock=False, lifetime=lives), fake_spec=short_spec)
-    result = lifetime_check(url, spec_path=short_spec.path)
-    assert result.note.startswith("realtime mode")
-    assert result.outcome is outcome
+def test_realtime_mode_waits_the_lifetime(serve_fake, short_spec) -> None:
+    """Opaque tokens and no clock: the harness waits. A right and a wrong target, side by side."""
+    right = serve_fake(Behaviour(clock=False, lifetime=SHORT_LIFETIME), fake_spec=short_spec)
+    wrong = serve_fake(Behaviour(clock=False, lifetime=30), fake_spec=short_spec)
+    with ThreadPoolExecutor(2) as pool:
+        passed, failed = pool.map(
+            lambda url: lifetime_check(url, spec_path=short_spec.path), (right, wrong)
+        )
+    assert passed.note.startswith("realtime mode") and passed.outcome is Outcome.PASS
+    assert failed.note.startswith("realtime mode") and failed.outcome is Outcome.FAIL
+    assert "must be refused as expired" in failed.violations[0].rule
 
 
 def test_fast_mode_needs_the_clock(serve_fake) -> None:
