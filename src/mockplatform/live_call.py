@@ -151,7 +151,7 @@ def _refusal(call: CallRecord | None, key: str, live: LiveCalls) -> tuple[int, s
         return CLOSE_NOT_FOUND, "Call not found: no started call with this id"
     if not hmac.compare_digest(key_digest(key), call.live_key_digest):
         return CLOSE_REFUSED, "Invalid call key: use the callUrl the redeem response gave"
-    if call.status is not CallStatus.STARTED or call.call_id in live.streaming:
+    if call.status != CallStatus.STARTED or call.call_id in live.streaming:
         return CLOSE_BUSY, f"Call already {call.status}: a call can be listened to once"
     return None
 
