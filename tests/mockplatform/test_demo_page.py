@@ -19,7 +19,7 @@ from mockplatform.app import Settings
 from mockplatform.scenarios import CallScript
 from mockplatform.testing import chromium, serve_in_thread
 
-PACE_MS = 20  # every call's pace (serve --call-pace-ms); each scenario keeps its own shape
+PACE_MS = 5  # every call's pace (serve --call-pace-ms); each scenario keeps its own shape
 SLOW = CallScript(turns=40, pace_ms=100)  # long enough to hang up in the middle
 TIMEOUT_MS = 10_000
 PLATFORM_FAILURE = "platform-failure"
