@@ -21,6 +21,10 @@ STATEFUL_DESCRIPTION = (
     "schemathesis follows the spec's links (createWidgetToken 200 -> redeemWidgetToken) and "
     "every response on the way conforms"
 )
+# Errors that say the target stopped answering, as opposed to schemathesis's own trouble.
+TARGET_ERRORS = {"Network Error", "Unresponsive Operation", "Unhealthy API", "Server Unavailable"}
+ANSWERS = "answers_every_request"
+RUN = "schemathesis_run"
 DESCRIPTIONS = {
     "not_a_server_error": "no generated input, valid or not, gets a 5xx",
     "status_code_conformance": "every status code returned is documented for its operation",
@@ -33,6 +37,8 @@ DESCRIPTIONS = {
     "unsupported_method": "an undocumented method gets 405 with Allow",
     "ignored_auth": "an operation that requires authentication enforces it",
     "allow_header_conformance": "a 405 lists the allowed methods in Allow",
+    ANSWERS: "every generated request gets an HTTP response (no dropped connection, no timeout)",
+    RUN: "schemathesis ran every phase without an error of its own",
     "use_after_free": "a deleted resource stays gone",
     "ensure_resource_availability": "a created resource is available",
     "object_level_authorization": "one caller cannot read another's objects",
@@ -71,7 +77,13 @@ def run_schemathesis(
             "headers": {"Authorization": f"Bearer {settings.api_key}"},
             "request-timeout": settings.timeout,
             "generation": {"max-examples": settings.max_examples},
-            "phases": {name: {"enabled": name in settings.phases} for name in ALL_PHASES},
+            # The link leads to the redeem operation: without it there is nothing to follow.
+            "phases": {
+                name: {
+                    "enabled": name in settings.phases and (include_redeem or name != "stateful")
+                }
+                for name in ALL_PHASES
+            },
         }
     )
     try:
@@ -91,7 +103,7 @@ def run_schemathesis(
         elif isinstance(event, events.ScenarioFinished):
             _collect(outcome, event, secrets)
         elif isinstance(event, events.NonFatalError):
-            outcome.errors.append(f"{event.label}: {event.info.title}: {event.info.message}")
+            _error(outcome, event, secrets)
         elif isinstance(event, events.FatalError):
             raise ContractError(f"schemathesis stopped: {event.exception}")
         elif isinstance(event, events.EngineFinished):
@@ -109,6 +121,18 @@ def run_schemathesis(
         links.note = f"{outcome.links_followed} link steps followed"
     outcome.checks[STATEFUL] = links
     return outcome
+
+
+def _error(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """A target that stops answering is a violation; schemathesis's own trouble is not a PASS."""
+    info = event.info
+    text = mask(f"{event.label}: {info.title}: {info.message}".strip(), secrets)
+    outcome.errors.append(text)
+    if info.title in TARGET_ERRORS:
+        curl = _mask_curl(info.code_sample, secrets) if info.code_sample else ""
+        _result(outcome, ANSWERS).fail(Violation(rule=text, curl=curl))
+    else:
+        _result(outcome, RUN).not_verified(f"schemathesis reported an error of its own: {text}")
 
 
 def _result(outcome: FuzzOutcome, name: str) -> CheckResult:

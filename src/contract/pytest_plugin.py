@@ -52,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--contract-base-url needs --contract-api-key")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k / -m deselect: our tests are selectable like any
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:

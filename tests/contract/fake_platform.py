@@ -13,12 +13,13 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from mockplatform.spec import Spec
@@ -36,6 +37,7 @@ class Behaviour:
     keyless: bool = False  # accept a request without an Authorization header
     agent_before_auth: bool = False  # look the agent up (404) before the key (401)
     unicode_crash: bool = False  # 500 when callerName is not ASCII
+    unicode_hangup: bool = False  # drop the connection mid-response when callerName is not ASCII
     lifetime: float | None = None  # token lifetime; None = the spec's
     reusable: bool = False  # a token redeems any number of times
     fixed_token: bool = False  # the same accessToken for every call
@@ -132,6 +134,8 @@ class FakePlatform:
             return self.error(op, 404)
         if b.unicode_crash and not body.get("callerName", "").isascii():
             return JSONResponse({"error": "Voice platform error"}, 500)
+        if b.unicode_hangup and not body.get("callerName", "").isascii():
+            return StreamingResponse(_hang_up(), media_type="application/json")
         agent_name = self.agents.get(body["agentId"], "Any Agent")
         issued_at = self.now()
         lifetime = b.lifetime if b.lifetime is not None else self.spec.token_lifetime_seconds
@@ -187,6 +191,11 @@ class FakePlatform:
     async def advance(self, request: Request) -> JSONResponse:
         self.offset += float((await request.json())["seconds"])
         return JSONResponse({"offsetSeconds": self.offset})
+
+
+async def _hang_up() -> AsyncIterator[bytes]:
+    yield b'{"accessToken": "rt_'
+    raise ConnectionAbortedError("the fake hangs up mid-response")
 
 
 async def _peek_agent(request: Request) -> str | None:
