@@ -10,6 +10,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 
@@ -186,13 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
     if store_url is not None:
         store = platform.store.location  # type: ignore[attr-defined]
         print(f"  store: {store}, shared by {args.workers} worker(s) here", flush=True)
-    options = dict(
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level=args.log_level,
-        timeout_graceful_shutdown=2,
-    )
+    options = server_options(args.log_level)
     if args.workers == 1:
         uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[listener])
         return 0
@@ -203,6 +198,20 @@ def _serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
     Multiprocess(config, sockets=[listener]).run()
     return 0
+
+
+def server_options(log_level: str = "info") -> dict[str, Any]:
+    """uvicorn's settings for the mock: uvloop + httptools (2.5x plain asyncio + h11).
+
+    bench/ serves its bare baseline endpoint with these same settings.
+    """
+    return dict(
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=log_level,
+        timeout_graceful_shutdown=2,
+    )
 
 
 def _store_url(args: argparse.Namespace) -> str | None:
