@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
     parser.add_argument("--cold-runs", type=int, default=5, help="cold starts to time (5)")
     parser.add_argument("--tokens", type=int, default=100_000, help="tokens to issue (100000)")
+    parser.add_argument(
+        "--serve-args",
+        default="",
+        metavar="ARGS",
+        help="extra arguments for `mockplatform serve`, e.g. '--log-level warning'",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
     try:
@@ -84,6 +90,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "connections": args.connections,
             "cold_runs": args.cold_runs,
             "tokens": args.tokens,
+            "serve_args": args.serve_args,
         },
     }
     progress("throughput: mock vs bare, alternating")
@@ -103,7 +110,7 @@ def progress(message: str) -> None:
 
 def throughput(args: argparse.Namespace) -> dict[str, Any]:
     bare = start_server("bare", bare_command(port := free_port()), port)
-    mock = start_server("mock", mock_command(port := free_port()), port)
+    mock = start_server("mock", mock_command(port := free_port(), *args.serve_args.split()), port)
     try:
         for server in (bare, mock):  # warm up both: first-call paths, allocator, caches
             load(server, min(2.0, args.duration), args.connections)
@@ -140,8 +147,9 @@ def throughput(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load(server: Server, duration: float, connections: int) -> WrkRun:
-    run = run_wrk(server.url + "/api/widget/token", "token.lua", duration=duration,
-                  connections=connections)
+    run = run_wrk(
+        server.url + "/api/widget/token", "token.lua", duration=duration, connections=connections
+    )
     assert isinstance(run, WrkRun)
     return run
 
@@ -245,8 +253,14 @@ def table(results: dict[str, Any]) -> str:
             verdict("cold_start_s"),
         ),
         ("RSS after start-up, MB", f"{m['rss_after_startup_mb']:.1f}", "", "", "", ""),
-        (f"RSS after {m['tokens_issued']:,} tokens, MB", f"{m['rss_after_tokens_mb']:.1f}", "",
-         "", "", ""),
+        (
+            f"RSS after {m['tokens_issued']:,} tokens, MB",
+            f"{m['rss_after_tokens_mb']:.1f}",
+            "",
+            "",
+            "",
+            "",
+        ),
         (
             "RSS growth, MB",
             f"{m['growth_mb']:.1f}",
@@ -265,7 +279,9 @@ def table(results: dict[str, Any]) -> str:
         "",
     ]
     for row in rows:
-        cells = [row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]
+        cells = [row[0].ljust(widths[0])] + [
+            cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True)
+        ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
