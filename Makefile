@@ -5,8 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # command:debian-package pairs the tests need, installed when the command is missing
 SYSTEM_DEPS := redis-server:redis-server chromium:chromium
+# what the benchmarks drive (bench/): the load generator
+BENCH_DEPS := wrk:wrk
 
-.PHONY: run test lint format system-deps clean
+.PHONY: run test lint format system-deps clean bench soak fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +26,18 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# Figures, not tests: speed vs a bare endpoint, cold start, memory (README "Performance").
+bench: $(STAMP)
+	./scripts/install-system-deps $(BENCH_DEPS)
+	$(BIN)/python -m bench $(ARGS)
+
+soak: $(STAMP)
+	./scripts/install-system-deps $(BENCH_DEPS)
+	$(BIN)/python -m bench.soak $(ARGS)
+
+fuzz: $(STAMP)
+	$(BIN)/python -m bench.fuzz $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
