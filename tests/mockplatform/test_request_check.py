@@ -1,0 +1,78 @@
+"""The compiled request check (the hot path) never accepts what jsonschema would reject.
+
+`Operation.validate_request` answers from the fast compiled check when it says "valid" and
+asks jsonschema otherwise, so the two must agree on every body the fast check accepts.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mockplatform.spec import Spec, _first_problem
+
+FIELDS = ["agentId", "instanceId", "language", "callerName", "accessToken", "extra"]
+TRICKY = [
+    "550e8400-e29b-41d4-a716-446655440000",
+    "550E8400-E29B-41D4-A716-446655440000",
+    "urn:uuid:550e8400-e29b-41d4-a716-446655440000",
+    "{550e8400-e29b-41d4-a716-446655440000}",
+    "550e8400e29b41d4a716446655440000",
+    "550e8400-e29b-41d4-a716-44665544000g",
+    "en",
+    "EN",
+    "hi",
+    "auto",
+    "",
+    "Rahul\n",
+    "Rahul\x00",
+    "a" * 100,
+    "a" * 101,
+    "😀" * 100,
+    "😀" * 101,
+    "rt_test_x",
+    "x" * 513,
+]
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(),
+    st.sampled_from(TRICKY),
+    st.uuids().map(str),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=5,
+)
+bodies = st.one_of(st.dictionaries(st.sampled_from(FIELDS), json_values), json_values)
+
+
+@pytest.mark.parametrize("operation_id", ["createWidgetToken", "redeemWidgetToken"])
+@settings(max_examples=400, deadline=None)
+@given(body=bodies)
+def test_fast_check_accepts_only_what_jsonschema_accepts(spec: Spec, operation_id, body) -> None:
+    operation = spec.operation(operation_id)
+    assert operation.request_check is not None
+    if operation.request_check(body):
+        assert _first_problem(operation.request_validator, body) is None
+
+
+def test_fast_check_is_used_for_a_valid_body(spec: Spec) -> None:
+    operation = spec.operation("createWidgetToken")
+    body = {"agentId": str(uuid.uuid4()), "language": "hi", "callerName": "Rahul Sharma"}
+    assert operation.request_check(body) is True
+    assert operation.validate_request(body) is None
+
+
+def test_invalid_bodies_still_get_jsonschemas_wording(spec: Spec) -> None:
+    operation = spec.operation("createWidgetToken")
+    problem = operation.validate_request({"agentId": "abc"})
+    assert problem is not None
+    assert problem.field == "agentId"
+    assert "not a valid UUID" in problem.detail
