@@ -1,4 +1,8 @@
-"""Plain `schemathesis run` with our checks loaded (SCHEMATHESIS_HOOKS=contract.hooks)."""
+"""Plain `schemathesis run` with our checks loaded (SCHEMATHESIS_HOOKS=contract.hooks).
+
+That the same checks stay quiet on a correct implementation is shown by every full run in
+test_against_mock and test_legitimate_choices: `contract run` loads these hooks too.
+"""
 
 from __future__ import annotations
 
@@ -28,9 +32,3 @@ def test_our_checks_catch_a_keyless_implementation(spec, serve_fake, tmp_path) -
     assert ran.returncode == 1, ran.stdout + ran.stderr
     assert "Custom check failed: `auth_first`" in ran.stdout
     assert "a request with no key must get 401 before anything else, not 200" in ran.stdout
-
-
-def test_our_checks_pass_a_correct_implementation(spec, serve_fake, tmp_path) -> None:
-    url = serve_fake(Behaviour(jwt=True, extra_fields=True))
-    ran = schemathesis_run(spec.path, url, tmp_path)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
