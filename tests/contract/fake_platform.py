@@ -37,7 +37,7 @@ class Behaviour:
     keyless: bool = False  # accept a request without an Authorization header
     agent_before_auth: bool = False  # look the agent up (404) before the key (401)
     unicode_crash: bool = False  # 500 when callerName is not ASCII
-    unicode_hangup: bool = False  # drop the connection mid-response when callerName is not ASCII
+    hangup_language: str | None = None  # drop the connection mid-response for this language
     lifetime: float | None = None  # token lifetime; None = the spec's
     reusable: bool = False  # a token redeems any number of times
     fixed_token: bool = False  # the same accessToken for every call
@@ -134,7 +134,7 @@ class FakePlatform:
             return self.error(op, 404)
         if b.unicode_crash and not body.get("callerName", "").isascii():
             return JSONResponse({"error": "Voice platform error"}, 500)
-        if b.unicode_hangup and not body.get("callerName", "").isascii():
+        if b.hangup_language and body.get("language") == b.hangup_language:
             return StreamingResponse(_hang_up(), media_type="application/json")
         agent_name = self.agents.get(body["agentId"], "Any Agent")
         issued_at = self.now()
