@@ -61,12 +61,24 @@ def run_schemathesis(
     progress: Callable[[str], None],
 ) -> FuzzOutcome:
     """Run schemathesis's engine against the target and collect its verdicts by check name."""
+    from contract import hooks
+
+    previous = hooks.configure(settings.api_key)
+    try:
+        return _run_engine(settings, secrets, include_redeem, progress)
+    finally:
+        hooks.configure(previous)  # schemathesis's check registry is process-wide: leave no key
+
+
+def _run_engine(
+    settings: Settings,
+    secrets: dict[str, str],
+    include_redeem: bool,
+    progress: Callable[[str], None],
+) -> FuzzOutcome:
     import schemathesis
     from schemathesis.engine import events, from_schema
 
-    from contract import hooks
-
-    hooks.configure(settings.api_key)
     config = schemathesis.Config.from_dict(
         {
             "seed": settings.seed,

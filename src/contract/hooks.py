@@ -26,10 +26,11 @@ TOKEN_FIELDS = ("accessToken", "callId")
 _configured_key: str | None = None
 
 
-def configure(api_key: str | None) -> None:
-    """The key the run authenticates with; anything else counts as a wrong key."""
+def configure(api_key: str | None) -> str | None:
+    """The key the run authenticates with (anything else is a wrong key); returns the last one."""
     global _configured_key
-    _configured_key = api_key
+    previous, _configured_key = _configured_key, api_key
+    return previous
 
 
 def expected_key() -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from contract import Outcome
+from contract import Outcome, hooks
 from contract.runner import run
 from tests.contract.fake_platform import ACTIVE_KEY, Behaviour
 from tests.contract.targets import NO_SCHEMATHESIS, fake_settings
@@ -55,6 +55,8 @@ def test_missing_response_field_fails_schema_conformance(serve_fake) -> None:
     # Uniqueness is about ids, not completeness: it does not cry wolf over a missing field.
     assert report.get("unique_ids").outcome is Outcome.PASS
     assert report.exit_code == 1
+    # schemathesis's check registry is process-wide: the run's key must not outlive it.
+    assert hooks.expected_key() is None
 
 
 def test_unicode_crash_is_also_a_server_error_for_schemathesis(serve_fake) -> None:
