@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract.outcomes import CheckResult, Exchange
-from contract.probe import Probe, near_miss
+from contract.probe import MIN_SECRET_LENGTH, Probe, near_miss
 
 UNIQUE_IDS_REQUESTS = 24
 UNIQUE_IDS_THREADS = 4
@@ -252,7 +252,7 @@ def single_use(probe: Probe) -> CheckResult:
 def no_api_key_echo(probe: Probe) -> CheckResult:
     """No response to any request of the run carries a key we sent (body or headers)."""
     result = _result("no_api_key_echo")
-    keys = [key for key in probe.settings.secrets if len(key) >= 6]
+    keys = [key for key in probe.settings.secrets if len(key) >= MIN_SECRET_LENGTH]
     for exchange in list(probe.exchanges):
         result.requests += 1
         if exchange.status is None:

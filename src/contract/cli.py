@@ -88,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("contract: interrupted", file=sys.stderr)
         return EXIT_COULD_NOT_TEST
+    except Exception as exc:  # a fault of the harness itself: still one line, still "not tested"
+        print(f"contract: could not test: internal error: {exc!r}", file=sys.stderr)
+        return EXIT_COULD_NOT_TEST
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ request as a curl command, the response that came back, and the rule that respon
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -149,16 +150,27 @@ class Report:
 
 def mask(text: str, secrets: dict[str, str]) -> str:
     """Replace every secret value in `text` by the shell expression that yields it."""
-    for value, expression in sorted(secrets.items(), key=lambda item: -len(item[0])):
-        text = text.replace(value, expression)
-    return text
+    pattern = _secrets_pattern(secrets)
+    return text if pattern is None else pattern.sub(lambda found: secrets[found.group()], text)
 
 
 def _quote(part: str, secrets: dict[str, str]) -> str:
     """Shell-quote `part`, leaving each secret as its expression in double quotes."""
-    for value, expression in sorted(secrets.items(), key=lambda item: -len(item[0])):
-        if value and value in part:
-            before, _, after = part.partition(value)
-            head = shlex.quote(before) if before else ""
-            return f'{head}"{expression}"{_quote(after, secrets) if after else ""}'
-    return shlex.quote(part)
+    pattern = _secrets_pattern(secrets)
+    if pattern is None:
+        return shlex.quote(part)
+    pieces, position = [], 0
+    for found in pattern.finditer(part):
+        if found.start() > position:
+            pieces.append(shlex.quote(part[position : found.start()]))
+        pieces.append(f'"{secrets[found.group()]}"')
+        position = found.end()
+    if position < len(part) or not pieces:
+        pieces.append(shlex.quote(part[position:]))
+    return "".join(pieces)
+
+
+def _secrets_pattern(secrets: dict[str, str]) -> re.Pattern[str] | None:
+    """One pass over the text, longest secret first, so no expression is masked again."""
+    values = sorted((value for value in secrets if value), key=len, reverse=True)
+    return re.compile("|".join(re.escape(value) for value in values)) if values else None

@@ -19,6 +19,7 @@ from contract.probe import Probe
 from contract.settings import CouldNotTest, Settings
 
 Progress = Callable[[str], None]
+GATEWAY_ERRORS = (502, 503, 504)
 
 
 def _quiet(message: str) -> None:
@@ -98,6 +99,11 @@ def preflight(probe: Probe) -> None:
         raise CouldNotTest(
             f"the target answers 404 {message!r} for --agent-id {settings.agent_id}; "
             "pass an active agent's id"
+        )
+    if exchange.status in GATEWAY_ERRORS:
+        raise CouldNotTest(
+            f"{settings.base_url} answers {exchange.status} (a gateway's: the service behind it "
+            "is down or unreachable)"
         )
     if exchange.status in (404, 405) and not documented:
         raise CouldNotTest(

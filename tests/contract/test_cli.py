@@ -6,8 +6,12 @@ import socket
 import xml.etree.ElementTree as ET
 
 import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from contract.cli import main
+from mockplatform.testing import serve_in_thread
 from tests.contract.fake_platform import ACTIVE_KEY, Behaviour
 
 
@@ -52,6 +56,27 @@ def test_bad_arguments_exit_2_with_one_line(capsys, args, said) -> None:
     assert code == 2
     assert err.count("\n") == 1 and said in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (404, "has no POST /api/widget/token (404); check --base-url"),
+        (405, "has no POST /api/widget/token (405); check --base-url"),
+        (502, "answers 502 (a gateway's: the service behind it is down or unreachable)"),
+    ],
+)
+def test_a_base_url_without_the_api_is_could_not_test(capsys, status, said) -> None:
+    """Not our API at all (another service, a proxy's error page): exit 2, not 1."""
+
+    async def elsewhere(request):
+        return PlainTextResponse("not here", status_code=status)
+
+    app = Starlette(routes=[Route("/{path:path}", elsewhere, methods=["POST"])])
+    with serve_in_thread(app) as url:
+        code, _, err = contract(capsys, "--base-url", url, "--api-key", "k", "--phases", "")
+    assert code == 2
+    assert err.splitlines()[-1].endswith(said)
 
 
 def test_rejected_key_is_could_not_test(capsys, harness_mock_url) -> None:
