@@ -4,8 +4,9 @@ Most errors are reached by plain requests (the other checks' 401s, 403s and 404s
 body, a wrong media type, an oversized body here). A 500 cannot be provoked from outside, so
 where the target is the mock and serves its scenarios (GET /_mock/scenarios), every shipped
 scenario is driven with the `X-Mock-Scenario` header, and Prism's `Prefer: code=N` is tried
-for every documented status; each answer must be exactly what the spec says. Against any
-other target the statuses nobody could provoke are reported NOT VERIFIED.
+for every documented error of both operations (each named example too); each answer must be
+exactly what the spec says. Against any other target the statuses nobody could provoke are
+reported NOT VERIFIED.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def documented_errors(probe: Probe) -> CheckResult:
     scenarios = _scenario_names(probe)
     if scenarios is not None:
         _drive_scenarios(probe, result, scenarios)
-        _prefer_each_status(probe, result)
+        _prefer_each_error(probe, result)
     wanted = {status for status in probe.create.responses if status >= 400}
     missing = sorted(wanted - observed_errors(probe))
     if not missing:
@@ -135,12 +136,34 @@ def _drive_scenarios(probe: Probe, result: CheckResult, names: list[str]) -> Non
         result.note = f"{faults} injected network faults tolerated"
 
 
-def _prefer_each_status(probe: Probe, result: CheckResult) -> None:
-    for status in sorted(probe.create.responses):
-        exchange = probe.request_token(headers={**probe.auth(), "Prefer": f"code={status}"})
-        result.requests += 1
-        rule = probe.expect(probe.create, exchange, {status})
-        if rule is not None:
-            result.fail(
-                probe.violation(f"Prefer: code={status} must get {status}: {rule}", exchange)
-            )
+def _prefer_each_error(probe: Probe, result: CheckResult) -> None:
+    """Prism's convention: `Prefer: code=N[, example=NAME]` answers that documented error."""
+    for operation in (probe.create, probe.redeem_op):
+        for status in sorted(code for code in operation.responses if code >= 400):
+            for name in operation.example_names(status) or [None]:
+                prefer = f"code={status}" + (f", example={name}" if name else "")
+                headers = {"Prefer": prefer}
+                if operation is probe.create:
+                    exchange = probe.request_token(headers={**probe.auth(), **headers})
+                else:
+                    exchange = probe.send(
+                        operation.method,
+                        operation.path,
+                        headers=headers,
+                        json_body={"accessToken": "contract-prefer"},
+                    )
+                result.requests += 1
+                rule = probe.expect(operation, exchange, {status}) or _named(
+                    operation, exchange, status, name
+                )
+                if rule is not None:
+                    result.fail(probe.violation(f"Prefer: {prefer}: {rule}", exchange))
+
+
+def _named(operation, exchange: Exchange, status: int, name: str | None) -> str | None:  # type: ignore[no-untyped-def]
+    """With `example=NAME`, the body says that example's `error`, not another's."""
+    if name is None:
+        return None
+    wanted = operation.example(status, name).get("error")
+    said = (exchange.json() or {}).get("error")
+    return None if said == wanted else f"example {name!r} says error {wanted!r}, not {said!r}"

@@ -113,10 +113,9 @@ class FakePlatform:
         if b.failure_message:
             if request.headers.get("x-mock-scenario") == "platform-failure":
                 return JSONResponse({"error": b.failure_message}, 500)
-            prefer = request.headers.get("prefer", "")
-            if prefer.startswith("code="):
-                status = int(prefer.removeprefix("code="))
-                return JSONResponse(self.spec.operation(op).example(status), status)
+            preferred = self.preferred(request, op)
+            if preferred is not None:
+                return preferred
         if b.agent_before_auth:
             peeked = await _peek_agent(request)
             if peeked is not None and peeked not in self.agents:
@@ -159,8 +158,24 @@ class FakePlatform:
         signature = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
         return f"{header}.{claims}.{signature}"
 
+    def preferred(self, request: Request, operation_id: str) -> JSONResponse | None:
+        """Prism's `Prefer: code=N[, example=NAME]`: the documented example, as is."""
+        options = dict(
+            part.strip().partition("=")[::2]
+            for part in request.headers.get("prefer", "").split(",")
+        )
+        if "code" not in options:
+            return None
+        status = int(options["code"])
+        example = self.spec.operation(operation_id).example(status, options.get("example"))
+        return JSONResponse(example, status)
+
     async def redeem(self, request: Request) -> JSONResponse:
         op = "redeemWidgetToken"
+        if self.behaviour.failure_message:
+            preferred = self.preferred(request, op)
+            if preferred is not None:
+                return preferred
         body = await self.read(request, op)
         if isinstance(body, JSONResponse):
             return body
