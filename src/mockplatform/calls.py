@@ -22,7 +22,7 @@ class Redemption(StrEnum):
     USED = "used"
 
 
-@dataclass
+@dataclass(slots=True)  # 10,000 of them live in the call log
 class CallRecord:
     call_id: str
     account: str  # the masked API key: the log never holds a usable secret

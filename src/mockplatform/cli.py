@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -189,7 +190,10 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  store: {store}, shared by {args.workers} worker(s) here", flush=True)
     options = server_options(args.log_level)
     if args.workers == 1:
-        uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[listener])
+        config = uvicorn.Config(app, **options)
+        config.load()  # uvicorn's protocol modules, imported now so the freeze covers them
+        settle_heap()
+        uvicorn.Server(config).run(sockets=[listener])
         return 0
     from uvicorn.supervisors import Multiprocess
 
@@ -198,6 +202,16 @@ def _serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
     Multiprocess(config, sockets=[listener]).run()
     return 0
+
+
+def settle_heap() -> None:
+    """Freeze what start-up built (spec, schemas, world, imports) out of the collector's way.
+
+    Those objects live as long as the server; left in the heap, every full collection
+    walks them all again, a pause that shows up as the p99 latency under load.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def server_options(log_level: str = "info") -> dict[str, Any]:
@@ -249,7 +263,9 @@ def worker_app() -> Starlette:
     """uvicorn's factory in each `--workers` process: the parent's arguments, rebuilt."""
     args = _parser().parse_args(json.loads(os.environ[_WORKER_ARGV_ENV]))
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(message)s")
-    return _app(args)
+    app = _app(args)
+    settle_heap()
+    return app
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -15,6 +15,11 @@ from typing import Any, Protocol
 from mockplatform.calls import CallRecord, Redemption
 
 MAX_CALLS = 10_000
+# Tokens remembered at most (the newest; each one's call is then in the call log too). A
+# test suite hammering the mock must not grow it without end in the 11 lifetimes before an
+# expired token is forgotten; past the bound the soonest-forgotten token goes first, and
+# redeeming it answers "unknown".
+MAX_TOKENS = 10_000
 MAX_JOURNAL = 1_000
 # An expired token is reported "expired" for this many lifetimes, then forgotten.
 EXPIRED_TOKEN_MEMORY = 10.0
@@ -59,7 +64,7 @@ class Store(Protocol):
         """Forget tokens, calls, journal, rule counts and the switched scenario; clock back."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Token:
     call: CallRecord
     expires_at: float
@@ -70,8 +75,15 @@ class _Token:
 class MemoryStore:
     """One process's memory. Expired tokens are purged as time passes, so memory stays flat."""
 
-    def __init__(self, *, max_calls: int = MAX_CALLS, max_journal: int = MAX_JOURNAL) -> None:
+    def __init__(
+        self,
+        *,
+        max_calls: int = MAX_CALLS,
+        max_journal: int = MAX_JOURNAL,
+        max_tokens: int = MAX_TOKENS,
+    ) -> None:
         self._max_calls = max_calls
+        self._max_tokens = max_tokens
         self._offset = 0.0
         self._tokens: dict[str, _Token] = {}
         self._forget_queue: list[tuple[float, str]] = []
@@ -97,6 +109,8 @@ class MemoryStore:
         self._purge(call.token_issued_at)
         self._tokens[token] = _Token(call, call.token_expires_at, forget_at)
         heapq.heappush(self._forget_queue, (forget_at, token))
+        while len(self._tokens) > self._max_tokens:
+            self._tokens.pop(heapq.heappop(self._forget_queue)[1], None)
         await self.save_call(call)
 
     async def redeem_token(self, token: str) -> tuple[Redemption, CallRecord | None]:
