@@ -10,13 +10,13 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from mockplatform import control, demo, live_call
+from mockplatform.cors import LocalCORSMiddleware
 from mockplatform.errors import ConfigError, Rejection
 from mockplatform.faults import RAW_SEND
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
@@ -101,7 +101,7 @@ def create_app(
         routes=routes,
         middleware=[
             Middleware(
-                CORSMiddleware,
+                LocalCORSMiddleware,
                 allow_origin_regex=f"^({origins})$",
                 allow_methods=["GET", "POST", "PUT", "DELETE"],
                 allow_headers=["*"],

@@ -74,7 +74,9 @@ def _parse_json(text: str, op_id: str) -> Any:
     if not text.strip():
         raise Rejection(op_id, 400, detail="the body is empty; send a JSON object")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        if text.startswith("\ufeff"):  # as json.loads says it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _DECODER.decode(text)
     except _DuplicateKey as exc:
         raise Rejection(
             op_id, 400, field=exc.key, detail=f"{exc.key}: appears more than once in the body"
@@ -102,3 +104,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+# Built once: json.loads with hooks would build a new decoder for every request.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
