@@ -6,6 +6,7 @@ generated ones from faker with a fixed seed, so every run sees the same data.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -131,7 +132,37 @@ def resolve_prompt(
             "persona": instance.persona,
             "custom_instructions": instance.custom_instructions,
         }
-    return " ".join(Template(agent.prompt_template).safe_substitute(variables).split())
+    return " ".join(_substitute(agent.prompt_template, variables).split())
+
+
+@functools.lru_cache(maxsize=256)
+def _template_parts(template: str) -> tuple[tuple[str, str | None], ...]:
+    """A template split once into (text, placeholder name) pairs, by `Template`'s own pattern.
+
+    A placeholder's text is kept for when the name is unknown, as `safe_substitute` does.
+    """
+    parts: list[tuple[str, str | None]] = []
+    at = 0
+    for match in Template.pattern.finditer(template):
+        parts.append((template[at : match.start()], None))
+        name = match.group("named") or match.group("braced")
+        if name is not None:
+            parts.append((match.group(), name))
+        elif match.group("escaped") is not None:
+            parts.append((Template.delimiter, None))
+        else:  # invalid: kept as written
+            parts.append((match.group(), None))
+        at = match.end()
+    parts.append((template[at:], None))
+    return tuple(parts)
+
+
+def _substitute(template: str, variables: dict[str, str]) -> str:
+    """`Template(template).safe_substitute(variables)`, without re-scanning the template."""
+    return "".join(
+        text if name is None else str(variables.get(name, text))
+        for text, name in _template_parts(template)
+    )
 
 
 def mask_secret(secret: str) -> str:

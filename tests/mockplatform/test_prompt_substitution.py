@@ -1,0 +1,34 @@
+"""The prompt's placeholders are filled exactly as `string.Template.safe_substitute` would."""
+
+from __future__ import annotations
+
+from string import Template
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mockplatform.world import DEFAULT_PROMPT, _substitute
+
+NAMES = ["agent_name", "company_name", "caller_name", "language", "x", "_y1"]
+pieces = st.one_of(
+    st.text(alphabet="ab $_{}1\n", max_size=6),
+    st.sampled_from(NAMES).map(lambda n: f"${n}"),
+    st.sampled_from(NAMES).map(lambda n: f"${{{n}}}"),
+    st.sampled_from(["$$", "$", "${", "${}", "$1", "${unknown}", "$unknown"]),
+)
+templates = st.lists(pieces, max_size=12).map("".join)
+variables = st.dictionaries(
+    st.sampled_from(NAMES), st.text(alphabet="ab$ {}", max_size=5), max_size=len(NAMES)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(template=templates, values=variables)
+def test_same_as_safe_substitute(template: str, values: dict[str, str]) -> None:
+    assert _substitute(template, values) == Template(template).safe_substitute(values)
+
+
+def test_the_default_prompt() -> None:
+    values = {"agent_name": "Ava", "company_name": "Sharma Dental", "caller_name": "Rahul"}
+    assert _substitute(DEFAULT_PROMPT, values) == Template(DEFAULT_PROMPT).safe_substitute(values)
+    assert "Rahul" in _substitute(DEFAULT_PROMPT, values)
