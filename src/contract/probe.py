@@ -81,7 +81,6 @@ class Probe:
         json_body: Any = None,
         content: bytes | None = None,
         record: bool = True,
-        timeout: float | None = None,
     ) -> Exchange:
         """Send one request; a transport failure becomes an Exchange without a status."""
         headers = dict(headers or {})
@@ -89,15 +88,12 @@ class Probe:
             content = json.dumps(json_body, ensure_ascii=False).encode()
             headers.setdefault("Content-Type", JSON)
         request = self._client.build_request(method, path, headers=headers, content=content)
-        if timeout is not None:
-            request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
-        sent = {k: v for k, v in headers.items()}
         try:
             response = self._client.send(request)
             exchange = Exchange(
                 method=method,
                 url=str(request.url),
-                headers=sent,
+                headers=headers,
                 body=content,
                 status=response.status_code,
                 response_headers={k.lower(): v for k, v in response.headers.items()},
@@ -107,7 +103,7 @@ class Probe:
             exchange = Exchange(
                 method=method,
                 url=str(request.url),
-                headers=sent,
+                headers=headers,
                 body=content,
                 transport_error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
             )
@@ -120,7 +116,7 @@ class Probe:
         return {"Authorization": f"Bearer {api_key or self.settings.api_key}"}
 
     def token_body(self, **overrides: Any) -> dict[str, Any]:
-        """The spec's own request example, pointed at our agent, with `overrides` applied."""
+        """A minimal valid token request (our agent, nothing optional), with `overrides` applied."""
         body = {"agentId": self.settings.agent_id, **overrides}
         return {name: value for name, value in body.items() if value is not None}
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from contract.cli import main
+from mockplatform.spec import default_spec_path
 from mockplatform.world import DEFAULT_API_KEY
 from tests.contract.targets import MAX_EXAMPLES, SEED
 
@@ -101,7 +102,8 @@ def test_documented_errors_checked_once_scenarios_exist(ran: Ran, has_scenarios:
     assert line is not None
     if has_scenarios:
         assert line.group(1) == "PASS"
-        assert "scenarios driven" in line.group(2)
+        shipped = list((default_spec_path().parent / "scenarios").glob("*.yaml"))
+        assert f"{len(shipped)} scenarios driven" in line.group(2)
     else:
         assert line.group(1) == "NOT VERIFIED"
         assert "500" in line.group(2) and "/_mock/scenarios" in line.group(2)
