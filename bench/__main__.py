@@ -7,6 +7,8 @@
 2. Cold start: launching `mockplatform serve` to its first 200, median of several runs.
 3. Memory: resident size after start-up, and after 100,000 token issuances with the mock's
    clock advanced between batches so the tokens expire (they must not accumulate).
+4. The team row (`bench/team.py`): the same wrk runs against `serve --workers N --store
+   redis://…` on a throwaway loopback redis-server, alternating with the bare endpoint.
 
 Prints a table and writes bench/results/bench-<time>-<commit>.json (and bench-latest.json).
 Reports figures; with --check, exits 1 when a target is missed.
@@ -36,6 +38,7 @@ from bench._common import (
     start_server,
     wrk_until_limit,
 )
+from bench.team import team_throughput
 from mockplatform.spec import load_spec
 from mockplatform.store import EXPIRED_TOKEN_MEMORY
 
@@ -61,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ARGS",
         help="extra arguments for `mockplatform serve`, e.g. '--log-level warning'",
     )
+    parser.add_argument(
+        "--team-workers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="the team row: N workers sharing a local redis-server (2; 0 skips it)",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
     try:
@@ -72,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     path = save_results("bench", results)
     print(f"\nwritten: {path.relative_to(path.parents[2])}")
     missed = [name for name, verdict in results["verdicts"].items() if not verdict["met"]]
-    if results["throughput"]["mock_non_2xx"]:
+    if results["throughput"]["mock_non_2xx"] or results.get("team", {}).get("non_2xx"):
         print("bench: the mock answered non-2xx during the run; figures are void", file=sys.stderr)
         return 1
     return 1 if args.check and missed else 0
@@ -91,10 +101,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "cold_runs": args.cold_runs,
             "tokens": args.tokens,
             "serve_args": args.serve_args,
+            "team_workers": args.team_workers,
         },
     }
     progress("throughput: mock vs bare, alternating")
     results["throughput"] = throughput(args)
+    if args.team_workers:
+        progress(f"team: {args.team_workers} workers sharing Redis vs bare, alternating")
+        results["team"] = team_throughput(
+            args.team_workers, args.duration, args.rounds, args.connections
+        )
     progress("cold start")
     results["cold_start"] = cold_start(args.cold_runs)
     progress(f"memory: {args.tokens:,} tokens")
@@ -270,6 +286,8 @@ def table(results: dict[str, Any]) -> str:
             verdict("memory_growth_mb"),
         ),
     ]
+    if "team" in results:
+        rows.extend(team_rows(results["team"]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         f"mockplatform benchmark, commit {results['commit']}, {results['time']}",
@@ -284,6 +302,30 @@ def table(results: dict[str, Any]) -> str:
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def team_rows(team: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The team row's figures in the table's columns (its own bare runs, same settings)."""
+    label = f"{team['workers']} workers + Redis"
+    return [
+        (
+            f"{label}: req/s (median)",
+            f"{team['team']['requests_per_second']:,}",
+            f"{team['bare']['requests_per_second']:,}",
+            f"{team['ratio']:.2f}x",
+            "",
+            "",
+        ),
+        (
+            f"{label}: p50 / p99, ms",
+            f"{team['team']['p50_ms']:.2f} / {team['team']['p99_ms']:.2f}",
+            f"{team['bare']['p50_ms']:.2f} / {team['bare']['p99_ms']:.2f}",
+            "",
+            "",
+            "",
+        ),
+        (f"{label}: RSS, all processes, MB", f"{team['rss_all_processes_mb']:.1f}", "", "", "", ""),
+    ]
 
 
 if __name__ == "__main__":
