@@ -95,15 +95,37 @@ async def test_the_clock_and_scenario_are_shared(pair: list[RedisStore]) -> None
 
 
 async def test_a_burst_waits_for_a_connection(redis_server: RedisServer, prefix: str) -> None:
-    """More concurrent requests than pooled connections queue; none fails."""
-    store = RedisStore(redis_server.url, prefix=prefix, max_connections=4)
+    """More batches in flight than pooled connections queue; none fails, none is lost."""
+    store = RedisStore(redis_server.url, prefix=prefix, max_connections=2)
+
+    async def client() -> list[int]:
+        return [await store.next_count("burst") for _ in range(5)]
+
     try:
         token, _ = await issue(store)
         outcomes = await asyncio.gather(*(store.redeem_token(token) for _ in range(200)))
         assert sorted(outcome.value for outcome, _ in outcomes) == ["accepted"] + ["used"] * 199
+        counts = await asyncio.gather(*(client() for _ in range(100)))
+        assert sorted(n for seen in counts for n in seen) == list(range(1, 501))
+        assert all(seen == sorted(seen) for seen in counts)
     finally:
         await store.reset()
         await store.aclose()
+
+
+async def test_a_failing_command_fails_only_its_caller(pair: list[RedisStore]) -> None:
+    """Commands of one loop turn share a pipeline; an error in one (INCR on text) stays its own."""
+    store, other = pair
+    await store.set_scenario("not-a-number")
+    results = await asyncio.gather(
+        store.next_count("rule"),
+        store.advance_clock(5),
+        store._pipeline.call("INCR", f"{store._prefix}scenario"),
+        return_exceptions=True,
+    )
+    assert results[:2] == [1, 5.0]
+    assert isinstance(results[2], redis.ResponseError)
+    assert await other.get_scenario() == "not-a-number"
 
 
 async def test_rule_counts_are_team_wide(pair: list[RedisStore]) -> None:
