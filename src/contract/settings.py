@@ -87,6 +87,12 @@ class Settings:
                     "the spec's token request has no example agentId; pass --agent-id"
                 )
 
+        invalid = self.spec.operation("createWidgetToken").validate_request(
+            {"agentId": self.agent_id}
+        )
+        if invalid is not None:
+            raise ContractError(f"--agent-id: {invalid.detail}")
+
     def wants(self, name: str) -> bool:
         return self.only is None or name in self.only
 

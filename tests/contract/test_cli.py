@@ -49,6 +49,7 @@ def test_unreachable_target_exits_2_with_one_line(capsys) -> None:
         (["--base-url", "http://127.0.0.1:1", "--api-key", "k", "--spec", "/no/such.yaml"], "spec"),
         (["--base-url", "http://127.0.0.1:1", "--api-key", "k", "--max-examples", "0"], "1"),
         (["--base-url", "http://127.0.0.1:1", "--api-key", "k", "--phases", "warp"], "warp"),
+        (["--base-url", "http://127.0.0.1:1", "--api-key", "k", "--agent-id", "7"], "valid UUID"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(capsys, args, said) -> None:
