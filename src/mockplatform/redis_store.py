@@ -12,6 +12,7 @@ Keys, under a prefix (`mockplatform:` by default):
     scenario            the active scenario's name; absent = the start-up one
     count:<rule>        per-rule request counts (flaky scenarios), shared by every worker
     token:<sha256>      hash: call_id, call (JSON copy), exp, forget (mock times), used (nonce)
+    tokens              zset token key -> forget time: at most 10,000 remembered, as in memory
     calls / calls:data  zset call id -> save order, and hash call id -> JSON; capped together
     calls:seq           the save order counter
     journal             list of JSON entries, newest first, capped with LTRIM
@@ -47,7 +48,7 @@ from redis.exceptions import NoScriptError
 
 from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import StoreUnavailable
-from mockplatform.store import EXPIRED_TOKEN_MEMORY, MAX_CALLS, MAX_JOURNAL
+from mockplatform.store import EXPIRED_TOKEN_MEMORY, MAX_CALLS, MAX_JOURNAL, MAX_TOKENS
 
 DEFAULT_PREFIX = "mockplatform:"
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -81,16 +82,30 @@ local function save_call(order_key, data_key, seq_key, call_id, call_json, max_c
 end
 """
 
-# KEYS: token, clock, calls, calls:data, calls:seq
-# ARGV: call id, call JSON, expires at, forget at (mock times), max calls
+# KEYS: token, clock, calls, calls:data, calls:seq, tokens
+# ARGV: call id, call JSON, expires at, forget at (mock times), max calls, max tokens
+# `tokens` (token key -> forget time) bounds how many are remembered, like MemoryStore: past
+# the bound the soonest-forgotten goes first. (The keys it names are deleted from inside the
+# script: fine on one Redis, not on a Redis Cluster.)
 _ISSUE = (
     _MOCK_NOW
     + _SAVE_CALL
     + """
+local now = mock_now(KEYS[2])
 redis.call('HSET', KEYS[1], 'call_id', ARGV[1], 'call', ARGV[2], 'exp', ARGV[3],
            'forget', ARGV[4], 'used', '')
-local ttl_ms = math.ceil((tonumber(ARGV[4]) - mock_now(KEYS[2])) * 1000)
-redis.call('PEXPIRE', KEYS[1], math.max(ttl_ms, 1))
+redis.call('PEXPIRE', KEYS[1], math.max(math.ceil((tonumber(ARGV[4]) - now) * 1000), 1))
+redis.call('ZADD', KEYS[6], ARGV[4], KEYS[1])
+local function forget(keys)
+  for _, key in ipairs(keys) do redis.call('DEL', key) end
+end
+forget(redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now))
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+local excess = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[6])
+if excess > 0 then
+  forget(redis.call('ZRANGE', KEYS[6], 0, excess - 1))
+  redis.call('ZREMRANGEBYRANK', KEYS[6], 0, excess - 1)
+end
 save_call(KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[5])
 """
 )
@@ -260,10 +275,12 @@ class RedisStore:
         prefix: str = DEFAULT_PREFIX,
         max_calls: int = MAX_CALLS,
         max_journal: int = MAX_JOURNAL,
+        max_tokens: int = MAX_TOKENS,
         max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.location = describe_url(url)
         self._max_calls = max_calls
+        self._max_tokens = max_tokens
         self._max_journal = max_journal
         self._prefix = prefix
         # Connections are made lazily, in the event loop of the worker that uses them. One
@@ -283,6 +300,7 @@ class RedisStore:
         self._redis = redis.asyncio.Redis.from_pool(pool)
         self._clock = prefix + "clock"
         self._scenario = prefix + "scenario"
+        self._tokens = prefix + "tokens"
         self._calls = prefix + "calls"
         self._calls_data = prefix + "calls:data"
         self._calls_seq = prefix + "calls:seq"
@@ -363,10 +381,10 @@ class RedisStore:
     async def issue_token(self, token: str, call: CallRecord) -> None:
         lifetime = call.token_expires_at - call.token_issued_at
         forget_at = call.token_expires_at + lifetime * EXPIRED_TOKEN_MEMORY
-        keys = [self._token_key(token), self._clock, *self._call_keys()]
+        keys = [self._token_key(token), self._clock, *self._call_keys(), self._tokens]
         args = [call.call_id, _dump_call(call), repr(call.token_expires_at), repr(forget_at)]
         async with self._translated():
-            await self._run(self._issue, keys, [*args, self._max_calls])
+            await self._run(self._issue, keys, [*args, self._max_calls, self._max_tokens])
 
     async def redeem_token(self, token: str) -> tuple[Redemption, CallRecord | None]:
         keys = [self._token_key(token), self._clock, self._calls_data]

@@ -163,6 +163,19 @@ async def test_token_keys_hold_no_token_and_expire_in_redis(
     assert forget_after - 60 < ttl <= forget_after
 
 
+async def test_forgotten_tokens_leave_redis_as_the_clock_moves(
+    redis_server: RedisServer, pair: list[RedisStore], prefix: str
+) -> None:
+    store = pair[0]
+    for _ in range(3):
+        await issue(store)
+    await store.advance_clock(LIFETIME * (EXPIRED_TOKEN_MEMORY + 1) + 1)
+    await issue(store)  # issuing sweeps what the moved clock has forgotten
+    with raw(redis_server) as client:
+        assert len(list(client.scan_iter(match=f"{prefix}token:*"))) == 1
+        assert client.zcard(f"{prefix}tokens") == 1
+
+
 async def test_reset_keeps_other_prefixes(
     redis_server: RedisServer, pair: list[RedisStore]
 ) -> None:

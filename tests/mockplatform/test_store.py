@@ -30,11 +30,15 @@ def anyio_backend() -> str:
 @pytest.fixture(params=["memory", "redis"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     if request.param == "memory":
-        yield MemoryStore(max_calls=CAP, max_journal=CAP)
+        yield MemoryStore(max_calls=CAP, max_journal=CAP, max_tokens=CAP)
         return
     server: RedisServer = request.getfixturevalue("redis_server")
     redis_store = RedisStore(
-        server.url, prefix=f"test:{uuid.uuid4().hex}:", max_calls=CAP, max_journal=CAP
+        server.url,
+        prefix=f"test:{uuid.uuid4().hex}:",
+        max_calls=CAP,
+        max_journal=CAP,
+        max_tokens=CAP,
     )
     try:
         yield redis_store
@@ -112,6 +116,13 @@ async def test_a_long_expired_token_is_forgotten(store: Store) -> None:
     token, _ = await issue(store)
     await store.advance_clock(LIFETIME * (EXPIRED_TOKEN_MEMORY + 1) + 1)
     assert await store.redeem_token(token) == (Redemption.UNKNOWN, None)
+
+
+async def test_past_the_bound_the_soonest_forgotten_token_goes(store: Store) -> None:
+    tokens = [(await issue(store))[0] for _ in range(CAP + 1)]
+    assert await store.redeem_token(tokens[0]) == (Redemption.UNKNOWN, None)
+    for token in tokens[1:]:
+        assert (await store.redeem_token(token))[0] is Redemption.ACCEPTED
 
 
 async def test_a_used_token_reports_the_call_as_saved_last(store: Store) -> None:
