@@ -150,12 +150,19 @@ def throughput(args: argparse.Namespace) -> dict[str, Any]:
             "p50_ms": median([r.figures["p50_us"] for r in name_runs]) / 1000,
             "p99_ms": median([r.figures["p99_us"] for r in name_runs]) / 1000,
             "max_ms": max(r.figures["max_us"] for r in name_runs) / 1000,
+            "cpu_us_per_request": median(
+                [r.figures["server_cpu_us_per_request"] for r in name_runs]
+            ),
             "runs": [r.figures for r in name_runs],
         }
     summary["ratio"] = round(
         summary["mock"]["requests_per_second"] / summary["bare"]["requests_per_second"], 3
     )
     summary["ratio_median_of_rounds"] = round(median(ratios), 3)
+    # What each server would serve on a core of its own, relative: CPU per request.
+    summary["cpu_ratio"] = round(
+        summary["bare"]["cpu_us_per_request"] / summary["mock"]["cpu_us_per_request"], 3
+    )
     summary["mock_non_2xx"] = sum(r.figures["non_2xx"] for r in runs["mock"])
     summary["mock_socket_errors"] = sum(r.errors + r.timeouts for r in runs["mock"])
     summary["mock_rss_after_mb"] = round(mock_rss / MB, 1)
@@ -163,10 +170,16 @@ def throughput(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load(server: Server, duration: float, connections: int) -> WrkRun:
+    """One wrk run, plus the server's own CPU time per request (steadier than req/s here)."""
+    cpu = server.cpu_seconds()
     run = run_wrk(
         server.url + "/api/widget/token", "token.lua", duration=duration, connections=connections
     )
     assert isinstance(run, WrkRun)
+    used = server.cpu_seconds() - cpu
+    run.figures["server_cpu_us_per_request"] = round(
+        used / max(run.figures["requests"], 1) * 1e6, 1
+    )
     return run
 
 
@@ -250,6 +263,14 @@ def table(results: dict[str, Any]) -> str:
             f"{t['ratio']:.2f}x",
             f">= {TARGETS['throughput_ratio']:.1f}x",
             verdict("throughput_ratio"),
+        ),
+        (
+            "server CPU per request, us (as a req/s ratio)",
+            f"{t['mock']['cpu_us_per_request']:.0f}",
+            f"{t['bare']['cpu_us_per_request']:.0f}",
+            f"{t['cpu_ratio']:.2f}x",
+            "",
+            "",
         ),
         ("latency p50, ms", f"{t['mock']['p50_ms']:.2f}", f"{t['bare']['p50_ms']:.2f}", "", "", ""),
         (

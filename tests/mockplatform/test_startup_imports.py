@@ -1,7 +1,8 @@
 """Cold start stays fast: serving the mock never imports the harness's heavy dependencies.
 
-Checked in a fresh interpreter, since this test process has schemathesis (and hypothesis)
-loaded as pytest plugins.
+Nor httpx, which the demo page uses for one request (with its command line it pulls in
+rich: ~0.15 s of start-up). Checked in a fresh interpreter, since this test process has
+schemathesis (and hypothesis) loaded as pytest plugins.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("schemathesis", "hypothesis", "contract")
+HEAVY = ("schemathesis", "hypothesis", "contract", "httpx", "rich")
 
 PROBE = f"""
 import json, sys
