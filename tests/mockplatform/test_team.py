@@ -135,6 +135,33 @@ def test_the_call_log_and_journal_are_shared(team: list[MockProcess], http: http
     assert len({entry["id"] for entry in journal}) == 3
 
 
+def test_the_contract_harness_finds_the_team_conformant(team: list[MockProcess]) -> None:
+    """Our own scripted checks (single use, unique ids, lifetime by the shared clock, every
+    documented error through the scenarios) against two workers sharing Redis."""
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "contract"),
+            "run",
+            "--base-url",
+            team[0].url,
+            "--api-key",
+            DEFAULT_API_KEY,
+            "--inactive-key",
+            "nas_test_cancelled",
+            "--phases",
+            "",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "CONFORMANT" in result.stdout
+    assert " 0 failed, 0 not verified" in result.stdout
+    httpx.post(f"{team[0].url}/_mock/reset").raise_for_status()
+
+
 def test_redis_killed_and_restarted_gives_503_then_recovers(tmp_path: Path, spec: Spec) -> None:
     redis_server = RedisServer(tmp_path, durable=True).start()
     mock = MockProcess(["--store", redis_server.url], tmp_path / "mock.log")
