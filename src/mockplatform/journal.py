@@ -72,13 +72,11 @@ class JournalMiddleware:
         body = bytearray()
         status: int | None = None  # stays None when a network fault sends nothing
 
-        async def keep_body(message: Message) -> Message:
+        async def receive_and_keep() -> Message:
+            message = await receive()
             if message["type"] == "http.request" and len(body) < MAX_KEPT_BODY:
                 body.extend(message.get("body", b"")[: MAX_KEPT_BODY - len(body)])
             return message
-
-        async def receive_and_keep() -> Message:
-            return await keep_body(await receive())
 
         async def send_and_note(message: Message) -> None:
             nonlocal status
@@ -124,6 +122,8 @@ def mask_authorization(value: str) -> str:
 
 def mask_body(body: bytes) -> Any:
     """The body as JSON where it parses (secrets masked), else as text; never the raw secret."""
+    if not body:
+        return ""
     text = body.decode("utf-8", "replace")
     try:
         data = json.loads(text)
