@@ -328,12 +328,21 @@ def table(results: dict[str, Any]) -> str:
 def team_rows(team: dict[str, Any]) -> list[tuple[str, ...]]:
     """The team row's figures in the table's columns (its own bare runs, same settings)."""
     label = f"{team['workers']} workers + Redis"
+    cpu, redis_cpu = team["team"]["cpu_us_per_request"], team["team"]["redis_cpu_us_per_request"]
     return [
         (
             f"{label}: req/s (median)",
             f"{team['team']['requests_per_second']:,}",
             f"{team['bare']['requests_per_second']:,}",
             f"{team['ratio']:.2f}x",
+            "",
+            "",
+        ),
+        (
+            f"{label}: CPU per request, us (of it Redis)",
+            f"{cpu:.0f} ({redis_cpu:.0f})",
+            f"{team['bare']['cpu_us_per_request']:.0f}",
+            f"{team['bare']['cpu_us_per_request'] / cpu:.2f}x",
             "",
             "",
         ),

@@ -23,6 +23,7 @@ from bench._common import (
     BenchError,
     WrkRun,
     bare_command,
+    cpu_seconds,
     free_port,
     median,
     mock_command,
@@ -35,8 +36,8 @@ MB = 1024 * 1024
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """A throwaway redis-server on a free loopback port; yields its URL."""
+def redis_server() -> Iterator[tuple[str, int]]:
+    """A throwaway redis-server on a free loopback port; yields its URL and process id."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise BenchError(
@@ -53,7 +54,7 @@ def redis_server() -> Iterator[str]:
         )
         try:
             _wait_for_ping(port, process)
-            yield f"redis://127.0.0.1:{port}/0"
+            yield f"redis://127.0.0.1:{port}/0", process.pid
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -78,19 +79,22 @@ def _wait_for_ping(port: int, process: subprocess.Popen[bytes], timeout: float =
 
 def team_throughput(workers: int, duration: float, rounds: int, connections: int) -> dict[str, Any]:
     """wrk against N workers sharing Redis, alternating with the bare endpoint."""
-    with redis_server() as url:
+    with redis_server() as (url, redis_pid):
         bare = start_server("bare", bare_command(port := free_port()), port)
         extra = ["--workers", str(workers), "--store", url, "--log-level", "warning"]
         team = start_server("team", mock_command(port := free_port(), *extra), port)
+        # the CPU a request costs the team: supervisor, workers and Redis (last) together
+        pids = {"bare": [bare.process.pid], "team": [*_tree(team.process.pid), redis_pid]}
         try:
             for server in (bare, team):  # warm up both (each worker's pool, Redis's scripts)
-                _load(server.url, min(2.0, duration), connections)
+                _load(server.url, min(2.0, duration), connections, pids[server.name])
             runs: dict[str, list[WrkRun]] = {"bare": [], "team": []}
             for round_no in range(rounds):
                 order = (bare, team) if round_no % 2 == 0 else (team, bare)
                 for server in order:
-                    runs[server.name].append(_load(server.url, duration, connections))
-            rss = _tree_rss_bytes(team.process.pid)
+                    run = _load(server.url, duration, connections, pids[server.name])
+                    runs[server.name].append(run)
+            rss = sum(rss_bytes(pid) for pid in _tree(team.process.pid))
         finally:
             team.stop()
             bare.stop()
@@ -100,6 +104,12 @@ def team_throughput(workers: int, duration: float, rounds: int, connections: int
             "requests_per_second": round(median([r.requests_per_second for r in name_runs])),
             "p50_ms": median([r.figures["p50_us"] for r in name_runs]) / 1000,
             "p99_ms": median([r.figures["p99_us"] for r in name_runs]) / 1000,
+            "cpu_us_per_request": median([r.figures["cpu_us_per_request"] for r in name_runs]),
+            "redis_cpu_us_per_request": median(
+                [r.figures["last_process_cpu_us_per_request"] for r in name_runs]
+            )
+            if name == "team"
+            else 0.0,
             "runs": [r.figures for r in name_runs],
         }
     summary["ratio"] = round(
@@ -111,15 +121,21 @@ def team_throughput(workers: int, duration: float, rounds: int, connections: int
     return summary
 
 
-def _load(url: str, duration: float, connections: int) -> WrkRun:
+def _load(url: str, duration: float, connections: int, pids: list[int]) -> WrkRun:
+    """One wrk run, and the CPU time per request of `pids` (Redis's own share apart)."""
+    before = [cpu_seconds(pid) for pid in pids]
     run = run_wrk(
         url + "/api/widget/token", "token.lua", duration=duration, connections=connections
     )
     assert isinstance(run, WrkRun)
+    used = [cpu_seconds(pid) - start for pid, start in zip(pids, before, strict=True)]
+    per_request = 1e6 / max(run.figures["requests"], 1)
+    run.figures["cpu_us_per_request"] = round(sum(used) * per_request, 1)
+    run.figures["last_process_cpu_us_per_request"] = round(used[-1] * per_request, 1)
     return run
 
 
-def _tree_rss_bytes(pid: int) -> int:
-    """Resident memory of the supervisor and its workers together (Linux /proc)."""
+def _tree(pid: int) -> list[int]:
+    """The supervisor and its direct children: uvicorn's workers (Linux /proc)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return rss_bytes(pid) + sum(rss_bytes(int(child)) for child in children)
+    return [pid, *map(int, children)]
