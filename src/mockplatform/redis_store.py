@@ -33,9 +33,7 @@ import asyncio
 import hashlib
 import json
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import asdict, fields
+from dataclasses import fields
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -316,65 +314,59 @@ class RedisStore:
         self._record = register(_RECORD)
         self._reset = register(_RESET)
 
+    async def _command(self, *command: Any) -> Any:
+        """One command through the auto-pipeline. Any Redis failure becomes
+        `StoreUnavailable` naming this store: a 503, not a 500."""
+        try:
+            return await self._pipeline.call(*command)
+        except redis.RedisError as exc:
+            raise StoreUnavailable(self.location, _one_line(exc)) from exc
+
     async def _run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-        """EVALSHA through the auto-pipeline; after a Redis restart, load the script again."""
+        """A script by its SHA; after a Redis restart (an empty script cache), load it again."""
         command = ("EVALSHA", script.sha, len(keys), *keys, *args)
         try:
             return await self._pipeline.call(*command)
         except NoScriptError:
-            await self._redis.script_load(script.script)
-            return await self._pipeline.call(*command)
+            return await self._command("EVAL", script.script, len(keys), *keys, *args)
+        except redis.RedisError as exc:
+            raise StoreUnavailable(self.location, _one_line(exc)) from exc
 
     def _token_key(self, token: str) -> str:
         return self._prefix + "token:" + hashlib.sha256(token.encode()).hexdigest()
-
-    @asynccontextmanager
-    async def _translated(self) -> AsyncIterator[None]:
-        """Any Redis failure becomes `StoreUnavailable` naming this store: a 503, not a 500."""
-        try:
-            yield
-        except redis.RedisError as exc:
-            raise StoreUnavailable(self.location, _one_line(exc)) from exc
 
     async def aclose(self) -> None:
         await self._redis.aclose()
 
     async def ping(self) -> None:
-        async with self._translated():
-            await self._redis.ping()
+        await self._command("PING")
 
     # The clock -------------------------------------------------------------------------
 
     async def now(self) -> float:
         """Redis's TIME plus the offset: one clock for every host, whatever their own say."""
-        async with self._translated():
-            return float(await self._run(self._now, [self._clock], []))
+        return float(await self._run(self._now, [self._clock], []))
 
     async def clock_offset(self) -> float:
-        async with self._translated():
-            return float(await self._pipeline.call("GET", self._clock) or 0)
+        return float(await self._command("GET", self._clock) or 0)
 
     async def advance_clock(self, seconds: float) -> float:
-        async with self._translated():
-            return float(await self._pipeline.call("INCRBYFLOAT", self._clock, seconds))
+        return float(await self._command("INCRBYFLOAT", self._clock, seconds))
 
     # The active scenario ----------------------------------------------------------------
 
     async def get_scenario(self) -> str | None:
-        async with self._translated():
-            return await self._pipeline.call("GET", self._scenario)
+        return await self._command("GET", self._scenario)
 
     async def set_scenario(self, name: str | None) -> None:
-        async with self._translated():
-            if name is None:
-                await self._pipeline.call("DEL", self._scenario)
-            else:
-                await self._pipeline.call("SET", self._scenario, name)
+        if name is None:
+            await self._command("DEL", self._scenario)
+        else:
+            await self._command("SET", self._scenario, name)
 
     async def next_count(self, key: str) -> int:
         """Count one more request for a scenario rule, team-wide (one INCR)."""
-        async with self._translated():
-            return int(await self._pipeline.call("INCR", self._prefix + "count:" + key))
+        return int(await self._command("INCR", self._prefix + "count:" + key))
 
     # Tokens and calls --------------------------------------------------------------------
 
@@ -383,31 +375,26 @@ class RedisStore:
         forget_at = call.token_expires_at + lifetime * EXPIRED_TOKEN_MEMORY
         keys = [self._token_key(token), self._clock, *self._call_keys(), self._tokens]
         args = [call.call_id, _dump_call(call), repr(call.token_expires_at), repr(forget_at)]
-        async with self._translated():
-            await self._run(self._issue, keys, [*args, self._max_calls, self._max_tokens])
+        await self._run(self._issue, keys, [*args, self._max_calls, self._max_tokens])
 
     async def redeem_token(self, token: str) -> tuple[Redemption, CallRecord | None]:
         keys = [self._token_key(token), self._clock, self._calls_data]
-        async with self._translated():
-            outcome, *call = await self._run(self._redeem, keys, [secrets.token_hex(16)])
+        outcome, *call = await self._run(self._redeem, keys, [secrets.token_hex(16)])
         return Redemption(outcome), _load_call(call[0]) if call else None
 
     async def get_call(self, call_id: str) -> CallRecord | None:
-        async with self._translated():
-            data = await self._pipeline.call("HGET", self._calls_data, call_id)
+        data = await self._command("HGET", self._calls_data, call_id)
         return _load_call(data) if data else None
 
     async def save_call(self, call: CallRecord) -> None:
-        async with self._translated():
-            await self._run(
-                self._save, self._call_keys(), [call.call_id, _dump_call(call), self._max_calls]
-            )
+        await self._run(
+            self._save, self._call_keys(), [call.call_id, _dump_call(call), self._max_calls]
+        )
 
     async def list_calls(self, limit: int) -> list[CallRecord]:
         if limit <= 0:
             return []
-        async with self._translated():
-            found = await self._run(self._list_calls, [self._calls, self._calls_data], [limit])
+        found = await self._run(self._list_calls, [self._calls, self._calls_data], [limit])
         return [_load_call(data) for data in found if data]
 
     def _call_keys(self) -> list[str]:
@@ -419,27 +406,26 @@ class RedisStore:
         """Keep `entry` under a team-wide id (it replaces the worker's own `id`)."""
         rest = {name: value for name, value in entry.items() if name != "id"}
         body = json.dumps(rest, separators=(",", ":"), ensure_ascii=False)[1:]
-        async with self._translated():
-            entry["id"] = await self._run(
-                self._record, [self._journal, self._journal_seq], [body, self._max_journal]
-            )
+        entry["id"] = await self._run(
+            self._record, [self._journal, self._journal_seq], [body, self._max_journal]
+        )
 
     async def list_requests(self, limit: int) -> list[dict[str, Any]]:
         if limit <= 0:
             return []
-        async with self._translated():
-            found = await self._pipeline.call("LRANGE", self._journal, 0, limit - 1)
+        found = await self._command("LRANGE", self._journal, 0, limit - 1)
         return [json.loads(data) for data in found]
 
     async def reset(self) -> None:
         """Forget everything under this store's prefix, in one step: the clock goes back,
         the scenario returns to the start-up one, tokens, calls and journal are gone."""
-        async with self._translated():
-            await self._run(self._reset, [], [_glob_escape(self._prefix) + "*"])
+        await self._run(self._reset, [], [_glob_escape(self._prefix) + "*"])
 
 
 def _dump_call(call: CallRecord) -> str:
-    return json.dumps(asdict(call), separators=(",", ":"), ensure_ascii=False)
+    """The record as JSON; its fields are plain values, so no `asdict` deep copy (~150 us)."""
+    fields_ = {name: getattr(call, name) for name in _CALL_FIELDS}
+    return json.dumps(fields_, separators=(",", ":"), ensure_ascii=False)
 
 
 def _load_call(data: str) -> CallRecord:

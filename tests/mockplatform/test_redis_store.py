@@ -176,6 +176,17 @@ async def test_forgotten_tokens_leave_redis_as_the_clock_moves(
         assert client.zcard(f"{prefix}tokens") == 1
 
 
+async def test_an_emptied_script_cache_is_refilled(
+    redis_server: RedisServer, pair: list[RedisStore]
+) -> None:
+    """As after a Redis restart: EVALSHA finds nothing, the store sends the script again."""
+    await issue(pair[0])
+    with raw(redis_server) as client:
+        client.script_flush()
+    token, _ = await issue(pair[0])
+    assert (await pair[1].redeem_token(token))[0].value == "accepted"
+
+
 async def test_reset_keeps_other_prefixes(
     redis_server: RedisServer, pair: list[RedisStore]
 ) -> None:
