@@ -5,8 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # command:debian-package pairs the tests need, installed when the command is missing
 SYSTEM_DEPS := redis-server:redis-server chromium:chromium
-# what the benchmarks drive (bench/): the load generator
-BENCH_DEPS := wrk:wrk
+# what the benchmarks drive (bench/): the load generator, and Redis for the team row
+BENCH_DEPS := wrk:wrk redis-server:redis-server
 
 .PHONY: run test lint format system-deps clean bench soak fuzz
 

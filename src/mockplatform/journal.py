@@ -32,11 +32,12 @@ class RequestLog:
     A log record costs about as much as the rest of a token request together (~20 us). A
     request after a quiet spell (a developer clicking, a test) is logged at once, as
     before; when requests come faster than every `QUIET_SECONDS`, their lines are gathered
-    and go out as one record at the next turn of the event loop, so a request pays for a
-    string and an append. With INFO off it costs one level check.
+    for `BATCH_SECONDS` and go out as one record, so a request pays for a string and an
+    append. With INFO off it costs one level check.
     """
 
     QUIET_SECONDS = 0.005
+    BATCH_SECONDS = 0.05
 
     def __init__(self) -> None:
         self._pending: list[str] = []
@@ -49,7 +50,7 @@ class RequestLog:
             logger.info("%s", line)
             return
         if not self._pending:
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_later(self.BATCH_SECONDS, self._flush)
         self._pending.append(line)
 
     def _flush(self) -> None:
