@@ -327,7 +327,7 @@ def table(results: dict[str, Any]) -> str:
 
 def team_rows(team: dict[str, Any]) -> list[tuple[str, ...]]:
     """The team row's figures in the table's columns (its own bare runs, same settings)."""
-    label = f"{team['workers']} workers + Redis"
+    label = f"{team['workers']} worker{'s' if team['workers'] != 1 else ''} + Redis"
     cpu, redis_cpu = team["team"]["cpu_us_per_request"], team["team"]["redis_cpu_us_per_request"]
     return [
         (
