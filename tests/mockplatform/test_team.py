@@ -206,6 +206,12 @@ def test_several_workers_without_a_store_is_refused(monkeypatch: pytest.MonkeyPa
     assert result.stderr.count("\n") == 1
 
 
+def test_zero_workers_is_one_line() -> None:
+    result = _serve("--workers", "0")
+    assert result.returncode == 2
+    assert result.stderr == "mockplatform: --workers 0: must be at least 1\n"
+
+
 def test_an_unreachable_redis_fails_start_up_in_one_line() -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
     result = _serve("--store", url)
