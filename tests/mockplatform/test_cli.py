@@ -19,7 +19,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_200(url: str, process: subprocess.Popen, timeout: float = 20) -> httpx.Response:
+def first_answer(url: str, process: subprocess.Popen, timeout: float = 20) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
@@ -45,7 +45,7 @@ def test_serve_prints_the_fixtures_and_answers() -> None:
         text=True,
     )
     try:
-        assert wait_for_200(f"http://127.0.0.1:{port}", process).status_code == 200
+        assert first_answer(f"http://127.0.0.1:{port}", process).status_code == 200
     finally:
         process.terminate()
         out, _ = process.communicate(timeout=10)
@@ -86,3 +86,34 @@ def test_bad_spec_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{broken}: not valid YAML" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_starts_on_a_named_scenario_from_a_team_directory(tmp_path: Path) -> None:
+    (tmp_path / "staging.yaml").write_text(
+        "description: staging is down\nrules:\n  - respond: {error: Voice platform error}\n"
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *SERVE,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--scenarios-dir",
+            str(tmp_path),
+            "--scenario",
+            "staging",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        response = first_answer(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+    assert response.status_code == 500
+    assert response.json() == {"error": "Voice platform error"}
+    assert "(scenario: staging)" in out
