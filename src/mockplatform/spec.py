@@ -302,6 +302,9 @@ def _describe(error: ValidationError) -> Invalid:
     if kind in ("maxLength", "minLength"):
         bound = "at most" if kind == "maxLength" else "at least"
         return Invalid(where, f"{where}: must be {bound} {expected} characters, not {len(value)}")
+    if kind == "not" and isinstance(expected, dict) and "pattern" in expected:
+        forbidden = expected["pattern"]
+        return Invalid(where, f"{where}: {_show(value)} contains what {forbidden} forbids")
     if kind == "pattern":
         return Invalid(where, f"{where}: {_show(value)} does not match the pattern {expected}")
     return Invalid(where, f"{where or 'body'}: {_shorten(error.message)}")

@@ -130,3 +130,10 @@ def test_unauthenticated_caller_cannot_tell_agents_apart(request_token) -> None:
     known = request_token(api_key="nas_wrong")
     unknown = request_token(api_key="nas_wrong", agentId=UNKNOWN_AGENT)
     assert known.json() == unknown.json()
+
+
+@pytest.mark.parametrize("name", ["Rahul\n", "Ra\x00hul", "\x7f", "a\tb"])
+def test_control_characters_in_caller_name_get_400(request_token, name) -> None:
+    response = request_token(callerName=name)
+    assert response.status_code == 400
+    assert response.json()["field"] == "callerName"
