@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from mockplatform.errors import Rejection
 from mockplatform.spec import Operation
@@ -62,11 +62,17 @@ async def _read_limited(request: Request, op_id: str, max_bytes: int) -> bytes:
         raise Rejection(op_id, 413, detail=too_large)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise Rejection(op_id, 413, detail=too_large)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise Rejection(op_id, 413, detail=too_large)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Nobody is left to answer; ending as a rejection keeps a hang-up out of the error log.
+        raise Rejection(
+            op_id, 400, detail="the client hung up before sending the whole body"
+        ) from None
     return b"".join(chunks)
 
 

@@ -233,7 +233,16 @@ def test_slow_client_that_gives_up_leaves_the_mock_serving(mock_url) -> None:
     sock.close()  # half a body, then gone
     with httpx.Client(base_url=mock_url, timeout=10) as other:
         response = other.post(TOKEN, json={"agentId": DEFAULT_AGENT_ID}, headers=AUTH)
-    assert response.status_code == 200
+        assert response.status_code == 200
+        # the hang-up ends as a plain rejection (journaled), not as an application error
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            journal = other.get("/_mock/requests").json()["requests"]
+            hung_up = [e for e in journal if e["body"] == body[:5].decode()]
+            if hung_up:
+                break
+            time.sleep(0.02)
+        assert [e["status"] for e in hung_up] == [400]
 
 
 def test_oversized_body_on_a_raw_socket_gets_the_documented_413(mock_url, spec) -> None:
