@@ -73,10 +73,7 @@ def accepts_valid_requests(probe: Probe) -> CheckResult:
     result = _result("accepts_valid_requests")
     for body in valid_request_bodies(probe):
         exchange = probe.request_token(body=body)
-        result.requests += 1
-        rule = probe.expect(probe.create, exchange, {200})
-        if rule is not None:
-            result.fail(probe.violation(f"a valid request must get 200: {rule}", exchange))
+        probe.require(result, probe.create, exchange, {200}, "a valid request must get 200")
     return result
 
 
@@ -115,15 +112,8 @@ def auth_first(probe: Probe) -> CheckResult:
             if "content" in body:
                 sent["Content-Type"] = "application/json"
             exchange = probe.request_token(headers=sent, **body)
-            result.requests += 1
-            rule = probe.expect(probe.create, exchange, {401})
-            if rule is not None:
-                result.fail(
-                    probe.violation(
-                        f"{credential} with {what} must get 401 before anything else: {rule}",
-                        exchange,
-                    )
-                )
+            rule = f"{credential} with {what} must get 401 before anything else"
+            probe.require(result, probe.create, exchange, {401}, rule)
     return result
 
 
@@ -134,10 +124,7 @@ def unknown_agent(probe: Probe) -> CheckResult:
     result = _result("unknown_agent")
     for body in (probe.token_body(agentId=str(uuid.uuid4())) for _ in range(2)):
         exchange = probe.request_token(body=body)
-        result.requests += 1
-        rule = probe.expect(probe.create, exchange, {404})
-        if rule is not None:
-            result.fail(probe.violation(f"an unknown agentId must get 404: {rule}", exchange))
+        probe.require(result, probe.create, exchange, {404}, "an unknown agentId must get 404")
     return result
 
 
@@ -148,23 +135,18 @@ def inactive_subscription(probe: Probe) -> CheckResult:
         result.not_verified("no --inactive-key given")
         return result
     exchange = probe.request_token(headers=probe.auth(key))
-    result.requests += 1
-    rule = probe.expect(probe.create, exchange, {403})
-    if rule is not None:
-        result.fail(probe.violation(f"an inactive subscription must get 403: {rule}", exchange))
+    probe.require(result, probe.create, exchange, {403}, "an inactive subscription must get 403")
     # Either order of 403 and 404 is legitimate when both apply; 401 or 200 is not.
     exchange = probe.request_token(
         headers=probe.auth(key), body=probe.token_body(agentId=str(uuid.uuid4()))
     )
-    result.requests += 1
-    rule = probe.expect(probe.create, exchange, {403, 404})
-    if rule is not None:
-        result.fail(
-            probe.violation(
-                f"an inactive subscription asking for an unknown agent must get 403 or 404: {rule}",
-                exchange,
-            )
-        )
+    probe.require(
+        result,
+        probe.create,
+        exchange,
+        {403, 404},
+        "an inactive subscription asking for an unknown agent must get 403 or 404",
+    )
     return result
 
 
@@ -224,10 +206,8 @@ def single_use(probe: Probe) -> CheckResult:
         result.not_verified("the target issued no token to redeem")
         return result
     first = probe.redeem(issued.token)
-    result.requests += 1
-    rule = probe.expect(probe.redeem_op, first, redeem_successes(probe))
-    if rule is not None:
-        result.fail(probe.violation(f"a fresh token must be redeemable once: {rule}", first))
+    fresh = "a fresh token must be redeemable once"
+    if not probe.require(result, probe.redeem_op, first, redeem_successes(probe), fresh):
         return result
     call_id = (first.json() or {}).get("callId")
     if issued.call_id and call_id != issued.call_id:
@@ -239,10 +219,8 @@ def single_use(probe: Probe) -> CheckResult:
             )
         )
     second = probe.redeem(issued.token)
-    result.requests += 1
-    rule = probe.expect(probe.redeem_op, second, redeem_rejections(probe))
-    if rule is not None:
-        result.fail(probe.violation(f"a token is single use; the second redeem: {rule}", second))
+    again = "a token is single use; the second redeem"
+    probe.require(result, probe.redeem_op, second, redeem_rejections(probe), again)
     return result
 
 

@@ -215,31 +215,16 @@ class LifetimeCheck:
             )
 
     def _judge_early(self, issued: Issued, age: float) -> None:
-        probe = self.probe
-        exchange = probe.redeem(issued.token)
-        self.result.requests += 1
-        rule = probe.expect(probe.redeem_op, exchange, redeem_successes(probe))
-        if rule is not None:
-            self.result.fail(
-                probe.violation(
-                    f"a token {age:g} s old (lifetime {self.lifetime:g} s) must redeem: {rule}",
-                    exchange,
-                )
-            )
+        what = f"a token {age:g} s old (lifetime {self.lifetime:g} s) must redeem"
+        self._judge(issued, redeem_successes(self.probe), what)
 
     def _judge_late(self, issued: Issued, age: float) -> None:
+        what = f"a token {age:g} s old (lifetime {self.lifetime:g} s) must be refused as expired"
+        self._judge(issued, expired_statuses(self.probe), what)
+
+    def _judge(self, issued: Issued, statuses: set[int], what: str) -> None:
         probe = self.probe
-        exchange = probe.redeem(issued.token)
-        self.result.requests += 1
-        rule = probe.expect(probe.redeem_op, exchange, expired_statuses(probe))
-        if rule is not None:
-            self.result.fail(
-                probe.violation(
-                    f"a token {age:g} s old (lifetime {self.lifetime:g} s) must be refused as "
-                    f"expired: {rule}",
-                    exchange,
-                )
-            )
+        probe.require(self.result, probe.redeem_op, probe.redeem(issued.token), statuses, what)
 
 
 def _sleep_until(deadline: float) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from contract.outcomes import Exchange, Violation
+from contract.outcomes import CheckResult, Exchange, Violation
 from contract.settings import Settings
 from mockplatform.spec import Operation
 
@@ -220,6 +220,22 @@ class Probe:
         if problem is not None:
             return problem
         return self.documented_message(operation, exchange)
+
+    def require(
+        self,
+        result: CheckResult,
+        operation: Operation,
+        exchange: Exchange,
+        statuses: set[int],
+        what: str,
+    ) -> bool:
+        """Count the exchange in `result`; unless it is one of `statuses` with its documented
+        body, fail `result` with `what: <the rule broken>`. True when the exchange conforms."""
+        result.requests += 1
+        rule = self.expect(operation, exchange, statuses)
+        if rule is not None:
+            result.fail(self.violation(f"{what}: {rule}", exchange))
+        return rule is None
 
     def documented_message(self, operation: Operation, exchange: Exchange) -> str | None:
         """An error response must carry exactly the documented `error` message."""

@@ -14,6 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,6 +142,18 @@ class MockProcess:
     def stop(self) -> None:
         if self.process is not None:
             stop(self.process)
+
+
+@contextmanager
+def running(processes: list[MockProcess]) -> Iterator[list[MockProcess]]:
+    """Start every process, and stop them all however the block ends."""
+    try:
+        for process in processes:
+            process.start()
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()
 
 
 def issue_token(client: httpx.Client, base_url: str) -> dict[str, str]:

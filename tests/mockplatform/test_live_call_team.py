@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.mockplatform.processes import MockProcess, RedisServer, issue_token, redeem
+from tests.mockplatform.processes import MockProcess, RedisServer, issue_token, redeem, running
 from tests.mockplatform.test_live_call import listen
 
 DATABASE = "/7"  # apart from the other shared-store tests' databases
@@ -25,13 +25,8 @@ def pair(
     logs = tmp_path_factory.mktemp("live-team")
     args = ["--store", redis_server.url.replace("/0", DATABASE), "--call-pace-ms", "0"]
     processes = [MockProcess(args, logs / "a.log"), MockProcess(args, logs / "b.log")]
-    try:
-        for process in processes:
-            process.start()
+    with running(processes):
         yield processes
-    finally:
-        for process in processes:
-            process.stop()
 
 
 def test_a_call_redeemed_on_one_process_streams_from_another(pair: list[MockProcess]) -> None:

@@ -24,6 +24,7 @@ from tests.mockplatform.processes import (
     free_port,
     issue_token,
     redeem,
+    running,
 )
 
 SERVE = [sys.executable, "-m", "mockplatform.cli", "serve"]
@@ -39,13 +40,8 @@ def team(
         MockProcess([*store, "--workers", "2"], logs / "a.log"),
         MockProcess(store, logs / "b.log"),
     ]
-    try:
-        for process in processes:
-            process.start()
+    with running(processes):
         yield processes
-    finally:
-        for process in processes:
-            process.stop()
 
 
 @pytest.fixture
