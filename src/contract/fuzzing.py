@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from contract.outcomes import CheckResult, Violation, mask
 from contract.settings import PHASES, ContractError, Settings
+from mockplatform.spec import REDEEM_TOKEN
 
 ALL_PHASES = PHASES
 STATEFUL = "stateful_links"
@@ -104,7 +105,7 @@ def _run_engine(
     except Exception as exc:  # schemathesis's loader errors share no public base class
         raise ContractError(f"{settings.spec.path}: schemathesis cannot load it: {exc}") from None
     if not include_redeem:
-        schema = schema.exclude(operation_id="redeemWidgetToken")
+        schema = schema.exclude(operation_id=REDEEM_TOKEN)
 
     outcome = FuzzOutcome()
     stateful_ran = False

@@ -17,10 +17,8 @@ import httpx
 
 from contract.outcomes import CheckResult, Exchange, Violation
 from contract.settings import Settings
-from mockplatform.spec import Operation
+from mockplatform.spec import CREATE_TOKEN, REDEEM_TOKEN, Operation
 
-CREATE_TOKEN = "createWidgetToken"
-REDEEM_TOKEN = "redeemWidgetToken"
 KEY_VARIABLES = ("CONTRACT_API_KEY", "CONTRACT_INACTIVE_KEY")
 KEY_HINT = "keys are shown as $CONTRACT_API_KEY / $CONTRACT_INACTIVE_KEY: export them to replay"
 JSON = "application/json"

@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mockplatform.spec import Spec, load_spec
+from mockplatform.spec import CREATE_TOKEN, Spec, load_spec
 
 DEFAULT_MAX_EXAMPLES = 50
 DEFAULT_SEED = 20260305
@@ -80,16 +80,14 @@ class Settings:
         except SpecError as exc:
             raise ContractError(str(exc)) from None
         if self.agent_id is None:
-            example = self.spec.operation("createWidgetToken").document
+            example = self.spec.operation(CREATE_TOKEN).document
             self.agent_id = _request_example(example).get("agentId")
             if not self.agent_id:
                 raise ContractError(
                     "the spec's token request has no example agentId; pass --agent-id"
                 )
 
-        invalid = self.spec.operation("createWidgetToken").validate_request(
-            {"agentId": self.agent_id}
-        )
+        invalid = self.spec.operation(CREATE_TOKEN).validate_request({"agentId": self.agent_id})
         if invalid is not None:
             raise ContractError(f"--agent-id: {invalid.detail}")
 

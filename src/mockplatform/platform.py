@@ -24,13 +24,11 @@ from mockplatform.faults import FaultResponse
 from mockplatform.intake import read_json_body
 from mockplatform.scenario_library import ScenarioLibrary
 from mockplatform.scenarios import RequestView, Respond, Rule, Scenario, select_rule
-from mockplatform.spec import Spec
+from mockplatform.spec import CREATE_TOKEN, REDEEM_TOKEN, Spec
 from mockplatform.store import Store
 from mockplatform.tokens import key_digest, new_access_token, new_call_id, new_live_key
 from mockplatform.world import Account, Agent, Instance, World, resolve_prompt
 
-CREATE_TOKEN = "createWidgetToken"
-REDEEM_TOKEN = "redeemWidgetToken"
 LIVE_CALL_ROUTE = "live-call"  # the WebSocket a started call's events stream over (live_call.py)
 SCENARIO_PARAM = "scenario"  # the callUrl names the scenario the redeem ran under
 SCENARIO_HEADER = "x-mock-scenario"

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mockplatform.scenario_library import DEFAULT_SCENARIO
 from mockplatform.scenarios import Match, Rule, Scenario
-from mockplatform.spec import Spec
+from mockplatform.spec import CREATE_TOKEN, Spec
 from mockplatform.world import World
-
-DEFAULT_SCENARIO = "default"
-
-CREATE_TOKEN = "createWidgetToken"
 
 
 @dataclass(frozen=True)

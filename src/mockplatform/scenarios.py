@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockplatform.errors import Rejection
+from mockplatform.spec import CREATE_TOKEN
 from mockplatform.store import Store
 from mockplatform.world import World
 
-DEFAULT_OPERATION = "createWidgetToken"
+DEFAULT_OPERATION = CREATE_TOKEN
 DEFAULT_TRICKLE_MS = 250
 
 

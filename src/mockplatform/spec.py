@@ -27,6 +27,9 @@ YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SPEC_URI = "urn:mockplatform:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _MAX_SHOWN_VALUE = 60
+# The operations both halves address by id (openapi.yaml's operationId).
+CREATE_TOKEN = "createWidgetToken"
+REDEEM_TOKEN = "redeemWidgetToken"
 
 
 def default_spec_path() -> Path:
@@ -133,7 +136,7 @@ class Spec:
 
     @property
     def token_lifetime_seconds(self) -> float:
-        return float(self.operation("createWidgetToken").extension("x-token-lifetime-seconds"))
+        return float(self.operation(CREATE_TOKEN).extension("x-token-lifetime-seconds"))
 
 
 def load_spec(path: str | Path | None = None) -> Spec:
@@ -165,7 +168,7 @@ def load_spec(path: str | Path | None = None) -> Spec:
             spec_path, registry, fast_registry, path_name, method, raw
         )
     spec = Spec(spec_path, document, operations)
-    lifetime = spec.operation("createWidgetToken").extension("x-token-lifetime-seconds")
+    lifetime = spec.operation(CREATE_TOKEN).extension("x-token-lifetime-seconds")
     if not isinstance(lifetime, int | float) or lifetime <= 0:
         raise SpecError(
             f"{spec_path}: createWidgetToken needs a positive number in x-token-lifetime-seconds"
