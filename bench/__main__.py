@@ -33,8 +33,8 @@ from bench._common import (
     mock_command,
     now_utc,
     post_json,
+    run_and_report,
     run_wrk,
-    save_results,
     start_server,
     wrk_until_limit,
 )
@@ -73,14 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
-    try:
-        results = run(args)
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
+    results = run_and_report("bench", "bench", run, table, args)
+    if results is None:
         return 2
-    print(table(results))
-    path = save_results("bench", results)
-    print(f"\nwritten: {path.relative_to(path.parents[2])}")
     missed = [name for name, verdict in results["verdicts"].items() if not verdict["met"]]
     if results["throughput"]["mock_non_2xx"] or results.get("team", {}).get("non_2xx"):
         print("bench: the mock answered non-2xx during the run; figures are void", file=sys.stderr)

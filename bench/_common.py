@@ -18,7 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -288,3 +288,23 @@ def save_results(kind: str, results: dict[str, Any]) -> Path:
 
 def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def run_and_report(
+    name: str,
+    kind: str,
+    run: Callable[[Any], dict[str, Any]],
+    table: Callable[[dict[str, Any]], str],
+    args: Any,
+) -> dict[str, Any] | None:
+    """Run one benchmark, print its table and save its JSON; None, after one line on stderr,
+    when it could not run (the caller exits 2)."""
+    try:
+        results = run(args)
+    except BenchError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return None
+    print(table(results))
+    path = save_results(kind, results)
+    print(f"\nwritten: {path.relative_to(path.parents[2])}")
+    return results

@@ -26,7 +26,7 @@ from bench._common import (
     machine,
     mock_command,
     now_utc,
-    save_results,
+    run_and_report,
     start_server,
 )
 from mockplatform.spec import default_spec_path, load_spec
@@ -42,14 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-examples", type=int, default=700, help="per operation (700)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    try:
-        results = run(args)
-    except BenchError as exc:
-        print(f"bench.fuzz: {exc}", file=sys.stderr)
+    results = run_and_report("bench.fuzz", "fuzz", run, table, args)
+    if results is None:
         return 2
-    print(table(results))
-    path = save_results("fuzz", results)
-    print(f"\nwritten: {path.relative_to(path.parents[2])}")
     ok = (
         results["schemathesis_exit"] == 0
         and results["server_errors"] == 0

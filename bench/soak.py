@@ -17,15 +17,14 @@ import time
 from typing import Any
 
 from bench._common import (
-    BenchError,
     WrkRun,
     free_port,
     git_commit,
     machine,
     mock_command,
     now_utc,
+    run_and_report,
     run_wrk,
-    save_results,
     start_server,
     wrk_result,
     wrk_until_limit,
@@ -48,14 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         "--serve-args", default="", metavar="ARGS", help="extra arguments for `mockplatform serve`"
     )
     args = parser.parse_args(argv)
-    try:
-        results = run(args)
-    except BenchError as exc:
-        print(f"bench.soak: {exc}", file=sys.stderr)
+    results = run_and_report("bench.soak", "soak", run, table, args)
+    if results is None:
         return 2
-    print(table(results))
-    path = save_results("soak", results)
-    print(f"\nwritten: {path.relative_to(path.parents[2])}")
     w = results["wrk"]
     clean = results["socket_errors"] == 0 and w["s5xx"] == 0 and w["other"] == 0
     return 0 if clean else 1
