@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -13,22 +14,23 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockplatform import control, demo, live_call
 from mockplatform.cors import LocalCORSMiddleware
 from mockplatform.errors import ConfigError, Rejection
 from mockplatform.faults import RAW_SEND
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
-from mockplatform.journal import JournalMiddleware
+from mockplatform.journal import Journal, JournalMiddleware
 from mockplatform.platform import (
     CREATE_TOKEN,
     REDEEM_TOKEN,
     Platform,
+    PlatformEndpoint,
     create_widget_token,
+    platform_of,
     redeem_widget_token,
     render_rejection,
-    scenario_endpoint,
 )
 from mockplatform.scenario_library import DEFAULT_SCENARIO, build_library, resolve_startup
 from mockplatform.scenarios import CallScript
@@ -54,12 +56,30 @@ class Settings:
 
 
 class MockApp(Starlette):
-    """Starlette, keeping the server's own `send` in the scope for the network faults."""
+    """Starlette, with a short lane for the platform's own operations.
+
+    A request to one of openapi.yaml's operations goes straight to its endpoint, inside the
+    same middleware as everything else (CORS, the store guard, the journal) but past
+    Starlette's error, exception and routing layers, which cost a token request as much as
+    all of the mock's own work. Everything else (the control API, the demo, a wrong method
+    on a platform path) goes through Starlette as usual.
+
+    The server's own `send` is kept in the scope for the network faults.
+    """
+
+    def __init__(self, *, lanes: Mapping[tuple[str, str], ASGIApp], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lanes = lanes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[RAW_SEND] = send
         try:
-            await super().__call__(scope, receive, send)
+            lane = self.lanes.get((scope.get("method"), scope["path"]))
+            if lane is None or scope["type"] != "http" or scope.get("root_path"):
+                await super().__call__(scope, receive, send)
+            else:
+                scope["app"] = self
+                await lane(scope, receive, send)
         finally:
             # The server's `send` holds the scope: left in it, the pair is a reference cycle
             # (~3.5 KB a request) that only the garbage collector frees, with pauses.
@@ -90,9 +110,12 @@ def create_app(
         startup_scenario=resolve_startup(scenarios, settings.scenario).name,
         max_body_bytes=settings.max_body_bytes,
     )
+    endpoints = [
+        (spec.operation(CREATE_TOKEN), PlatformEndpoint(platform, create_widget_token)),
+        (spec.operation(REDEEM_TOKEN), PlatformEndpoint(platform, redeem_widget_token)),
+    ]
     routes = [
-        _spec_route(spec, CREATE_TOKEN, scenario_endpoint(create_widget_token)),
-        _spec_route(spec, REDEEM_TOKEN, scenario_endpoint(redeem_widget_token)),
+        *(Route(op.path, endpoint, methods=[op.method]) for op, endpoint in endpoints),
         Mount(
             "/_mock",
             routes=control.ROUTES,
@@ -102,19 +125,21 @@ def create_app(
         *demo.ROUTES,
     ]
     origins = "|".join([LOCAL_ORIGINS, *(re.escape(o) for o in settings.cors_origins)])
+    middleware = [
+        Middleware(
+            LocalCORSMiddleware,
+            allow_origin_regex=f"^({origins})$",
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["*"],
+        ),
+        Middleware(StoreGuard),  # a failing shared store: 503 naming it (not in the spec)
+        Middleware(JournalMiddleware, journal=Journal(store)),
+    ]
     app = MockApp(
         routes=routes,
-        middleware=[
-            Middleware(
-                LocalCORSMiddleware,
-                allow_origin_regex=f"^({origins})$",
-                allow_methods=["GET", "POST", "PUT", "DELETE"],
-                allow_headers=["*"],
-            ),
-            Middleware(StoreGuard),  # a failing shared store: 503 naming it (not in the spec)
-            Middleware(JournalMiddleware, store=store),
-        ],
+        middleware=middleware,
         exception_handlers={Rejection: _render_rejection, HTTPException: _render_http_error},
+        lanes={(op.method, op.path): _wrapped(endpoint, middleware) for op, endpoint in endpoints},
     )
     app.state.platform = platform
     if settings.call_pace_ms is not None and settings.call_pace_ms < 0:
@@ -123,15 +148,16 @@ def create_app(
     return app
 
 
-def _spec_route(spec: Spec, operation_id: str, endpoint) -> Route:  # type: ignore[no-untyped-def]
-    """Serve `endpoint` at the path and method openapi.yaml gives the operation."""
-    operation = spec.operation(operation_id)
-    return Route(operation.path, endpoint, methods=[operation.method])
+def _wrapped(app: ASGIApp, middleware: Sequence[Middleware]) -> ASGIApp:
+    """`app` inside `middleware`, outermost first, as Starlette builds its own stack."""
+    for cls, args, kwargs in reversed(middleware):
+        app = cls(app, *args, **kwargs)
+    return app
 
 
 async def _render_rejection(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Rejection)
-    return render_rejection(request, exc)
+    return render_rejection(platform_of(request).spec, exc)
 
 
 async def _render_http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from collections.abc import Mapping
 
 from mockplatform.errors import Rejection
 from mockplatform.world import Account, World
 
 
-def authenticate(request: Request, world: World, operation_id: str) -> Account:
+def authenticate(headers: Mapping[str, str], world: World, operation_id: str) -> Account:
     """The caller's account, or the documented 401, before anything else is looked at."""
-    header = request.headers.get("authorization")
+    header = headers.get("authorization")
     if header is None:
         raise Rejection(operation_id, 401, detail="the Authorization header is missing")
     scheme, _, api_key = header.strip().partition(" ")

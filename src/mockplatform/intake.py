@@ -7,9 +7,10 @@ A body goes through size (413), media type (415), UTF-8, JSON syntax and the spe
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive
 
 from mockplatform.errors import Rejection
 from mockplatform.spec import Operation
@@ -23,10 +24,12 @@ class _DuplicateKey(ValueError):
         self.key = key
 
 
-async def read_json_body(request: Request, operation: Operation, max_bytes: int) -> dict[str, Any]:
-    """The validated body with the spec's defaults filled in."""
+async def read_json_body(
+    headers: Mapping[str, str], receive: Receive, operation: Operation, max_bytes: int
+) -> dict[str, Any]:
+    """The validated body with the spec's defaults filled in (`headers` names lower-case)."""
     op_id = operation.operation_id
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
     if not _is_json(media_type):
         shown = f"'{media_type}'" if media_type else "none"
         raise Rejection(
@@ -35,7 +38,7 @@ async def read_json_body(request: Request, operation: Operation, max_bytes: int)
             detail=f"Content-Type is {shown}; send the body as JSON with "
             "Content-Type: application/json",
         )
-    raw = await _read_limited(request, op_id, max_bytes)
+    raw = await _read_limited(headers, receive, op_id, max_bytes)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -55,25 +58,27 @@ def _is_json(media_type: str) -> bool:
     )
 
 
-async def _read_limited(request: Request, op_id: str, max_bytes: int) -> bytes:
+async def _read_limited(
+    headers: Mapping[str, str], receive: Receive, op_id: str, max_bytes: int
+) -> bytes:
     too_large = f"the body is limited to {max_bytes} bytes"
-    declared = request.headers.get("content-length", "")
+    declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise Rejection(op_id, 413, detail=too_large)
     chunks: list[bytes] = []
     size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_bytes:
-                raise Rejection(op_id, 413, detail=too_large)
-            chunks.append(chunk)
-    except ClientDisconnect:
-        # Nobody is left to answer; ending as a rejection keeps a hang-up out of the error log.
-        raise Rejection(
-            op_id, 400, detail="the client hung up before sending the whole body"
-        ) from None
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            # Nobody is left to answer; ending as a rejection keeps a hang-up out of the error log.
+            raise Rejection(op_id, 400, detail="the client hung up before sending the whole body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise Rejection(op_id, 413, detail=too_large)
+        if not message.get("more_body", False):
+            return b"".join([*chunks, chunk]) if chunks else chunk
+        chunks.append(chunk)
 
 
 def _parse_json(text: str, op_id: str) -> Any:

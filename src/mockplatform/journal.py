@@ -12,6 +12,8 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,12 +60,19 @@ class RequestLog:
         logger.info("%s", "\n".join(lines))
 
 
+@dataclass
+class Journal:
+    """The journal's one id sequence and log, shared by every path a request can take."""
+
+    store: Store
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    log: RequestLog = field(default_factory=RequestLog)
+
+
 class JournalMiddleware:
-    def __init__(self, app: ASGIApp, store: Store) -> None:
+    def __init__(self, app: ASGIApp, journal: Journal) -> None:
         self.app = app
-        self.store = store
-        self._ids = itertools.count(1)
-        self._log = RequestLog()
+        self.journal = journal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(JOURNALED_PREFIX):
@@ -93,12 +102,12 @@ class JournalMiddleware:
             entry["scenario"] = state.get("scenario")
             if state.get("fault"):
                 entry["fault"] = state["fault"]
-            entry["id"] = next(self._ids)
-            entry["time"] = await self.store.now()
-            await self.store.record_request(entry)
+            entry["id"] = next(self.journal.ids)
+            entry["time"] = await self.journal.store.now()
+            await self.journal.store.record_request(entry)
             if logger.isEnabledFor(logging.INFO):
                 key = entry["headers"].get("authorization", "none")
-                self._log.add(f"{entry['method']} {entry['path']} -> {status} (key {key})")
+                self.journal.log.add(f"{entry['method']} {entry['path']} -> {status} (key {key})")
 
 
 def journal_entry(scope: Scope, body: bytes, status: int | None, seconds: float) -> dict[str, Any]:

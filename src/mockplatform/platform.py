@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from mockplatform.auth import authenticate
 from mockplatform.calls import CallRecord, CallStatus, Redemption
@@ -67,8 +68,8 @@ def platform_of(request: Request) -> Platform:
     return request.app.state.platform
 
 
-def render_rejection(request: Request, rejection: Rejection) -> JSONResponse:
-    body = platform_of(request).spec.error_body(
+def render_rejection(spec: Spec, rejection: Rejection) -> JSONResponse:
+    body = spec.error_body(
         rejection.operation_id,
         rejection.status,
         example=rejection.example,
@@ -78,28 +79,66 @@ def render_rejection(request: Request, rejection: Rejection) -> JSONResponse:
     return JSONResponse(body, status_code=rejection.status)
 
 
-def scenario_endpoint(
-    handler: Callable[[Request], Awaitable[Response]],
-) -> Callable[[Request], Awaitable[Response]]:
-    """Run a platform handler, then apply what its rule adds: latency, a network fault."""
+@dataclass(slots=True)
+class Exchange:
+    """One request to a platform operation, as its stages see it.
 
-    async def endpoint(request: Request) -> Response:
-        request.state.rule = None
+    Starlette's `Request` would serve, but building it, its `Headers` and its `State` for
+    every request costs a token request more than its own stages; this holds just what they
+    read: the headers decoded once (names lower-case, the first of repeats wins), the way to
+    the body, and the notes the journal keeps (`scenario`, `fault`) in the scope's state.
+    """
+
+    platform: Platform
+    scope: Scope
+    receive: Receive
+    headers: dict[str, str]
+    rule: Rule | None = None  # the scenario rule that applies: its latency and fault follow
+
+    @classmethod
+    def of(cls, platform: Platform, scope: Scope, receive: Receive) -> Exchange:
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in reversed(scope["headers"])
+        }
+        return cls(platform, scope, receive, headers)
+
+    def note(self, name: str, value: str) -> None:
+        """Keep `value` for the journal (it reads the scope's state after the response)."""
+        self.scope.setdefault("state", {})[name] = value
+
+    @property
+    def request(self) -> Request:
+        """Starlette's view of the request, for what is worth its cost (URLs)."""
+        return Request(self.scope, self.receive)
+
+
+@dataclass(frozen=True)
+class PlatformEndpoint:
+    """A platform handler as a plain ASGI app, plus what its rule adds: latency, a fault.
+
+    Plain ASGI (a callable object, not a function, so Starlette's `Route` does not wrap it
+    again) lets `MockApp` call it without the router in front, as it does for every request
+    to the platform's own operations.
+    """
+
+    platform: Platform
+    handler: Callable[[Exchange], Awaitable[Response]]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = Exchange.of(self.platform, scope, receive)
         try:
-            response = await handler(request)
+            response = await self.handler(exchange)
         except Rejection as rejection:
-            response = render_rejection(request, rejection)
-        rule: Rule | None = request.state.rule
-        if rule is None:
-            return response
-        if rule.latency_ms:
-            await asyncio.sleep(rule.latency_ms / 1000)
-        if rule.fault:
-            request.state.fault = rule.fault
-            return FaultResponse(response, rule.fault, rule.trickle_ms)
-        return response
-
-    return endpoint
+            response = render_rejection(self.platform.spec, rejection)
+        rule = exchange.rule
+        if rule is not None:
+            if rule.latency_ms:
+                await asyncio.sleep(rule.latency_ms / 1000)
+            if rule.fault:
+                exchange.note("fault", rule.fault)
+                response = FaultResponse(response, rule.fault, rule.trickle_ms)
+        await response(scope, receive, send)
 
 
 class Stages:
@@ -119,14 +158,14 @@ class Stages:
 
 
 async def choose_rule(
-    request: Request, operation_id: str, scenario: Scenario, view: RequestView
+    exchange: Exchange, operation_id: str, scenario: Scenario, view: RequestView
 ) -> Rule | None:
     """Prism's `Prefer: code=NNN` first, then the scenario's rules."""
-    prefer = request.headers.get("prefer", "")
-    code = _PREFER_CODE.search(prefer)
+    prefer = exchange.headers.get("prefer")
+    code = _PREFER_CODE.search(prefer) if prefer is not None else None
     if code is not None:
         status = int(code.group(1))
-        operation = platform_of(request).spec.operation(operation_id)
+        operation = exchange.platform.spec.operation(operation_id)
         if status not in operation.responses:
             raise Rejection(
                 operation_id,
@@ -143,16 +182,18 @@ async def choose_rule(
                     status, example=example.group(1) if example else None, detail="Prefer header"
                 ),
             )
-    rule = await select_rule(scenario, operation_id, view, platform_of(request).store)
-    request.state.rule = rule
+    if not scenario.rules:
+        return None
+    rule = await select_rule(scenario, operation_id, view, exchange.platform.store)
+    exchange.rule = rule
     return rule
 
 
-async def scenario_for(request: Request, operation_id: str) -> Scenario:
+async def scenario_for(exchange: Exchange, operation_id: str) -> Scenario:
     """The scenario named by `X-Mock-Scenario`, else the active one."""
-    platform = platform_of(request)
+    platform = exchange.platform
     platform.scenarios.refresh()
-    name = request.headers.get(SCENARIO_HEADER)
+    name = exchange.headers.get(SCENARIO_HEADER)
     scenario = await platform.active_scenario() if name is None else platform.scenarios.get(name)
     if scenario is None:
         known = ", ".join(sorted(s.name for s in platform.scenarios.all()))
@@ -162,32 +203,34 @@ async def scenario_for(request: Request, operation_id: str) -> Scenario:
             field="X-Mock-Scenario",
             detail=f"no scenario named {name!r} (known: {known})",
         )
-    request.state.scenario = scenario.name
+    exchange.note("scenario", scenario.name)
     return scenario
 
 
-def follow_binding(request: Request, scenario: Scenario, account: Account) -> Scenario:
+def follow_binding(exchange: Exchange, scenario: Scenario, account: Account) -> Scenario:
     """An API key bound to a scenario follows its rules, unless the request names one itself."""
-    if account.scenario is None or SCENARIO_HEADER in request.headers:
+    if account.scenario is None or SCENARIO_HEADER in exchange.headers:
         return scenario
-    bound = platform_of(request).scenarios.get(account.scenario) or scenario
-    request.state.scenario = bound.name
+    bound = exchange.platform.scenarios.get(account.scenario) or scenario
+    exchange.note("scenario", bound.name)
     return bound
 
 
-async def create_widget_token(request: Request) -> JSONResponse:
-    platform = platform_of(request)
+async def create_widget_token(exchange: Exchange) -> Response:
+    platform = exchange.platform
     operation = platform.spec.operation(CREATE_TOKEN)
-    scenario = await scenario_for(request, CREATE_TOKEN)
-    account = authenticate(request, scenario.world, CREATE_TOKEN)
-    scenario = follow_binding(request, scenario, account)
+    scenario = await scenario_for(exchange, CREATE_TOKEN)
+    account = authenticate(exchange.headers, scenario.world, CREATE_TOKEN)
+    scenario = follow_binding(exchange, scenario, account)
     try:
-        body = await read_json_body(request, operation, platform.max_body_bytes)
+        body = await read_json_body(
+            exchange.headers, exchange.receive, operation, platform.max_body_bytes
+        )
         malformed = None
     except Rejection as rejection:
         body, malformed = {}, rejection
-    view = RequestView(account.api_key, body, request.headers)
-    rule = await choose_rule(request, CREATE_TOKEN, scenario, view)
+    view = RequestView(account.api_key, body, exchange.headers)
+    rule = await choose_rule(exchange, CREATE_TOKEN, scenario, view)
     stages = Stages(CREATE_TOKEN, rule)
     stages.check(401)
     if malformed is not None:
@@ -256,13 +299,15 @@ def find_agent(
     return agent, instance
 
 
-async def redeem_widget_token(request: Request) -> JSONResponse:
-    platform = platform_of(request)
+async def redeem_widget_token(exchange: Exchange) -> Response:
+    platform = exchange.platform
     operation = platform.spec.operation(REDEEM_TOKEN)
-    scenario = await scenario_for(request, REDEEM_TOKEN)
-    body = await read_json_body(request, operation, platform.max_body_bytes)
+    scenario = await scenario_for(exchange, REDEEM_TOKEN)
+    body = await read_json_body(
+        exchange.headers, exchange.receive, operation, platform.max_body_bytes
+    )
     rule = await choose_rule(
-        request, REDEEM_TOKEN, scenario, RequestView(None, body, request.headers)
+        exchange, REDEEM_TOKEN, scenario, RequestView(None, body, exchange.headers)
     )
     Stages(REDEEM_TOKEN, rule).finish()
     outcome, call = await platform.store.redeem_token(body["accessToken"])
@@ -285,18 +330,18 @@ async def redeem_widget_token(request: Request) -> JSONResponse:
             "callId": call.call_id,
             "agentName": call.agent_name,
             "status": "started",
-            "callUrl": live_call_url(request, call.call_id, live_key),
+            "callUrl": live_call_url(exchange, call.call_id, live_key),
         },
         status_code=201,
     )
 
 
-def live_call_url(request: Request, call_id: str, live_key: str) -> str:
+def live_call_url(exchange: Exchange, call_id: str, live_key: str) -> str:
     """ws(s)://…/sdk/calls/{callId}?key=…: where the SDK listens to the call it just started."""
-    url = request.url_for(LIVE_CALL_ROUTE, call_id=call_id)
+    url = exchange.request.url_for(LIVE_CALL_ROUTE, call_id=call_id)
     scheme = "wss" if url.scheme == "https" else "ws"
     params = {"key": live_key}
-    scenario = getattr(request.state, "scenario", None)  # set by scenario_for
+    scenario = exchange.scope.get("state", {}).get("scenario")  # set by scenario_for
     if scenario:
         params[SCENARIO_PARAM] = scenario
     return str(url.replace(scheme=scheme).include_query_params(**params))
