@@ -26,6 +26,8 @@ logger = logging.getLogger("mockplatform")
 JOURNALED_PREFIX = "/api/"
 MAX_KEPT_BODY = 4096
 SECRET_FIELDS = ("accessToken",)
+_SECRET_FIELD_BYTES = tuple(name.encode() for name in SECRET_FIELDS)
+_AUTHORIZATION = b"authorization"
 
 
 class RequestLog:
@@ -97,32 +99,93 @@ class JournalMiddleware:
         try:
             await self.app(scope, receive_and_keep, send_and_note)
         finally:
-            entry = journal_entry(scope, bytes(body), status, time.perf_counter() - started)
             state = scope.get("state", {})
-            entry["scenario"] = state.get("scenario")
-            if state.get("fault"):
-                entry["fault"] = state["fault"]
-            entry["id"] = next(self.journal.ids)
-            entry["time"] = await self.journal.store.now()
+            headers, authorization = _without_authorization(scope["headers"])
+            entry = JournalEntry(
+                id=next(self.journal.ids),
+                time=await self.journal.store.now(),
+                method=scope["method"],
+                path=scope["path"],
+                query=scope.get("query_string", b""),
+                headers=headers,
+                authorization=authorization,
+                body=_masked_if_secret(bytes(body)),
+                status=status,
+                seconds=time.perf_counter() - started,
+                scenario=state.get("scenario"),
+                fault=state.get("fault"),
+            )
             await self.journal.store.record_request(entry)
             if logger.isEnabledFor(logging.INFO):
-                key = entry["headers"].get("authorization", "none")
-                self.journal.log.add(f"{entry['method']} {entry['path']} -> {status} (key {key})")
+                key = authorization or "none"
+                self.journal.log.add(f"{entry.method} {entry.path} -> {status} (key {key})")
 
 
-def journal_entry(scope: Scope, body: bytes, status: int | None, seconds: float) -> dict[str, Any]:
-    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-    if "authorization" in headers:
-        headers["authorization"] = mask_authorization(headers["authorization"])
-    return {
-        "method": scope["method"],
-        "path": scope["path"],
-        "query": scope.get("query_string", b"").decode("latin-1"),
-        "headers": headers,
-        "body": mask_body(body),
-        "status": status,
-        "durationMs": round(seconds * 1000, 3),
-    }
+@dataclass(slots=True)
+class JournalEntry:
+    """One request as the journal keeps it: secrets masked at once, the rest decoded on read.
+
+    Decoding every header and parsing every body up front cost a token request as much as
+    issuing the token; most entries are never read, so that work waits for `to_json`. The
+    API key (in `Authorization`) and a body that names a secret field are masked here, so
+    no secret is kept even unread.
+    """
+
+    id: int
+    time: float
+    method: str
+    path: str
+    query: bytes
+    headers: list[tuple[bytes, bytes]]  # as received, but for `Authorization`...
+    authorization: str | None  # ... which is kept masked
+    body: bytes | Any  # as received; parsed and masked already when it held a secret
+    status: int | None  # None when a network fault sent nothing
+    seconds: float
+    scenario: str | None = None
+    fault: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        entry = {
+            "id": self.id,
+            "time": self.time,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query.decode("latin-1"),
+            "headers": self._headers_json(),
+            "body": mask_body(self.body) if isinstance(self.body, bytes) else self.body,
+            "status": self.status,
+            "durationMs": round(self.seconds * 1000, 3),
+            "scenario": self.scenario,
+        }
+        if self.fault:
+            entry["fault"] = self.fault
+        return entry
+
+    def _headers_json(self) -> dict[str, str]:
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in self.headers}
+        if self.authorization is not None:
+            headers["authorization"] = self.authorization
+        return headers
+
+
+def _without_authorization(
+    headers: list[tuple[bytes, bytes]],
+) -> tuple[list[tuple[bytes, bytes]], str | None]:
+    """The headers without `Authorization`, and its value masked (None when there is none)."""
+    kept, authorization = [], None
+    for name, value in headers:
+        if name == _AUTHORIZATION:
+            authorization = mask_authorization(value.decode("latin-1"))
+        else:
+            kept.append((name, value))
+    return kept, authorization
+
+
+def _masked_if_secret(body: bytes) -> bytes | Any:
+    """The body as received, unless a secret field may be in it: then parsed and masked now."""
+    if any(name in body for name in _SECRET_FIELD_BYTES):
+        return mask_body(body)
+    return body
 
 
 def mask_authorization(value: str) -> str:

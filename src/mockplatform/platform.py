@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mockplatform.auth import authenticate
@@ -23,6 +23,7 @@ from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import Rejection
 from mockplatform.faults import FaultResponse
 from mockplatform.intake import read_json_body
+from mockplatform.json_response import FastJSONResponse
 from mockplatform.scenario_library import ScenarioLibrary
 from mockplatform.scenarios import RequestView, Respond, Rule, Scenario, select_rule
 from mockplatform.spec import CREATE_TOKEN, REDEEM_TOKEN, Spec
@@ -68,7 +69,7 @@ def platform_of(request: Request) -> Platform:
     return request.app.state.platform
 
 
-def render_rejection(spec: Spec, rejection: Rejection) -> JSONResponse:
+def render_rejection(spec: Spec, rejection: Rejection) -> FastJSONResponse:
     body = spec.error_body(
         rejection.operation_id,
         rejection.status,
@@ -76,7 +77,7 @@ def render_rejection(spec: Spec, rejection: Rejection) -> JSONResponse:
         field=rejection.field,
         detail=rejection.detail,
     )
-    return JSONResponse(body, status_code=rejection.status)
+    return FastJSONResponse(body, status_code=rejection.status)
 
 
 @dataclass(slots=True)
@@ -255,7 +256,7 @@ async def issue_token(
     instance: Instance | None,
     body: dict,
     lifetime: float,
-) -> JSONResponse:
+) -> FastJSONResponse:
     now = await platform.store.now()
     caller_name, language = body.get("callerName"), body["language"]
     call = CallRecord(
@@ -272,7 +273,7 @@ async def issue_token(
     )
     token = new_access_token()
     await platform.store.issue_token(token, call)
-    return JSONResponse({"accessToken": token, "callId": call.call_id, "agentName": agent.name})
+    return FastJSONResponse({"accessToken": token, "callId": call.call_id, "agentName": agent.name})
 
 
 def find_agent(
@@ -325,7 +326,7 @@ async def redeem_widget_token(exchange: Exchange) -> Response:
     live_key = new_live_key()
     call.live_key_digest = key_digest(live_key)
     await platform.store.save_call(call)
-    return JSONResponse(
+    return FastJSONResponse(
         {
             "callId": call.call_id,
             "agentName": call.agent_name,

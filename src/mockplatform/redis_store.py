@@ -46,7 +46,13 @@ from redis.exceptions import NoScriptError
 
 from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import StoreUnavailable
-from mockplatform.store import EXPIRED_TOKEN_MEMORY, MAX_CALLS, MAX_JOURNAL, MAX_TOKENS
+from mockplatform.store import (
+    EXPIRED_TOKEN_MEMORY,
+    MAX_CALLS,
+    MAX_JOURNAL,
+    MAX_TOKENS,
+    JournalRecord,
+)
 
 DEFAULT_PREFIX = "mockplatform:"
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -402,11 +408,11 @@ class RedisStore:
 
     # The request journal -----------------------------------------------------------------
 
-    async def record_request(self, entry: dict[str, Any]) -> None:
+    async def record_request(self, entry: JournalRecord) -> None:
         """Keep `entry` under a team-wide id (it replaces the worker's own `id`)."""
-        rest = {name: value for name, value in entry.items() if name != "id"}
+        rest = {name: value for name, value in entry.to_json().items() if name != "id"}
         body = json.dumps(rest, separators=(",", ":"), ensure_ascii=False)[1:]
-        entry["id"] = await self._run(
+        entry.id = await self._run(
             self._record, [self._journal, self._journal_seq], [body, self._max_journal]
         )
 

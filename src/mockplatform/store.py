@@ -25,6 +25,14 @@ MAX_JOURNAL = 1_000
 EXPIRED_TOKEN_MEMORY = 10.0
 
 
+class JournalRecord(Protocol):
+    """A journal entry (`journal.JournalEntry`): kept as is, turned into JSON when read."""
+
+    id: int
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
 class Store(Protocol):
     async def now(self) -> float:
         """The mock's clock: wall time plus however far the control API has moved it."""
@@ -47,7 +55,8 @@ class Store(Protocol):
     async def list_calls(self, limit: int) -> list[CallRecord]:
         """The newest calls first."""
 
-    async def record_request(self, entry: dict[str, Any]) -> None: ...
+    async def record_request(self, entry: JournalRecord) -> None:
+        """Keep `entry`; a shared store gives it a team-wide `id`."""
 
     async def list_requests(self, limit: int) -> list[dict[str, Any]]:
         """The newest journal entries first."""
@@ -88,7 +97,7 @@ class MemoryStore:
         self._tokens: dict[str, _Token] = {}
         self._forget_queue: list[tuple[float, str]] = []
         self._calls: OrderedDict[str, CallRecord] = OrderedDict()
-        self._journal: deque[dict[str, Any]] = deque(maxlen=max_journal)
+        self._journal: deque[JournalRecord] = deque(maxlen=max_journal)
         self._scenario: str | None = None
         self._counts: dict[str, int] = {}
 
@@ -137,11 +146,11 @@ class MemoryStore:
     async def list_calls(self, limit: int) -> list[CallRecord]:
         return list(reversed(self._calls.values()))[:limit]
 
-    async def record_request(self, entry: dict[str, Any]) -> None:
+    async def record_request(self, entry: JournalRecord) -> None:
         self._journal.append(entry)
 
     async def list_requests(self, limit: int) -> list[dict[str, Any]]:
-        return list(reversed(self._journal))[:limit]
+        return [entry.to_json() for entry in list(reversed(self._journal))[:limit]]
 
     async def get_scenario(self) -> str | None:
         return self._scenario

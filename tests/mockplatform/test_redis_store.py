@@ -15,7 +15,7 @@ from mockplatform.errors import StoreUnavailable
 from mockplatform.redis_store import RedisStore, check_reachable, describe_url, is_redis_url
 from mockplatform.store import EXPIRED_TOKEN_MEMORY
 from tests.mockplatform.processes import RedisServer, free_port
-from tests.mockplatform.test_store import LIFETIME, issue
+from tests.mockplatform.test_store import LIFETIME, issue, journal_entry
 
 pytestmark = pytest.mark.anyio
 
@@ -138,14 +138,18 @@ async def test_rule_counts_are_team_wide(pair: list[RedisStore]) -> None:
 
 async def test_journal_ids_are_team_wide(pair: list[RedisStore]) -> None:
     first, second = pair
-    entries = [{"id": 1, "path": "/api/a"}, {"id": 1, "path": "/api/b"}, {"id": 1}]
+    entries = [journal_entry(path) for path in ("/api/a", "/api/b", "/api/c")]
     await first.record_request(entries[0])
     await second.record_request(entries[1])
     await first.record_request(entries[2])
     listed = await second.list_requests(10)
-    assert [entry["id"] for entry in listed] == [3, 2, 1]
-    assert listed[0] == {"id": 3}
-    assert [entry["id"] for entry in entries] == [1, 2, 3]
+    assert [(entry["id"], entry["path"]) for entry in listed] == [
+        (3, "/api/c"),
+        (2, "/api/b"),
+        (1, "/api/a"),
+    ]
+    assert listed[0] == {**entries[2].to_json(), "id": 3}
+    assert [entry.id for entry in entries] == [1, 2, 3]
 
 
 async def test_token_keys_hold_no_token_and_expire_in_redis(

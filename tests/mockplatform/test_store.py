@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mockplatform.calls import CallRecord, CallStatus, Redemption
+from mockplatform.journal import JournalEntry
 from mockplatform.redis_store import RedisStore
 from mockplatform.store import EXPIRED_TOKEN_MEMORY, MemoryStore, Store
 from mockplatform.tokens import new_access_token, new_call_id
@@ -45,6 +46,21 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     finally:
         await redis_store.reset()
         await redis_store.aclose()
+
+
+def journal_entry(path: str, body: bytes = b"", method: str = "POST") -> JournalEntry:
+    return JournalEntry(
+        id=1,
+        time=0.0,
+        method=method,
+        path=path,
+        query=b"",
+        headers=[(b"content-type", b"application/json")],
+        authorization="Bearer nas_…tive",
+        body=body,
+        status=200,
+        seconds=0.001,
+    )
 
 
 async def issue(store: Store, caller: str | None = None) -> tuple[str, CallRecord]:
@@ -148,7 +164,7 @@ async def test_the_call_log_is_newest_first_and_capped(store: Store) -> None:
 
 async def test_the_journal_is_newest_first_and_capped(store: Store) -> None:
     for n in range(CAP + 2):
-        await store.record_request({"id": n, "method": "POST", "path": f"/api/{n}", "body": "é"})
+        await store.record_request(journal_entry(f"/api/{n}", "é".encode()))
     listed = await store.list_requests(100)
     assert [entry["path"] for entry in listed] == ["/api/4", "/api/3", "/api/2"]
     assert listed[0]["body"] == "é"
@@ -170,7 +186,7 @@ async def test_rule_counts_count_per_rule(store: Store) -> None:
 
 async def test_reset_forgets_everything(store: Store) -> None:
     token, call = await issue(store)
-    await store.record_request({"id": 1, "method": "GET", "path": "/api/x"})
+    await store.record_request(journal_entry("/api/x", method="GET"))
     await store.advance_clock(10)
     await store.set_scenario("expired-trial")
     await store.next_count("flaky:0")

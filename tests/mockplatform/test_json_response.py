@@ -1,0 +1,30 @@
+"""The hot path's JSON response writes exactly what Starlette's would."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from starlette.responses import JSONResponse
+
+from mockplatform.json_response import FastJSONResponse
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"accessToken": "rt_test_x", "callId": "call_1", "agentName": "Support"},
+        {"error": "Agent not found", "detail": "नमस्ते … \u2028", "n": [1, 2.5, None, True]},
+        [],
+        "text",
+    ],
+)
+def test_same_bytes_and_headers_as_starlette(content: object) -> None:
+    fast, starlette = FastJSONResponse(content, status_code=201), JSONResponse(content, 201)
+    assert fast.body == starlette.body
+    assert fast.raw_headers == starlette.raw_headers
+
+
+def test_refuses_nan_as_starlette_does() -> None:
+    with pytest.raises(ValueError):
+        FastJSONResponse({"n": math.nan})
