@@ -17,11 +17,12 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockplatform import control, demo, live_call
-from mockplatform.cors import LocalCORSMiddleware
+from mockplatform.cors import ORIGIN, LocalCORSMiddleware
 from mockplatform.errors import ConfigError, Rejection
 from mockplatform.faults import RAW_SEND
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
 from mockplatform.journal import Journal, JournalMiddleware
+from mockplatform.lane import PlatformLane
 from mockplatform.platform import (
     CREATE_TOKEN,
     REDEEM_TOKEN,
@@ -58,11 +59,9 @@ class Settings:
 class MockApp(Starlette):
     """Starlette, with a short lane for the platform's own operations.
 
-    A request to one of openapi.yaml's operations goes straight to its endpoint, inside the
-    same middleware as everything else (CORS, the store guard, the journal) but past
-    Starlette's error, exception and routing layers, which cost a token request as much as
-    all of the mock's own work. Everything else (the control API, the demo, a wrong method
-    on a platform path) goes through Starlette as usual.
+    A request to one of openapi.yaml's operations without `Origin` takes its `PlatformLane`
+    (see lane.py). Everything else (a browser's request, the control API, the demo, a wrong
+    method on a platform path) goes through Starlette and the middleware below as usual.
 
     The server's own `send` is kept in the scope for the network faults.
     """
@@ -75,7 +74,12 @@ class MockApp(Starlette):
         scope[RAW_SEND] = send
         try:
             lane = self.lanes.get((scope.get("method"), scope["path"]))
-            if lane is None or scope["type"] != "http" or scope.get("root_path"):
+            if (
+                lane is None
+                or scope["type"] != "http"
+                or scope.get("root_path")
+                or _has_origin(scope)
+            ):
                 await super().__call__(scope, receive, send)
             else:
                 scope["app"] = self
@@ -124,6 +128,7 @@ def create_app(
         *live_call.ROUTES,
         *demo.ROUTES,
     ]
+    journal = Journal(store)
     origins = "|".join([LOCAL_ORIGINS, *(re.escape(o) for o in settings.cors_origins)])
     middleware = [
         Middleware(
@@ -133,13 +138,13 @@ def create_app(
             allow_headers=["*"],
         ),
         Middleware(StoreGuard),  # a failing shared store: 503 naming it (not in the spec)
-        Middleware(JournalMiddleware, journal=Journal(store)),
+        Middleware(JournalMiddleware, journal=journal),
     ]
     app = MockApp(
         routes=routes,
         middleware=middleware,
         exception_handlers={Rejection: _render_rejection, HTTPException: _render_http_error},
-        lanes={(op.method, op.path): _wrapped(endpoint, middleware) for op, endpoint in endpoints},
+        lanes={(op.method, op.path): PlatformLane(endpoint, journal) for op, endpoint in endpoints},
     )
     app.state.platform = platform
     if settings.call_pace_ms is not None and settings.call_pace_ms < 0:
@@ -148,11 +153,8 @@ def create_app(
     return app
 
 
-def _wrapped(app: ASGIApp, middleware: Sequence[Middleware]) -> ASGIApp:
-    """`app` inside `middleware`, outermost first, as Starlette builds its own stack."""
-    for cls, args, kwargs in reversed(middleware):
-        app = cls(app, *args, **kwargs)
-    return app
+def _has_origin(scope: Scope) -> bool:
+    return any(name == ORIGIN for name, _ in scope["headers"])
 
 
 async def _render_rejection(request: Request, exc: Exception) -> JSONResponse:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Message, Receive, Scope, Send
 
-_ORIGIN = b"origin"
+ORIGIN = b"origin"
+VARY_ORIGIN = (b"vary", b"Origin")  # what a response to a request without Origin gains
 _VARY = b"vary"
 
 
 class LocalCORSMiddleware(CORSMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or any(name == _ORIGIN for name, _ in scope["headers"]):
+        if scope["type"] != "http" or any(name == ORIGIN for name, _ in scope["headers"]):
             await super().__call__(scope, receive, send)
             return
 
@@ -27,7 +28,7 @@ class LocalCORSMiddleware(CORSMiddleware):
                 if any(name.lower() == _VARY for name, _ in headers):
                     message["headers"] = _varied(headers)
                 else:
-                    headers.append((_VARY, b"Origin"))
+                    headers.append(VARY_ORIGIN)
             await send(message)
 
         await self.app(scope, receive, send_vary)

@@ -38,6 +38,13 @@ class FaultResponse(Response):
         self.raw_headers = inner.raw_headers
         self.background = None
 
+    @property
+    def status_sent(self) -> int | None:
+        """The status the client gets to see, if any (the journal records it)."""
+        if self.fault in ("connection_reset", "empty_response"):
+            return None
+        return 200 if self.fault == "malformed_json" else self.status_code
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = bytes(self.inner.body)
         if self.fault in ("connection_reset", "empty_response"):

@@ -70,6 +70,47 @@ class Journal:
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     log: RequestLog = field(default_factory=RequestLog)
 
+    async def record(self, scope: Scope, body: bytes, status: int | None, started: float) -> None:
+        """Keep one request (`started` from `time.perf_counter`), and log its line."""
+        seconds = time.perf_counter() - started
+        state = scope.get("state", {})
+        headers, authorization = _without_authorization(scope["headers"])
+        await self.store.record_request(
+            JournalEntry(
+                id=next(self.ids),
+                time=await self.store.now(),
+                method=scope["method"],
+                path=scope["path"],
+                query=scope.get("query_string", b""),
+                headers=headers,
+                authorization=authorization,
+                body=_masked_if_secret(body),
+                status=status,
+                seconds=seconds,
+                scenario=state.get("scenario"),
+                fault=state.get("fault"),
+            )
+        )
+        if logger.isEnabledFor(logging.INFO):
+            line = f"{scope['method']} {scope['path']} -> {status} (key {authorization or 'none'})"
+            self.log.add(line)
+
+
+class KeptBody:
+    """An ASGI `receive` that keeps the first `MAX_KEPT_BODY` bytes of the body it passes on."""
+
+    __slots__ = ("_receive", "data")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.data = bytearray()
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request" and len(self.data) < MAX_KEPT_BODY:
+            self.data += message.get("body", b"")[: MAX_KEPT_BODY - len(self.data)]
+        return message
+
 
 class JournalMiddleware:
     def __init__(self, app: ASGIApp, journal: Journal) -> None:
@@ -81,14 +122,8 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        body = bytearray()
+        body = KeptBody(receive)
         status: int | None = None  # stays None when a network fault sends nothing
-
-        async def receive_and_keep() -> Message:
-            message = await receive()
-            if message["type"] == "http.request" and len(body) < MAX_KEPT_BODY:
-                body.extend(message.get("body", b"")[: MAX_KEPT_BODY - len(body)])
-            return message
 
         async def send_and_note(message: Message) -> None:
             nonlocal status
@@ -97,28 +132,9 @@ class JournalMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive_and_keep, send_and_note)
+            await self.app(scope, body, send_and_note)
         finally:
-            state = scope.get("state", {})
-            headers, authorization = _without_authorization(scope["headers"])
-            entry = JournalEntry(
-                id=next(self.journal.ids),
-                time=await self.journal.store.now(),
-                method=scope["method"],
-                path=scope["path"],
-                query=scope.get("query_string", b""),
-                headers=headers,
-                authorization=authorization,
-                body=_masked_if_secret(bytes(body)),
-                status=status,
-                seconds=time.perf_counter() - started,
-                scenario=state.get("scenario"),
-                fault=state.get("fault"),
-            )
-            await self.journal.store.record_request(entry)
-            if logger.isEnabledFor(logging.INFO):
-                key = authorization or "none"
-                self.journal.log.add(f"{entry.method} {entry.path} -> {status} (key {key})")
+            await self.journal.record(scope, bytes(body.data), status, started)
 
 
 @dataclass(slots=True)

@@ -119,27 +119,30 @@ class PlatformEndpoint:
     """A platform handler as a plain ASGI app, plus what its rule adds: latency, a fault.
 
     Plain ASGI (a callable object, not a function, so Starlette's `Route` does not wrap it
-    again) lets `MockApp` call it without the router in front, as it does for every request
-    to the platform's own operations.
+    again); `lane.PlatformLane` calls `respond` itself.
     """
 
     platform: Platform
     handler: Callable[[Exchange], Awaitable[Response]]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = Exchange.of(self.platform, scope, receive)
+        response = await self.respond(Exchange.of(self.platform, scope, receive))
+        await response(scope, receive, send)
+
+    async def respond(self, exchange: Exchange) -> Response:
         try:
             response = await self.handler(exchange)
         except Rejection as rejection:
             response = render_rejection(self.platform.spec, rejection)
         rule = exchange.rule
-        if rule is not None:
-            if rule.latency_ms:
-                await asyncio.sleep(rule.latency_ms / 1000)
-            if rule.fault:
-                exchange.note("fault", rule.fault)
-                response = FaultResponse(response, rule.fault, rule.trickle_ms)
-        await response(scope, receive, send)
+        if rule is None:
+            return response
+        if rule.latency_ms:
+            await asyncio.sleep(rule.latency_ms / 1000)
+        if rule.fault:
+            exchange.note("fault", rule.fault)
+            return FaultResponse(response, rule.fault, rule.trickle_ms)
+        return response
 
 
 class Stages:

@@ -42,9 +42,13 @@ class StoreGuard:
         try:
             await self.app(scope, receive, send_and_note)
         except StoreUnavailable as exc:
-            logger.warning("%s %s: %s", scope["method"], scope["path"], exc)
-            if started:
-                return
-            body = {"error": STORE_UNAVAILABLE, "store": exc.store, "detail": str(exc)}
-            response = JSONResponse(body, 503, headers={"Retry-After": RETRY_AFTER_SECONDS})
-            await response(scope, receive, send)
+            response = unavailable_response(scope, exc)
+            if not started:
+                await response(scope, receive, send)
+
+
+def unavailable_response(scope: Scope, exc: StoreUnavailable) -> JSONResponse:
+    """The 503 for a request the store failed (logged here, as the store's failure)."""
+    logger.warning("%s %s: %s", scope["method"], scope["path"], exc)
+    body = {"error": STORE_UNAVAILABLE, "store": exc.store, "detail": str(exc)}
+    return JSONResponse(body, 503, headers={"Retry-After": RETRY_AFTER_SECONDS})

@@ -1,0 +1,66 @@
+"""The platform operations' short lane: what a token request costs, cut to the mock's own work.
+
+Through Starlette, a token request passes its error, exception and routing layers, then our
+CORS, store-guard and journal middleware, each wrapping `send` once more; together they
+cost as much as issuing the token. `MockApp` sends the common case (a request to one of
+openapi.yaml's operations, without `Origin`) here instead, where the same three jobs are
+done in one frame, by the same code:
+
+    CORS           a request without Origin only gains `Vary: Origin` (`cors.VARY_ORIGIN`)
+    store guard    a failing store answers 503 (`store_guard.unavailable_response`)
+    journal        the request is kept and logged (`Journal.record`, `KeptBody`)
+
+A browser's request (with `Origin`) takes the full stack, where Starlette's CORS applies.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from mockplatform.cors import VARY_ORIGIN
+from mockplatform.errors import StoreUnavailable
+from mockplatform.faults import FaultResponse
+from mockplatform.journal import Journal, KeptBody
+from mockplatform.platform import Exchange, PlatformEndpoint
+from mockplatform.store_guard import logger as store_logger
+from mockplatform.store_guard import unavailable_response
+
+
+@dataclass(frozen=True)
+class PlatformLane:
+    endpoint: PlatformEndpoint
+    journal: Journal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        body = KeptBody(receive)
+        response: Response | None = None
+        try:
+            try:
+                response = await self.endpoint.respond(
+                    Exchange.of(self.endpoint.platform, scope, body)
+                )
+            except StoreUnavailable as exc:
+                response = unavailable_response(scope, exc)
+            response.raw_headers.append(VARY_ORIGIN)
+            await response(scope, receive, send)
+        finally:
+            await self._record(scope, bytes(body.data), _status_sent(response), started)
+
+    async def _record(self, scope: Scope, body: bytes, status: int | None, started: float) -> None:
+        try:
+            await self.journal.record(scope, body, status, started)
+        except StoreUnavailable as exc:  # the answer is out; only the journal misses it
+            store_logger.warning("%s %s: %s", scope["method"], scope["path"], exc)
+
+
+def _status_sent(response: Response | None) -> int | None:
+    if response is None:
+        return None
+    if isinstance(response, FaultResponse):
+        return response.status_sent
+    return response.status_code
