@@ -26,8 +26,9 @@ logger = logging.getLogger("mockplatform")
 JOURNALED_PREFIX = "/api/"
 MAX_KEPT_BODY = 4096
 SECRET_FIELDS = ("accessToken",)
-_SECRET_FIELD_BYTES = tuple(name.encode() for name in SECRET_FIELDS)
 _AUTHORIZATION = b"authorization"
+# Where a stage that has found the caller's account notes its masked key, for the log line.
+MASKED_KEY = "masked_key"
 
 
 class RequestLog:
@@ -74,26 +75,23 @@ class Journal:
         """Keep one request (`started` from `time.perf_counter`), and log its line."""
         seconds = time.perf_counter() - started
         state = scope.get("state", {})
-        headers, authorization = _without_authorization(scope["headers"])
-        await self.store.record_request(
-            JournalEntry(
-                id=next(self.ids),
-                time=await self.store.now(),
-                method=scope["method"],
-                path=scope["path"],
-                query=scope.get("query_string", b""),
-                headers=headers,
-                authorization=authorization,
-                body=_masked_if_secret(body),
-                status=status,
-                seconds=seconds,
-                scenario=state.get("scenario"),
-                fault=state.get("fault"),
-            )
+        entry = JournalEntry(
+            next(self.ids),
+            await self.store.now(),
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b""),
+            scope["headers"],
+            body,
+            status,
+            seconds,
+            state.get("scenario"),
+            state.get("fault"),
         )
+        await self.store.record_request(entry)
         if logger.isEnabledFor(logging.INFO):
-            line = f"{scope['method']} {scope['path']} -> {status} (key {authorization or 'none'})"
-            self.log.add(line)
+            key = state.get(MASKED_KEY) or entry.masked_authorization() or "none"
+            self.log.add(f"{entry.method} {entry.path} -> {status} (key {key})")
 
 
 class KeptBody:
@@ -139,12 +137,12 @@ class JournalMiddleware:
 
 @dataclass(slots=True)
 class JournalEntry:
-    """One request as the journal keeps it: secrets masked at once, the rest decoded on read.
+    """One request as the journal keeps it, masked whenever it leaves the process.
 
     Decoding every header and parsing every body up front cost a token request as much as
-    issuing the token; most entries are never read, so that work waits for `to_json`. The
-    API key (in `Authorization`) and a body that names a secret field are masked here, so
-    no secret is kept even unread.
+    issuing the token, and most entries are never read; so an entry keeps the request as it
+    came, and `to_json` (the control API) masks the API key in `Authorization` and secret
+    fields in the body as it decodes them. The log line masks the key the same way.
     """
 
     id: int
@@ -152,23 +150,25 @@ class JournalEntry:
     method: str
     path: str
     query: bytes
-    headers: list[tuple[bytes, bytes]]  # as received, but for `Authorization`...
-    authorization: str | None  # ... which is kept masked
-    body: bytes | Any  # as received; parsed and masked already when it held a secret
+    headers: list[tuple[bytes, bytes]]  # as received
+    body: bytes  # as received, up to MAX_KEPT_BODY
     status: int | None  # None when a network fault sent nothing
     seconds: float
     scenario: str | None = None
     fault: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in self.headers}
+        if "authorization" in headers:
+            headers["authorization"] = mask_authorization(headers["authorization"])
         entry = {
             "id": self.id,
             "time": self.time,
             "method": self.method,
             "path": self.path,
             "query": self.query.decode("latin-1"),
-            "headers": self._headers_json(),
-            "body": mask_body(self.body) if isinstance(self.body, bytes) else self.body,
+            "headers": headers,
+            "body": mask_body(self.body),
             "status": self.status,
             "durationMs": round(self.seconds * 1000, 3),
             "scenario": self.scenario,
@@ -177,31 +177,11 @@ class JournalEntry:
             entry["fault"] = self.fault
         return entry
 
-    def _headers_json(self) -> dict[str, str]:
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in self.headers}
-        if self.authorization is not None:
-            headers["authorization"] = self.authorization
-        return headers
-
-
-def _without_authorization(
-    headers: list[tuple[bytes, bytes]],
-) -> tuple[list[tuple[bytes, bytes]], str | None]:
-    """The headers without `Authorization`, and its value masked (None when there is none)."""
-    kept, authorization = [], None
-    for name, value in headers:
-        if name == _AUTHORIZATION:
-            authorization = mask_authorization(value.decode("latin-1"))
-        else:
-            kept.append((name, value))
-    return kept, authorization
-
-
-def _masked_if_secret(body: bytes) -> bytes | Any:
-    """The body as received, unless a secret field may be in it: then parsed and masked now."""
-    if any(name in body for name in _SECRET_FIELD_BYTES):
-        return mask_body(body)
-    return body
+    def masked_authorization(self) -> str | None:
+        for name, value in self.headers:
+            if name == _AUTHORIZATION:
+                return mask_authorization(value.decode("latin-1"))
+        return None
 
 
 def mask_authorization(value: str) -> str:

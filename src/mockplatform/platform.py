@@ -23,6 +23,7 @@ from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import Rejection
 from mockplatform.faults import FaultResponse
 from mockplatform.intake import read_json_body
+from mockplatform.journal import MASKED_KEY
 from mockplatform.json_response import FastJSONResponse
 from mockplatform.scenario_library import ScenarioLibrary
 from mockplatform.scenarios import RequestView, Respond, Rule, Scenario, select_rule
@@ -225,6 +226,7 @@ async def create_widget_token(exchange: Exchange) -> Response:
     operation = platform.spec.operation(CREATE_TOKEN)
     scenario = await scenario_for(exchange, CREATE_TOKEN)
     account = authenticate(exchange.headers, scenario.world, CREATE_TOKEN)
+    exchange.note(MASKED_KEY, account.masked_key)
     scenario = follow_binding(exchange, scenario, account)
     try:
         body = await read_json_body(

@@ -8,6 +8,7 @@ error bodies come from its examples, and the token lifetime from its
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,7 +135,7 @@ class Spec:
             body["detail"] = detail
         return body
 
-    @property
+    @functools.cached_property
     def token_lifetime_seconds(self) -> float:
         return float(self.operation(CREATE_TOKEN).extension("x-token-lifetime-seconds"))
 

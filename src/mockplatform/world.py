@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 from dataclasses import dataclass, field
 from enum import StrEnum
 from string import Template
@@ -20,6 +19,7 @@ DEFAULT_INSTANCE_ID = "660f9500-f30c-52e5-b827-557766551111"
 INACTIVE_AGENT_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 FAKER_SEED = 20260305
 
+CALLER_NAME = "caller_name"  # the one placeholder filled per call (see resolve_prompt)
 LANGUAGE_NAMES = {"en": "English", "hi": "Hindi", "mr": "Marathi", "auto": "the caller's language"}
 
 DEFAULT_PROMPT = (
@@ -46,7 +46,7 @@ class Account:
     subscription: Subscription = Subscription.ACTIVE
     scenario: str | None = None  # requests with this key follow that scenario's rules
 
-    @property
+    @functools.cached_property
     def masked_key(self) -> str:
         return mask_secret(self.api_key)
 
@@ -76,19 +76,19 @@ class World:
     accounts: list[Account]
     agents: dict[str, Agent]
     instances: dict[str, Instance]
-    _digests: list[tuple[bytes, Account]] = field(init=False, repr=False)
+    _by_digest: dict[bytes, Account] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._digests = [(_digest(account.api_key), account) for account in self.accounts]
+        self._by_digest = {_digest(account.api_key): account for account in self.accounts}
 
     def account_for_key(self, api_key: str) -> Account | None:
-        """Compare against every key, in constant time, with no early exit: timing tells nothing."""
-        digest = _digest(api_key)
-        found = None
-        for candidate, account in self._digests:
-            if hmac.compare_digest(digest, candidate):
-                found = account
-        return found
+        """The key's account, found without ever comparing the key itself: timing tells nothing.
+
+        Only the key's SHA-256 digest is looked up. How long that takes depends on the
+        digest (and on the dict's per-process random hash seed), and a caller cannot steer
+        a digest towards a known key's, so no timing reveals how much of a key was right.
+        """
+        return self._by_digest.get(_digest(api_key))
 
     def describe(self) -> dict[str, Any]:
         """The world as the control API and the start-up banner show it."""
@@ -116,13 +116,30 @@ def resolve_prompt(
     agent: Agent, instance: Instance | None, *, caller_name: str | None, language: str
 ) -> str:
     """The agent's prompt with the instance's variables (and the call's own) injected."""
+    pieces = _prompt_around_caller(agent, instance, language)
+    return " ".join((caller_name or "the caller").join(pieces).split())
+
+
+# Everything in a prompt but the caller's name is the same for every call to one agent and
+# instance in one language: it is substituted once and kept here, keyed by identity (and
+# checked, so a recycled id never matches), and each call only fills in its caller.
+_AROUND_CALLER: dict[tuple[int, int, str], tuple[Agent, Instance | None, tuple[str, ...]]] = {}
+_MAX_AROUND_CALLER = 1024
+
+
+def _prompt_around_caller(
+    agent: Agent, instance: Instance | None, language: str
+) -> tuple[str, ...]:
+    key = (id(agent), id(instance), language)
+    cached = _AROUND_CALLER.get(key)
+    if cached is not None and cached[0] is agent and cached[1] is instance:
+        return cached[2]
     variables = {
         "agent_name": agent.name,
         "company_name": "our company",
         "persona": "",
         "custom_instructions": "",
         **agent.defaults,
-        "caller_name": caller_name or "the caller",
         "language": language,
         "language_name": LANGUAGE_NAMES.get(language, language),
     }
@@ -132,7 +149,11 @@ def resolve_prompt(
             "persona": instance.persona,
             "custom_instructions": instance.custom_instructions,
         }
-    return " ".join(_substitute(agent.prompt_template, variables).split())
+    pieces = _substitute_around(agent.prompt_template, variables, CALLER_NAME)
+    if len(_AROUND_CALLER) >= _MAX_AROUND_CALLER:
+        _AROUND_CALLER.clear()
+    _AROUND_CALLER[key] = (agent, instance, pieces)
+    return pieces
 
 
 @functools.lru_cache(maxsize=256)
@@ -159,10 +180,26 @@ def _template_parts(template: str) -> tuple[tuple[str, str | None], ...]:
 
 def _substitute(template: str, variables: dict[str, str]) -> str:
     """`Template(template).safe_substitute(variables)`, without re-scanning the template."""
-    return "".join(
-        text if name is None else str(variables.get(name, text))
-        for text, name in _template_parts(template)
-    )
+    return _substitute_around(template, variables, hole=None)[0]
+
+
+def _substitute_around(
+    template: str, variables: dict[str, str], hole: str | None
+) -> tuple[str, ...]:
+    """`template` substituted but for placeholder `hole`, split where that one stands.
+
+    `value.join(pieces)` is then the template with `variables | {hole: value}` substituted.
+    """
+    pieces: list[str] = []
+    current: list[str] = []
+    for text, name in _template_parts(template):
+        if name is not None and name == hole:
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(text if name is None else str(variables.get(name, text)))
+    pieces.append("".join(current))
+    return tuple(pieces)
 
 
 def mask_secret(secret: str) -> str:

@@ -21,6 +21,7 @@ from mockplatform.json_response import FastJSONResponse
 )
 def test_same_bytes_and_headers_as_starlette(content: object) -> None:
     fast, starlette = FastJSONResponse(content, status_code=201), JSONResponse(content, 201)
+    assert fast.status_code == starlette.status_code == 201
     assert fast.body == starlette.body
     assert fast.raw_headers == starlette.raw_headers
 

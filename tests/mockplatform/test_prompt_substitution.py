@@ -7,7 +7,7 @@ from string import Template
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockplatform.world import DEFAULT_PROMPT, _substitute
+from mockplatform.world import CALLER_NAME, DEFAULT_PROMPT, _substitute, _substitute_around
 
 NAMES = ["agent_name", "company_name", "caller_name", "language", "x", "_y1"]
 pieces = st.one_of(
@@ -26,6 +26,16 @@ variables = st.dictionaries(
 @given(template=templates, values=variables)
 def test_same_as_safe_substitute(template: str, values: dict[str, str]) -> None:
     assert _substitute(template, values) == Template(template).safe_substitute(values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(template=templates, values=variables, caller=st.text(alphabet="ab$ {}", max_size=5))
+def test_substituted_around_the_caller_then_filled_in(
+    template: str, values: dict[str, str], caller: str
+) -> None:
+    pieces = _substitute_around(template, values, CALLER_NAME)
+    expected = Template(template).safe_substitute({**values, CALLER_NAME: caller})
+    assert caller.join(pieces) == expected
 
 
 def test_the_default_prompt() -> None:
