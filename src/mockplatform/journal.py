@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mockplatform.platform import MASKED_KEY
 from mockplatform.store import Store
 from mockplatform.world import mask_secret
 
@@ -27,8 +28,6 @@ JOURNALED_PREFIX = "/api/"
 MAX_KEPT_BODY = 4096
 SECRET_FIELDS = ("accessToken",)
 _AUTHORIZATION = b"authorization"
-# Where a stage that has found the caller's account notes its masked key, for the log line.
-MASKED_KEY = "masked_key"
 
 
 class RequestLog:

@@ -26,8 +26,7 @@ from mockplatform.errors import StoreUnavailable
 from mockplatform.faults import FaultResponse
 from mockplatform.journal import Journal, KeptBody
 from mockplatform.platform import Exchange, PlatformEndpoint
-from mockplatform.store_guard import logger as store_logger
-from mockplatform.store_guard import unavailable_response
+from mockplatform.store_guard import log_failure, unavailable_response
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class PlatformLane:
         try:
             await self.journal.record(scope, body, status, started)
         except StoreUnavailable as exc:  # the answer is out; only the journal misses it
-            store_logger.warning("%s %s: %s", scope["method"], scope["path"], exc)
+            log_failure(scope, exc)
 
 
 def _status_sent(response: Response | None) -> int | None:

@@ -23,7 +23,6 @@ from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import Rejection
 from mockplatform.faults import FaultResponse
 from mockplatform.intake import read_json_body
-from mockplatform.journal import MASKED_KEY
 from mockplatform.json_response import FastJSONResponse
 from mockplatform.scenario_library import ScenarioLibrary
 from mockplatform.scenarios import RequestView, Respond, Rule, Scenario, select_rule
@@ -38,6 +37,7 @@ SCENARIO_HEADER = "x-mock-scenario"
 _PREFER_CODE = re.compile(r"(?:^|[;,\s])code=(\d{3})\b")
 _PREFER_EXAMPLE = re.compile(r"(?:^|[;,\s])example=([\w-]+)")
 INTAKE_STATUSES = (400, 413, 415)
+MASKED_KEY = "masked_key"  # noted once the caller's account is known: the journal logs it
 
 
 @dataclass

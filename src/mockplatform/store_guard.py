@@ -49,6 +49,10 @@ class StoreGuard:
 
 def unavailable_response(scope: Scope, exc: StoreUnavailable) -> JSONResponse:
     """The 503 for a request the store failed (logged here, as the store's failure)."""
-    logger.warning("%s %s: %s", scope["method"], scope["path"], exc)
+    log_failure(scope, exc)
     body = {"error": STORE_UNAVAILABLE, "store": exc.store, "detail": str(exc)}
     return JSONResponse(body, 503, headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+def log_failure(scope: Scope, exc: StoreUnavailable) -> None:
+    logger.warning("%s %s: %s", scope["method"], scope["path"], exc)
