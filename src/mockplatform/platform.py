@@ -88,7 +88,8 @@ class Exchange:
     Starlette's `Request` would serve, but building it, its `Headers` and its `State` for
     every request costs a token request more than its own stages; this holds just what they
     read: the headers decoded once (names lower-case, the first of repeats wins), the way to
-    the body, and the notes the journal keeps (`scenario`, `fault`) in the scope's state.
+    the body, and the notes the journal keeps (`scenario`, `fault`, the masked key) in the
+    scope's state.
     """
 
     platform: Platform
