@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mockplatform.world import (
     DEFAULT_AGENT_ID,
     DEFAULT_INSTANCE_ID,
@@ -45,6 +47,19 @@ def test_prompt_injects_instance_and_call_variables() -> None:
     assert "(Rahul)" in prompt
     assert "Marathi" in prompt
     assert "$" not in prompt
+
+
+def test_each_call_gets_its_own_caller_and_each_agent_its_own_prompt() -> None:
+    world = default_world()
+    agent = world.agents[DEFAULT_AGENT_ID]
+    first = resolve_prompt(agent, None, caller_name="Rahul", language="en")
+    second = resolve_prompt(agent, None, caller_name="  Asha   Rao ", language="en")
+    assert "(Rahul)" in first and "Asha" not in first
+    assert "( Asha Rao )" in second  # whitespace runs collapse, as before
+    assert resolve_prompt(agent, None, caller_name=None, language="hi").endswith("speak Hindi.")
+    renamed = replace(agent, name="Ava")  # a world reloaded with an edited agent
+    assert "You are Ava," in resolve_prompt(renamed, None, caller_name="Rahul", language="en")
+    assert "You are Ava," not in resolve_prompt(agent, None, caller_name="Rahul", language="en")
 
 
 def test_mask_secret_keeps_only_prefix_and_tail() -> None:
