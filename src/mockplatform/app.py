@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockplatform import control, demo, live_call
-from mockplatform.cors import ORIGIN, LocalCORSMiddleware
+from mockplatform.cors import LocalCORSMiddleware, has_origin
 from mockplatform.errors import ConfigError, Rejection
 from mockplatform.faults import RAW_SEND
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
@@ -78,7 +78,7 @@ class MockApp(Starlette):
                 lane is None
                 or scope["type"] != "http"
                 or scope.get("root_path")
-                or _has_origin(scope)
+                or has_origin(scope)
             ):
                 await super().__call__(scope, receive, send)
             else:
@@ -151,10 +151,6 @@ def create_app(
         raise ConfigError(f"--call-pace-ms {settings.call_pace_ms}: must be 0 or more")
     app.state.live_calls = live_call.LiveCalls(settings.call_script, settings.call_pace_ms)
     return app
-
-
-def _has_origin(scope: Scope) -> bool:
-    return any(name == ORIGIN for name, _ in scope["headers"])
 
 
 async def _render_rejection(request: Request, exc: Exception) -> JSONResponse:

@@ -11,14 +11,14 @@ from __future__ import annotations
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Message, Receive, Scope, Send
 
-ORIGIN = b"origin"
+_ORIGIN = b"origin"
 VARY_ORIGIN = (b"vary", b"Origin")  # what a response to a request without Origin gains
 _VARY = b"vary"
 
 
 class LocalCORSMiddleware(CORSMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or any(name == ORIGIN for name, _ in scope["headers"]):
+        if scope["type"] != "http" or has_origin(scope):
             await super().__call__(scope, receive, send)
             return
 
@@ -32,6 +32,11 @@ class LocalCORSMiddleware(CORSMiddleware):
             await send(message)
 
         await self.app(scope, receive, send_vary)
+
+
+def has_origin(scope: Scope) -> bool:
+    """Whether the request came from a browser page (it names the page's origin)."""
+    return any(name == _ORIGIN for name, _ in scope["headers"])
 
 
 def _varied(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -40,19 +40,20 @@ class FaultResponse(Response):
 
     @property
     def status_sent(self) -> int | None:
-        """The status the client gets to see, if any (the journal records it)."""
+        """The status the client gets to see; None when the connection is dropped instead."""
         if self.fault in ("connection_reset", "empty_response"):
             return None
         return 200 if self.fault == "malformed_json" else self.status_code
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = bytes(self.inner.body)
-        if self.fault in ("connection_reset", "empty_response"):
+        status = self.status_sent
+        if status is None:
             await _drop_connection(scope, send, reset=self.fault == "connection_reset")
         elif self.fault == "malformed_json":
-            await _send_whole(send, 200, b'{"accessToken": rt_test_, "callId": <html>502</html>')
+            await _send_whole(send, status, b'{"accessToken": rt_test_, "callId": <html>502</html>')
         elif self.fault == "truncated_json":
-            await _send_whole(send, self.status_code, body[: max(1, len(body) // 2)])
+            await _send_whole(send, status, body[: max(1, len(body) // 2)])
         else:
             await self._trickle(send, body)
 

@@ -76,9 +76,9 @@ async def _read_limited(
         size += len(chunk)
         if size > max_bytes:
             raise Rejection(op_id, 413, detail=too_large)
-        if not message.get("more_body", False):
-            return b"".join([*chunks, chunk]) if chunks else chunk
         chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)  # one chunk: that very bytes object, not a copy
 
 
 def _parse_json(text: str, op_id: str) -> Any:

@@ -1,8 +1,9 @@
 """The request journal: what did my backend send, and what did the mock answer?
 
-A pure ASGI middleware, so it sees the body as it streams in without buffering it for the
-handler. Secrets are masked before anything is kept or logged: the API key in
-`Authorization`, and access tokens in bodies.
+A pure ASGI middleware (and `Journal.record`, for the platform lane), so it sees the body as
+it streams in without buffering it for the handler. Entries keep the request as it came;
+secrets are masked whenever an entry leaves the process (the control API, the log line):
+the API key in `Authorization`, and access tokens in bodies.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockplatform.platform import MASKED_KEY
 from mockplatform.store import Store
 from mockplatform.world import mask_secret
 
@@ -89,7 +89,7 @@ class Journal:
         )
         await self.store.record_request(entry)
         if logger.isEnabledFor(logging.INFO):
-            key = state.get(MASKED_KEY) or entry.masked_authorization() or "none"
+            key = entry.masked_authorization() or "none"
             self.log.add(f"{entry.method} {entry.path} -> {status} (key {key})")
 
 

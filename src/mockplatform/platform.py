@@ -37,7 +37,6 @@ SCENARIO_HEADER = "x-mock-scenario"
 _PREFER_CODE = re.compile(r"(?:^|[;,\s])code=(\d{3})\b")
 _PREFER_EXAMPLE = re.compile(r"(?:^|[;,\s])example=([\w-]+)")
 INTAKE_STATUSES = (400, 413, 415)
-MASKED_KEY = "masked_key"  # noted once the caller's account is known: the journal logs it
 
 
 @dataclass
@@ -88,8 +87,8 @@ class Exchange:
     Starlette's `Request` would serve, but building it, its `Headers` and its `State` for
     every request costs a token request more than its own stages; this holds just what they
     read: the headers decoded once (names lower-case, the first of repeats wins), the way to
-    the body, and the notes the journal keeps (`scenario`, `fault`, the masked key) in the
-    scope's state.
+    the body, and the notes the journal keeps (`scenario`, `fault`) in the scope's
+    state.
     """
 
     platform: Platform
@@ -227,7 +226,6 @@ async def create_widget_token(exchange: Exchange) -> Response:
     operation = platform.spec.operation(CREATE_TOKEN)
     scenario = await scenario_for(exchange, CREATE_TOKEN)
     account = authenticate(exchange.headers, scenario.world, CREATE_TOKEN)
-    exchange.note(MASKED_KEY, account.masked_key)
     scenario = follow_binding(exchange, scenario, account)
     try:
         body = await read_json_body(
