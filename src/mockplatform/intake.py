@@ -16,6 +16,7 @@ from mockplatform.errors import Rejection
 from mockplatform.spec import Operation
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+JSON_MEDIA_TYPE = "application/json"
 
 
 class _DuplicateKey(ValueError):
@@ -29,7 +30,9 @@ async def read_json_body(
 ) -> dict[str, Any]:
     """The validated body with the spec's defaults filled in (`headers` names lower-case)."""
     op_id = operation.operation_id
-    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+    media_type = headers.get("content-type", "")
+    if media_type != JSON_MEDIA_TYPE:  # the usual case needs no parsing
+        media_type = media_type.partition(";")[0].strip().lower()
     if not _is_json(media_type):
         shown = f"'{media_type}'" if media_type else "none"
         raise Rejection(
@@ -53,7 +56,7 @@ async def read_json_body(
 
 
 def _is_json(media_type: str) -> bool:
-    return media_type == "application/json" or (
+    return media_type == JSON_MEDIA_TYPE or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
 
@@ -61,24 +64,33 @@ def _is_json(media_type: str) -> bool:
 async def _read_limited(
     headers: Mapping[str, str], receive: Receive, op_id: str, max_bytes: int
 ) -> bytes:
-    too_large = f"the body is limited to {max_bytes} bytes"
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise Rejection(op_id, 413, detail=too_large)
+        raise _too_large(op_id, max_bytes)
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body"):
+        body: bytes = message.get("body", b"")  # the whole body at once, as a small one comes
+        if len(body) > max_bytes:
+            raise _too_large(op_id, max_bytes)
+        return body
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
+    while True:  # a body in parts is cut off as soon as it grows too large
         if message["type"] == "http.disconnect":
             # Nobody is left to answer; ending as a rejection keeps a hang-up out of the error log.
             raise Rejection(op_id, 400, detail="the client hung up before sending the whole body")
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > max_bytes:
-            raise Rejection(op_id, 413, detail=too_large)
+            raise _too_large(op_id, max_bytes)
         chunks.append(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks)  # one chunk: that very bytes object, not a copy
+            return b"".join(chunks)
+        message = await receive()
+
+
+def _too_large(op_id: str, max_bytes: int) -> Rejection:
+    return Rejection(op_id, 413, detail=f"the body is limited to {max_bytes} bytes")
 
 
 def _parse_json(text: str, op_id: str) -> Any:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -163,9 +164,13 @@ class Stages:
 
 
 async def choose_rule(
-    exchange: Exchange, operation_id: str, scenario: Scenario, view: RequestView
+    exchange: Exchange,
+    operation_id: str,
+    scenario: Scenario,
+    api_key: str | None,
+    body: Mapping[str, Any],
 ) -> Rule | None:
-    """Prism's `Prefer: code=NNN` first, then the scenario's rules."""
+    """Prism's `Prefer: code=NNN` first, then the scenario's rules (shown `RequestView`)."""
     prefer = exchange.headers.get("prefer")
     code = _PREFER_CODE.search(prefer) if prefer is not None else None
     if code is not None:
@@ -189,6 +194,7 @@ async def choose_rule(
             )
     if not scenario.rules:
         return None
+    view = RequestView(api_key, body, exchange.headers)
     rule = await select_rule(scenario, operation_id, view, exchange.platform.store)
     exchange.rule = rule
     return rule
@@ -234,8 +240,7 @@ async def create_widget_token(exchange: Exchange) -> Response:
         malformed = None
     except Rejection as rejection:
         body, malformed = {}, rejection
-    view = RequestView(account.api_key, body, exchange.headers)
-    rule = await choose_rule(exchange, CREATE_TOKEN, scenario, view)
+    rule = await choose_rule(exchange, CREATE_TOKEN, scenario, account.api_key, body)
     stages = Stages(CREATE_TOKEN, rule)
     stages.check(401)
     if malformed is not None:
@@ -311,9 +316,7 @@ async def redeem_widget_token(exchange: Exchange) -> Response:
     body = await read_json_body(
         exchange.headers, exchange.receive, operation, platform.max_body_bytes
     )
-    rule = await choose_rule(
-        exchange, REDEEM_TOKEN, scenario, RequestView(None, body, exchange.headers)
-    )
+    rule = await choose_rule(exchange, REDEEM_TOKEN, scenario, None, body)
     Stages(REDEEM_TOKEN, rule).finish()
     outcome, call = await platform.store.redeem_token(body["accessToken"])
     if outcome is Redemption.UNKNOWN:

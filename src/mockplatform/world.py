@@ -117,7 +117,35 @@ def resolve_prompt(
 ) -> str:
     """The agent's prompt with the instance's variables (and the call's own) injected."""
     pieces = _prompt_around_caller(agent, instance, language)
-    return " ".join((caller_name or "the caller").join(pieces).split())
+    return _fill_caller(pieces, caller_name or "the caller")
+
+
+def _fill_caller(collapsed: tuple[str, ...], name: str) -> str:
+    """`" ".join(name.join(pieces).split())`, where `collapsed` are `_collapsed(pieces)`.
+
+    A name with no stray whitespace of its own (the usual case) needs no second pass over
+    the whole prompt: its pieces are collapsed already.
+    """
+    if name and " ".join(name.split()) == name:
+        return name.join(collapsed)
+    return " ".join(name.join(collapsed).split())
+
+
+def _collapsed(pieces: tuple[str, ...]) -> tuple[str, ...]:
+    """Each piece with its whitespace collapsed as the joined prompt's will be.
+
+    Runs become one space; one is kept at an edge that meets the caller's name, none at the
+    prompt's own start and end, and a piece of nothing but whitespace between two names
+    becomes a single space.
+    """
+    last = len(pieces) - 1
+    collapsed = []
+    for index, piece in enumerate(pieces):
+        words = " ".join(piece.split())
+        lead = " " if index > 0 and piece[:1].isspace() else ""
+        trail = " " if index < last and piece[-1:].isspace() else ""
+        collapsed.append(lead + words + trail if words else lead and trail)
+    return tuple(collapsed)
 
 
 # Everything in a prompt but the caller's name is the same for every call to one agent and
@@ -149,7 +177,7 @@ def _prompt_around_caller(
             "persona": instance.persona,
             "custom_instructions": instance.custom_instructions,
         }
-    pieces = _substitute_around(agent.prompt_template, variables, CALLER_NAME)
+    pieces = _collapsed(_substitute_around(agent.prompt_template, variables, CALLER_NAME))
     if len(_AROUND_CALLER) >= _MAX_AROUND_CALLER:
         _AROUND_CALLER.clear()
     _AROUND_CALLER[key] = (agent, instance, pieces)

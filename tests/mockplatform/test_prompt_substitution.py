@@ -7,7 +7,14 @@ from string import Template
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockplatform.world import CALLER_NAME, DEFAULT_PROMPT, _substitute, _substitute_around
+from mockplatform.world import (
+    CALLER_NAME,
+    DEFAULT_PROMPT,
+    _collapsed,
+    _fill_caller,
+    _substitute,
+    _substitute_around,
+)
 
 NAMES = ["agent_name", "company_name", "caller_name", "language", "x", "_y1"]
 pieces = st.one_of(
@@ -36,6 +43,18 @@ def test_substituted_around_the_caller_then_filled_in(
     pieces = _substitute_around(template, values, CALLER_NAME)
     expected = Template(template).safe_substitute({**values, CALLER_NAME: caller})
     assert caller.join(pieces) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    pieces=st.lists(st.text(alphabet="ab \t\n\u2003", max_size=6), min_size=1, max_size=5),
+    caller=st.text(alphabet="ab \t\u2003", max_size=5),
+)
+def test_collapsed_pieces_filled_in_read_as_the_whole_prompt_collapsed(
+    pieces: list[str], caller: str
+) -> None:
+    expected = " ".join(caller.join(pieces).split())
+    assert _fill_caller(_collapsed(tuple(pieces)), caller) == expected
 
 
 def test_the_default_prompt() -> None:
