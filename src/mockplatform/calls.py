@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -37,7 +37,8 @@ class CallRecord:
     status: CallStatus = CallStatus.TOKEN_ISSUED
     started_at: float | None = None
     ended_at: float | None = None
-    transcript: list[dict[str, str]] = field(default_factory=list)
+    # A tuple: a call log of 10,000 empty lists would be 10,000 more objects to collect.
+    transcript: tuple[dict[str, str], ...] = ()
     end_reason: str | None = None  # completed, ended_early, failed: MESSAGE, user_hangup
     live_key_digest: str | None = None  # sha256 of the key in the call's WebSocket URL
 

@@ -172,7 +172,7 @@ async def _play(
             if hung_up.is_set() or not await _send(websocket, name, data):
                 return "user_hangup"
             if name == "update":
-                call.transcript = data["transcript"]
+                call.transcript = tuple(data["transcript"])
                 await platform.store.save_call(call)
             if name in FINAL_EVENTS:
                 break

@@ -46,13 +46,8 @@ from redis.exceptions import NoScriptError
 
 from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import StoreUnavailable
-from mockplatform.store import (
-    EXPIRED_TOKEN_MEMORY,
-    MAX_CALLS,
-    MAX_JOURNAL,
-    MAX_TOKENS,
-    JournalRecord,
-)
+from mockplatform.journal import JournalEntry, entry_json
+from mockplatform.store import EXPIRED_TOKEN_MEMORY, MAX_CALLS, MAX_JOURNAL, MAX_TOKENS
 
 DEFAULT_PREFIX = "mockplatform:"
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -408,11 +403,11 @@ class RedisStore:
 
     # The request journal -----------------------------------------------------------------
 
-    async def record_request(self, entry: JournalRecord) -> None:
+    async def record_request(self, entry: JournalEntry) -> None:
         """Keep `entry` under a team-wide id (it replaces the worker's own `id`)."""
-        rest = {name: value for name, value in entry.to_json().items() if name != "id"}
+        rest = {name: value for name, value in entry_json(entry).items() if name != "id"}
         body = json.dumps(rest, separators=(",", ":"), ensure_ascii=False)[1:]
-        entry.id = await self._run(
+        entry["id"] = await self._run(
             self._record, [self._journal, self._journal_seq], [body, self._max_journal]
         )
 
@@ -440,6 +435,7 @@ def _load_call(data: str) -> CallRecord:
     stored = json.loads(data)
     known = {name: stored[name] for name in _CALL_FIELDS if name in stored}
     known["status"] = CallStatus(known.get("status", CallStatus.TOKEN_ISSUED))
+    known["transcript"] = tuple(known.get("transcript", ()))  # JSON has only lists
     return CallRecord(**known)
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mockplatform.calls import CallRecord, Redemption
+from mockplatform.journal import JournalEntry, entry_json
 
 MAX_CALLS = 10_000
 # Tokens remembered at most (the newest; each one's call is then in the call log too). A
@@ -22,14 +22,6 @@ MAX_TOKENS = 10_000
 MAX_JOURNAL = 1_000
 # An expired token is reported "expired" for this many lifetimes, then forgotten.
 EXPIRED_TOKEN_MEMORY = 10.0
-
-
-class JournalRecord(Protocol):
-    """A journal entry (`journal.JournalEntry`): kept as is, turned into JSON when read."""
-
-    id: int
-
-    def to_json(self) -> dict[str, Any]: ...
 
 
 class Store(Protocol):
@@ -54,7 +46,7 @@ class Store(Protocol):
     async def list_calls(self, limit: int) -> list[CallRecord]:
         """The newest calls first."""
 
-    async def record_request(self, entry: JournalRecord) -> None:
+    async def record_request(self, entry: JournalEntry) -> None:
         """Keep `entry`; a shared store gives it a team-wide `id`."""
 
     async def list_requests(self, limit: int) -> list[dict[str, Any]]:
@@ -72,14 +64,6 @@ class Store(Protocol):
         """Forget tokens, calls, journal, rule counts and the switched scenario; clock back."""
 
 
-@dataclass(slots=True)
-class _Token:
-    call: CallRecord
-    expires_at: float
-    forget_at: float
-    used: bool = False
-
-
 class MemoryStore:
     """One process's memory. Expired tokens are purged as time passes, so memory stays flat."""
 
@@ -93,14 +77,18 @@ class MemoryStore:
         self._max_calls = max_calls
         self._max_tokens = max_tokens
         self._offset = 0.0
-        self._tokens: dict[str, _Token] = {}
-        # Tokens in the order they were issued, with when each may be forgotten. Purging
-        # stops at the first token still to be kept: one issued with a longer lifetime (a
-        # scenario rule's) holds back those behind it, which then answer "expired" for a
-        # little longer; but every step is O(1), where a heap cost a token request ~5%.
-        self._forget_queue: deque[tuple[float, str]] = deque()
+        # A token's call, whether it was redeemed, and the tokens in the order they were
+        # issued. Nothing here is an object of its own per token (the call is the call
+        # log's), so the garbage collector has less to walk: it pauses less.
+        self._tokens: dict[str, CallRecord] = {}
+        self._redeemed: set[str] = set()
+        # Purging stops at the first token still to be kept: one issued with a longer
+        # lifetime (a scenario rule's) holds back those behind it, which then answer
+        # "expired" for a little longer; but every step is O(1), where a heap cost a token
+        # request ~5%.
+        self._forget_queue: deque[str] = deque()
         self._calls: OrderedDict[str, CallRecord] = OrderedDict()
-        self._journal: deque[JournalRecord] = deque(maxlen=max_journal)
+        self._journal: deque[JournalEntry] = deque(maxlen=max_journal)
         self._scenario: str | None = None
         self._counts: dict[str, int] = {}
 
@@ -116,26 +104,24 @@ class MemoryStore:
         return self._offset
 
     async def issue_token(self, token: str, call: CallRecord) -> None:
-        lifetime = call.token_expires_at - call.token_issued_at
-        forget_at = call.token_expires_at + lifetime * EXPIRED_TOKEN_MEMORY
         self._purge(call.token_issued_at)
-        self._tokens[token] = _Token(call, call.token_expires_at, forget_at)
-        self._forget_queue.append((forget_at, token))
+        self._tokens[token] = call
+        self._forget_queue.append(token)
         while len(self._tokens) > self._max_tokens:
-            self._tokens.pop(self._forget_queue.popleft()[1], None)
+            self._forget(self._forget_queue.popleft())
         self._keep_call(call)
 
     async def redeem_token(self, token: str) -> tuple[Redemption, CallRecord | None]:
         now = await self.now()
-        entry = self._tokens.get(token)
-        if entry is None:
+        call = self._tokens.get(token)
+        if call is None:
             return Redemption.UNKNOWN, None
-        if entry.used:
-            return Redemption.USED, entry.call
-        if now >= entry.expires_at:
-            return Redemption.EXPIRED, entry.call
-        entry.used = True
-        return Redemption.ACCEPTED, entry.call
+        if token in self._redeemed:
+            return Redemption.USED, call
+        if now >= call.token_expires_at:
+            return Redemption.EXPIRED, call
+        self._redeemed.add(token)
+        return Redemption.ACCEPTED, call
 
     async def get_call(self, call_id: str) -> CallRecord | None:
         return self._calls.get(call_id)
@@ -152,11 +138,11 @@ class MemoryStore:
     async def list_calls(self, limit: int) -> list[CallRecord]:
         return list(reversed(self._calls.values()))[:limit]
 
-    async def record_request(self, entry: JournalRecord) -> None:
+    async def record_request(self, entry: JournalEntry) -> None:
         self._journal.append(entry)
 
     async def list_requests(self, limit: int) -> list[dict[str, Any]]:
-        return [entry.to_json() for entry in list(reversed(self._journal))[:limit]]
+        return [entry_json(entry) for entry in list(reversed(self._journal))[:limit]]
 
     async def get_scenario(self) -> str | None:
         return self._scenario
@@ -173,12 +159,22 @@ class MemoryStore:
         self._counts.clear()
         self._offset = 0.0
         self._tokens.clear()
+        self._redeemed.clear()
         self._forget_queue.clear()
         self._calls.clear()
         self._journal.clear()
 
     def _purge(self, now: float) -> None:
-        queue = self._forget_queue
-        while queue and queue[0][0] <= now:
-            _, token = queue.popleft()
-            self._tokens.pop(token, None)
+        queue = self._forget_queue  # the same tokens as `_tokens`, oldest first
+        while queue and _forget_at(self._tokens[queue[0]]) <= now:
+            self._forget(queue.popleft())
+
+    def _forget(self, token: str) -> None:
+        del self._tokens[token]
+        self._redeemed.discard(token)
+
+
+def _forget_at(call: CallRecord) -> float:
+    """When a token stops answering "expired" and is forgotten: some lifetimes after it."""
+    lifetime = call.token_expires_at - call.token_issued_at
+    return call.token_expires_at + lifetime * EXPIRED_TOKEN_MEMORY

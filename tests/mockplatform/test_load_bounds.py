@@ -9,7 +9,7 @@ import pytest
 from mockplatform.app import create_app
 from mockplatform.calls import CallRecord, Redemption
 from mockplatform.faults import RAW_SEND
-from mockplatform.journal import JournalEntry, RequestLog
+from mockplatform.journal import JournalEntry, RequestLog, log_line
 from mockplatform.store import MemoryStore
 from mockplatform.tokens import new_access_token, new_call_id
 
@@ -37,14 +37,26 @@ async def test_memory_store_forgets_the_oldest_tokens_past_its_bound() -> None:
     assert outcomes == [Redemption.UNKNOWN] * 2 + [Redemption.ACCEPTED] * 3
 
 
-def _entry(path: str, headers: list[tuple[bytes, bytes]]) -> JournalEntry:
-    return JournalEntry(1, 0.0, "POST", path, b"", headers, b"", 200, 0.001)
+def _entry(path: str, headers: dict[bytes, bytes]) -> JournalEntry:
+    return JournalEntry(
+        id=1,
+        time=0.0,
+        method="POST",
+        path=path,
+        query=b"",
+        headers=headers,
+        body=b"",
+        status=200,
+        seconds=0.001,
+        scenario=None,
+        fault=None,
+    )
 
 
 async def test_a_request_after_a_quiet_spell_is_logged_at_once(caplog) -> None:
     caplog.set_level("INFO", logger="mockplatform")
     log = RequestLog()
-    log.add(_entry("/api/widget/token", [(b"authorization", b"Bearer nas_test_active")]))
+    log.add(_entry("/api/widget/token", {b"authorization": b"Bearer nas_test_active"}))
     assert [r.getMessage() for r in caplog.records] == [
         "POST /api/widget/token -> 200 (key Bearer nas_…tive)"
     ]
@@ -53,13 +65,13 @@ async def test_a_request_after_a_quiet_spell_is_logged_at_once(caplog) -> None:
 async def test_a_burst_is_logged_as_one_record_with_every_line(caplog) -> None:
     caplog.set_level("INFO", logger="mockplatform")
     log = RequestLog()
-    entries = [_entry(f"/api/widget/token/{n}", []) for n in range(50)]
+    entries = [_entry(f"/api/widget/token/{n}", {}) for n in range(50)]
     for entry in entries:
         log.add(entry)
     assert len(caplog.records) == 1  # the first at once, the rest gathered
     await asyncio.sleep(RequestLog.BATCH_SECONDS * 2)
     logged = [line for record in caplog.records for line in record.getMessage().split("\n")]
-    assert logged == [entry.log_line() for entry in entries]
+    assert logged == [log_line(entry) for entry in entries]
     assert logged[7] == "POST /api/widget/token/7 -> 200 (key none)"
     assert len(caplog.records) == 2  # ... and then out together
 

@@ -12,6 +12,7 @@ import redis
 
 from mockplatform.calls import CallStatus
 from mockplatform.errors import StoreUnavailable
+from mockplatform.journal import entry_json
 from mockplatform.redis_store import RedisStore, check_reachable, describe_url, is_redis_url
 from mockplatform.store import EXPIRED_TOKEN_MEMORY
 from tests.mockplatform.processes import RedisServer, free_port
@@ -148,8 +149,8 @@ async def test_journal_ids_are_team_wide(pair: list[RedisStore]) -> None:
         (2, "/api/b"),
         (1, "/api/a"),
     ]
-    assert listed[0] == {**entries[2].to_json(), "id": 3}
-    assert [entry.id for entry in entries] == [1, 2, 3]
+    assert listed[0] == {**entry_json(entries[2]), "id": 3}
+    assert [entry["id"] for entry in entries] == [1, 2, 3]
 
 
 async def test_token_keys_hold_no_token_and_expire_in_redis(

@@ -55,10 +55,12 @@ def journal_entry(path: str, body: bytes = b"", method: str = "POST") -> Journal
         method=method,
         path=path,
         query=b"",
-        headers=[(b"content-type", b"application/json"), (b"authorization", b"Bearer nas_x")],
+        headers={b"content-type": b"application/json", b"authorization": b"Bearer nas_x"},
         body=body,
         status=200,
         seconds=0.001,
+        scenario=None,
+        fault=None,
     )
 
 
