@@ -77,38 +77,48 @@ class Journal:
         """Keep one request (`started` from `time.perf_counter`), and log its line."""
         seconds = time.perf_counter() - started
         state = scope.get("state", {})
-        entry = JournalEntry(
-            id=next(self.ids),
-            time=await self.store.now(),
-            method=scope["method"],
-            path=scope["path"],
-            query=scope.get("query_string", b""),
-            headers=dict(scope["headers"]),
-            body=body,
-            status=status,
-            seconds=seconds,
-            scenario=state.get("scenario"),
-            fault=state.get("fault"),
-        )
+        entry: JournalEntry = {  # a literal: calling the TypedDict costs three times as much
+            "id": next(self.ids),
+            "time": await self.store.now(),
+            "method": scope["method"],
+            "path": scope["path"],
+            "query": scope.get("query_string", b""),
+            "headers": dict(scope["headers"]),
+            "body": body,
+            "status": status,
+            "seconds": seconds,
+            "scenario": state.get("scenario"),
+            "fault": state.get("fault"),
+        }
         await self.store.record_request(entry)
         if logger.isEnabledFor(logging.INFO):
             self.log.add(entry)
 
 
 class KeptBody:
-    """An ASGI `receive` that keeps the first `MAX_KEPT_BODY` bytes of the body it passes on."""
+    """An ASGI `receive` that keeps the first `MAX_KEPT_BODY` bytes of the body it passes on.
 
-    __slots__ = ("_receive", "data")
+    It keeps the chunks themselves and joins them once, at the end: a small body, which
+    comes in one chunk, is kept without a copy.
+    """
+
+    __slots__ = ("_chunks", "_receive", "_size")
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
-        self.data = bytearray()
+        self._chunks: list[bytes] = []
+        self._size = 0
 
     async def __call__(self) -> Message:
         message = await self._receive()
-        if message["type"] == "http.request" and len(self.data) < MAX_KEPT_BODY:
-            self.data += message.get("body", b"")[: MAX_KEPT_BODY - len(self.data)]
+        if self._size < MAX_KEPT_BODY and message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            self._chunks.append(chunk)
+            self._size += len(chunk)
         return message
+
+    def kept(self) -> bytes:
+        return b"".join(self._chunks)[:MAX_KEPT_BODY]  # one short chunk: that very object
 
 
 class JournalMiddleware:
@@ -133,7 +143,7 @@ class JournalMiddleware:
         try:
             await self.app(scope, body, send_and_note)
         finally:
-            await self.journal.record(scope, bytes(body.data), status, started)
+            await self.journal.record(scope, body.kept(), status, started)
 
 
 class JournalEntry(TypedDict):

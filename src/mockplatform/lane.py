@@ -48,7 +48,7 @@ class PlatformLane:
             response.raw_headers.append(VARY_ORIGIN)
             await response(scope, receive, send)
         finally:
-            await self._record(scope, bytes(body.data), _status_sent(response), started)
+            await self._record(scope, body.kept(), _status_sent(response), started)
 
     async def _record(self, scope: Scope, body: bytes, status: int | None, started: float) -> None:
         try:
