@@ -36,7 +36,7 @@ class LocalCORSMiddleware(CORSMiddleware):
 
 def has_origin(scope: Scope) -> bool:
     """Whether the request came from a browser page (it names the page's origin)."""
-    return _ORIGIN in dict(scope["headers"])  # built in C: a generator costs 5x as much
+    return _ORIGIN in dict(scope["headers"])  # built in C: cheaper than a generator
 
 
 def _varied(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

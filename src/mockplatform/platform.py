@@ -170,7 +170,7 @@ async def choose_rule(
     api_key: str | None,
     body: Mapping[str, Any],
 ) -> Rule | None:
-    """Prism's `Prefer: code=NNN` first, then the scenario's rules (shown `RequestView`)."""
+    """Prism's `Prefer: code=NNN` first, then the scenario's rules (which see a `RequestView`)."""
     prefer = exchange.headers.get("prefer")
     code = _PREFER_CODE.search(prefer) if prefer is not None else None
     if code is not None:
