@@ -36,6 +36,7 @@ from bench._common import (
     run_and_report,
     run_wrk,
     start_server,
+    token_load,
     wrk_until_limit,
 )
 from bench.team import team_throughput
@@ -166,15 +167,8 @@ def throughput(args: argparse.Namespace) -> dict[str, Any]:
 
 def load(server: Server, duration: float, connections: int) -> WrkRun:
     """One wrk run, plus the server's own CPU time per request (steadier than req/s here)."""
-    cpu = server.cpu_seconds()
-    run = run_wrk(
-        server.url + "/api/widget/token", "token.lua", duration=duration, connections=connections
-    )
-    assert isinstance(run, WrkRun)
-    used = server.cpu_seconds() - cpu
-    run.figures["server_cpu_us_per_request"] = round(
-        used / max(run.figures["requests"], 1) * 1e6, 1
-    )
+    run, (cpu,) = token_load(server.url, duration, connections, [server.process.pid])
+    run.figures["server_cpu_us_per_request"] = round(cpu, 1)
     return run
 
 

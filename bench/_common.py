@@ -74,9 +74,6 @@ class Server:
     def rss_bytes(self) -> int:
         return rss_bytes(self.process.pid)
 
-    def cpu_seconds(self) -> float:
-        return cpu_seconds(self.process.pid)
-
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -158,6 +155,21 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used, from /proc (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def token_load(
+    url: str, duration: float, connections: int, pids: Sequence[int]
+) -> tuple[WrkRun, list[float]]:
+    """wrk's token requests against `url`, and the CPU microseconds each request cost each
+    of `pids` (server CPU per request: steadier than req/s on a shared machine)."""
+    before = [cpu_seconds(pid) for pid in pids]
+    run = run_wrk(url + TOKEN_PATH, "token.lua", duration=duration, connections=connections)
+    assert isinstance(run, WrkRun)
+    per_request = 1e6 / max(run.figures["requests"], 1)
+    used = [
+        (cpu_seconds(pid) - start) * per_request for pid, start in zip(pids, before, strict=True)
+    ]
+    return run, used
 
 
 def require_wrk() -> str:

@@ -23,13 +23,12 @@ from bench._common import (
     BenchError,
     WrkRun,
     bare_command,
-    cpu_seconds,
     free_port,
     median,
     mock_command,
     rss_bytes,
-    run_wrk,
     start_server,
+    token_load,
 )
 
 MB = 1024 * 1024
@@ -123,15 +122,9 @@ def team_throughput(workers: int, duration: float, rounds: int, connections: int
 
 def _load(url: str, duration: float, connections: int, pids: list[int]) -> WrkRun:
     """One wrk run, and the CPU time per request of `pids` (Redis's own share apart)."""
-    before = [cpu_seconds(pid) for pid in pids]
-    run = run_wrk(
-        url + "/api/widget/token", "token.lua", duration=duration, connections=connections
-    )
-    assert isinstance(run, WrkRun)
-    used = [cpu_seconds(pid) - start for pid, start in zip(pids, before, strict=True)]
-    per_request = 1e6 / max(run.figures["requests"], 1)
-    run.figures["cpu_us_per_request"] = round(sum(used) * per_request, 1)
-    run.figures["last_process_cpu_us_per_request"] = round(used[-1] * per_request, 1)
+    run, used = token_load(url, duration, connections, pids)
+    run.figures["cpu_us_per_request"] = round(sum(used), 1)
+    run.figures["last_process_cpu_us_per_request"] = round(used[-1], 1)
     return run
 
 

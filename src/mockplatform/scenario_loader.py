@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from mockplatform.errors import MockPlatformError
 from mockplatform.scenarios import DEFAULT_OPERATION, CallScript, Match, Respond, Rule, Scenario
-from mockplatform.spec import YAML_LOADER, Spec
+from mockplatform.spec import Spec, read_yaml
 from mockplatform.world import Account, Agent, Instance, Subscription, World
 
 
@@ -106,12 +106,8 @@ def _parse(path: Path) -> _Located:
     except UnicodeDecodeError as exc:
         raise ScenarioError(path, 1, 1, "", f"not UTF-8 text (byte {exc.start})") from None
     try:
-        try:
-            root = yaml.compose(text, Loader=YAML_LOADER)
-            data = yaml.load(text, Loader=YAML_LOADER)
-        except yaml.YAMLError:  # read again by PyYAML's own loader, which words the error
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+        root = read_yaml(yaml.compose, text)
+        data = read_yaml(yaml.load, text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

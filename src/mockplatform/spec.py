@@ -140,6 +140,15 @@ class Spec:
         return float(self.operation(CREATE_TOKEN).extension("x-token-lifetime-seconds"))
 
 
+def read_yaml(read: Callable[..., Any], text: str) -> Any:
+    """`read` (`yaml.load` or `yaml.compose`) with libyaml; a document it refuses is read
+    again by PyYAML's own loader, which words the error (line, column, problem)."""
+    try:
+        return read(text, Loader=YAML_LOADER)
+    except yaml.YAMLError:
+        return read(text, Loader=yaml.SafeLoader)
+
+
 def load_spec(path: str | Path | None = None) -> Spec:
     """Read, check and index openapi.yaml; any problem becomes a `SpecError` naming the file."""
     spec_path = Path(path) if path is not None else default_spec_path()
@@ -148,10 +157,7 @@ def load_spec(path: str | Path | None = None) -> Spec:
     except OSError as exc:
         raise SpecError(f"{spec_path}: cannot read the spec ({exc.strerror})") from None
     try:
-        try:
-            document = yaml.load(text, Loader=YAML_LOADER)
-        except yaml.YAMLError:  # read again by PyYAML's own loader, which words the error
-            document = yaml.safe_load(text)
+        document = read_yaml(yaml.load, text)
     except yaml.YAMLError as exc:
         raise SpecError(f"{spec_path}: not valid YAML: {exc}") from None
     if not isinstance(document, dict) or "paths" not in document:
@@ -172,7 +178,7 @@ def load_spec(path: str | Path | None = None) -> Spec:
     lifetime = spec.operation(CREATE_TOKEN).extension("x-token-lifetime-seconds")
     if not isinstance(lifetime, int | float) or lifetime <= 0:
         raise SpecError(
-            f"{spec_path}: createWidgetToken needs a positive number in x-token-lifetime-seconds"
+            f"{spec_path}: {CREATE_TOKEN} needs a positive number in x-token-lifetime-seconds"
         )
     return spec
 
