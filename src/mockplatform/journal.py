@@ -198,14 +198,15 @@ def entry_json(entry: JournalEntry) -> dict[str, Any]:
 
 def log_line(entry: JournalEntry) -> str:
     """`POST /api/widget/token -> 200 (key Bearer nas_…tive)`: the key masked, as always."""
-    authorization = entry["headers"].get(_AUTHORIZATION)
-    key = "none" if authorization is None else _masked_header(authorization)
-    return f"{entry['method']} {entry['path']} -> {entry['status']} (key {key})"
+    return _line(
+        entry["method"], entry["path"], entry["status"], entry["headers"].get(_AUTHORIZATION)
+    )
 
 
-@functools.lru_cache(maxsize=256)  # a client sends the same key again and again
-def _masked_header(value: bytes) -> str:
-    return mask_authorization(value.decode("latin-1"))
+@functools.lru_cache(maxsize=256)  # a client sends the same request again and again
+def _line(method: str, path: str, status: int | None, authorization: bytes | None) -> str:
+    key = "none" if authorization is None else mask_authorization(authorization.decode("latin-1"))
+    return f"{method} {path} -> {status} (key {key})"
 
 
 def mask_authorization(value: str) -> str:

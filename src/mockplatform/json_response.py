@@ -43,12 +43,24 @@ def _build_encode() -> Callable[[Any], str]:
 
 
 _ENCODE = _build_encode()
+# A str as a JSON string, as the encoder writes it (quoted, escaped, non-ASCII kept).
+encode_string: Callable[[str], str] = encode_basestring
 _CONTENT_TYPE = (b"content-type", JSONResponse.media_type.encode("latin-1"))
 
 
 class FastJSONResponse(JSONResponse):
     def __init__(self, content: Any, status_code: int = 200) -> None:
+        self._answer(_ENCODE(content), status_code)
+
+    @classmethod
+    def encoded(cls, text: str, status_code: int = 200) -> FastJSONResponse:
+        """The response for JSON already written out (by `encode_string`, say)."""
+        response = cls.__new__(cls)
+        response._answer(text, status_code)
+        return response
+
+    def _answer(self, text: str, status_code: int) -> None:
         self.status_code = status_code
         self.background = None
-        self.body = _ENCODE(content).encode("utf-8")
+        self.body = text.encode("utf-8")
         self.raw_headers = [(b"content-length", str(len(self.body)).encode()), _CONTENT_TYPE]

@@ -109,7 +109,10 @@ class MemoryStore:
         self._forget_queue.append(token)
         while len(self._tokens) > self._max_tokens:
             self._forget(self._forget_queue.popleft())
-        self._keep_call(call)
+        calls = self._calls  # a new call: it goes last without moving
+        calls[call.call_id] = call
+        if len(calls) > self._max_calls:
+            calls.popitem(last=False)
 
     async def redeem_token(self, token: str) -> tuple[Redemption, CallRecord | None]:
         now = await self.now()
@@ -165,8 +168,8 @@ class MemoryStore:
         self._journal.clear()
 
     def _purge(self, now: float) -> None:
-        queue = self._forget_queue  # the same tokens as `_tokens`, oldest first
-        while queue and _forget_at(self._tokens[queue[0]]) <= now:
+        queue, tokens = self._forget_queue, self._tokens  # the same tokens, oldest first
+        while queue and _forget_at(tokens[queue[0]]) <= now:
             self._forget(queue.popleft())
 
     def _forget(self, token: str) -> None:

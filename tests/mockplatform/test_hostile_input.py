@@ -133,11 +133,20 @@ def test_nul_bytes_only_get_400(client) -> None:
     assert response.status_code == 400
 
 
-def test_duplicate_json_keys_get_400_naming_the_key(client) -> None:
-    body = b'{"agentId": "' + DEFAULT_AGENT_ID.encode() + b'", "agentId": "x"}'
-    response = post_raw(client, body)
+@pytest.mark.parametrize(
+    ("template", "field"),
+    [
+        ('{"agentId": "%s", "agentId": "x"}', "agentId"),
+        ('{"agentId":"%s","agentId":"x"}', "agentId"),  # compact, as clients send it
+        ('{"agentId":"%s","\\u0061gentId":"x"}', "agentId"),  # the same key, escaped
+        ('{"agentId":"%s","callerName":{"a":1,"a":2}}', "a"),  # in a nested object
+    ],
+)
+def test_duplicate_json_keys_get_400_naming_the_key(client, template, field) -> None:
+    response = post_raw(client, (template % DEFAULT_AGENT_ID).encode())
     assert response.status_code == 400
-    assert response.json()["field"] == "agentId"
+    assert response.json()["field"] == field
+    assert "appears more than once" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])

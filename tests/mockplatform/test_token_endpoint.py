@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import dataclasses
 
-from mockplatform.world import DEFAULT_INSTANCE_ID, INACTIVE_AGENT_ID
+import httpx
+import pytest
+from starlette.responses import JSONResponse
+
+from mockplatform.app import create_app
+from mockplatform.world import (
+    DEFAULT_AGENT_ID,
+    DEFAULT_API_KEY,
+    DEFAULT_INSTANCE_ID,
+    INACTIVE_AGENT_ID,
+    default_world,
+)
 
 UNKNOWN_AGENT = "00000000-0000-4000-8000-000000000000"
 
@@ -137,3 +149,26 @@ def test_control_characters_in_caller_name_get_400(request_token, name) -> None:
     response = request_token(callerName=name)
     assert response.status_code == 400
     assert response.json()["field"] == "callerName"
+
+
+def test_an_agent_name_in_need_of_escaping_comes_back_intact() -> None:
+    """The token answer is written out by hand (platform.issue_token): it must stay JSON."""
+    name = 'Ana "the \\ agent" नमस्ते\u2028\n\x01'
+    world = default_world()
+    agent = dataclasses.replace(world.agents[DEFAULT_AGENT_ID], name=name)
+    world = dataclasses.replace(world, agents={**world.agents, agent.id: agent})
+    response = asyncio.run(_post_token(create_app(world=world)))
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["agentName"] == name
+    assert response.content == JSONResponse(answer).body
+
+
+async def _post_token(app) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+        return await client.post(
+            "/api/widget/token",
+            json={"agentId": DEFAULT_AGENT_ID},
+            headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"},
+        )
