@@ -8,12 +8,12 @@ from mockplatform.errors import Rejection
 from mockplatform.world import Account, World
 
 
-def authenticate(headers: Mapping[str, str], world: World, operation_id: str) -> Account:
+def authenticate(headers: Mapping[bytes, bytes], world: World, operation_id: str) -> Account:
     """The caller's account, or the documented 401, before anything else is looked at."""
-    header = headers.get("authorization")
+    header = headers.get(b"authorization")
     if header is None:
         raise Rejection(operation_id, 401, detail="the Authorization header is missing")
-    scheme, _, api_key = header.strip().partition(" ")
+    scheme, _, api_key = header.decode("latin-1").strip().partition(" ")
     api_key = api_key.strip()
     if scheme.lower() != "bearer" or not api_key:
         raise Rejection(operation_id, 401, detail="expected 'Authorization: Bearer <api key>'")

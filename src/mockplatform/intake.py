@@ -17,6 +17,7 @@ from mockplatform.spec import Operation
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 JSON_MEDIA_TYPE = "application/json"
+_JSON_MEDIA_TYPE = JSON_MEDIA_TYPE.encode("latin-1")
 
 
 class _DuplicateKey(ValueError):
@@ -26,21 +27,13 @@ class _DuplicateKey(ValueError):
 
 
 async def read_json_body(
-    headers: Mapping[str, str], receive: Receive, operation: Operation, max_bytes: int
+    headers: Mapping[bytes, bytes], receive: Receive, operation: Operation, max_bytes: int
 ) -> dict[str, Any]:
-    """The validated body with the spec's defaults filled in (`headers` names lower-case)."""
+    """The validated body with the spec's defaults filled in (`headers` as the server gives
+    them: names lower-case, latin-1 bytes)."""
     op_id = operation.operation_id
-    media_type = headers.get("content-type", "")
-    if media_type != JSON_MEDIA_TYPE:  # the usual case needs no parsing
-        media_type = media_type.partition(";")[0].strip().lower()
-    if not _is_json(media_type):
-        shown = f"'{media_type}'" if media_type else "none"
-        raise Rejection(
-            op_id,
-            415,
-            detail=f"Content-Type is {shown}; send the body as JSON with "
-            "Content-Type: application/json",
-        )
+    if headers.get(b"content-type") != _JSON_MEDIA_TYPE:  # the usual case needs no parsing
+        _check_media_type(headers.get(b"content-type", b"").decode("latin-1"), op_id)
     raw = await _read_limited(headers, receive, op_id, max_bytes)
     try:
         text = raw.decode("utf-8")
@@ -55,16 +48,25 @@ async def read_json_body(
     return {**operation.request_defaults, **data}
 
 
-def _is_json(media_type: str) -> bool:
-    return media_type == JSON_MEDIA_TYPE or (
+def _check_media_type(content_type: str, op_id: str) -> None:
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type == JSON_MEDIA_TYPE or (
         media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        return
+    shown = f"'{media_type}'" if media_type else "none"
+    raise Rejection(
+        op_id,
+        415,
+        detail=f"Content-Type is {shown}; send the body as JSON with "
+        "Content-Type: application/json",
     )
 
 
 async def _read_limited(
-    headers: Mapping[str, str], receive: Receive, op_id: str, max_bytes: int
+    headers: Mapping[bytes, bytes], receive: Receive, op_id: str, max_bytes: int
 ) -> bytes:
-    declared = headers.get("content-length", "")
+    declared = headers.get(b"content-length", b"")
     if declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(op_id, max_bytes)
     message = await receive()

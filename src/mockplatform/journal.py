@@ -14,7 +14,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -73,8 +73,18 @@ class Journal:
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     log: RequestLog = field(default_factory=RequestLog)
 
-    async def record(self, scope: Scope, body: bytes, status: int | None, started: float) -> None:
-        """Keep one request (`started` from `time.perf_counter`), and log its line."""
+    async def record(
+        self,
+        scope: Scope,
+        body: bytes,
+        status: int | None,
+        started: float,
+        headers: dict[bytes, bytes] | None = None,
+    ) -> None:
+        """Keep one request (`started` from `time.perf_counter`), and log its line.
+
+        `headers`: the request's, if already gathered into a dict (`Exchange.headers`).
+        """
         seconds = time.perf_counter() - started
         state = scope.get("state", {})
         entry: JournalEntry = {  # a literal: calling the TypedDict costs three times as much
@@ -83,7 +93,7 @@ class Journal:
             "method": scope["method"],
             "path": scope["path"],
             "query": scope.get("query_string", b""),
-            "headers": dict(scope["headers"]),
+            "headers": dict(reversed(scope["headers"])) if headers is None else headers,
             "body": body,
             "status": status,
             "seconds": seconds,
@@ -164,7 +174,7 @@ class JournalEntry(TypedDict):
     method: str
     path: str
     query: bytes
-    headers: dict[bytes, bytes]  # as received (a repeated header: its last value)
+    headers: dict[bytes, bytes]  # as received (a repeated header: its first value)
     body: bytes  # as received, up to MAX_KEPT_BODY
     status: int | None  # None when a network fault sent nothing
     seconds: float
@@ -174,9 +184,7 @@ class JournalEntry(TypedDict):
 
 def entry_json(entry: JournalEntry) -> dict[str, Any]:
     """The entry as the control API shows it, its secrets masked."""
-    headers = {
-        name.decode("latin-1"): value.decode("latin-1") for name, value in entry["headers"].items()
-    }
+    headers = decode_headers(entry["headers"])
     if "authorization" in headers:
         headers["authorization"] = mask_authorization(headers["authorization"])
     shown = {
@@ -194,6 +202,11 @@ def entry_json(entry: JournalEntry) -> dict[str, Any]:
     if entry["fault"]:
         shown["fault"] = entry["fault"]
     return shown
+
+
+def decode_headers(headers: Mapping[bytes, bytes]) -> dict[str, str]:
+    """Headers as the server gives them (latin-1 bytes), as text."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in headers.items()}
 
 
 def log_line(entry: JournalEntry) -> str:

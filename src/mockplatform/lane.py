@@ -37,24 +37,22 @@ class PlatformLane:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         body = KeptBody(receive)
+        exchange = Exchange.of(self.endpoint.platform, scope, body)
         response: Response | None = None
         try:
             try:
-                response = await self.endpoint.respond(
-                    Exchange.of(self.endpoint.platform, scope, body)
-                )
+                response = await self.endpoint.respond(exchange)
             except StoreUnavailable as exc:
                 response = unavailable_response(scope, exc)
             response.raw_headers.append(VARY_ORIGIN)
             await response(scope, receive, send)
         finally:
-            await self._record(scope, body.kept(), _status_sent(response), started)
-
-    async def _record(self, scope: Scope, body: bytes, status: int | None, started: float) -> None:
-        try:
-            await self.journal.record(scope, body, status, started)
-        except StoreUnavailable as exc:  # the answer is out; only the journal misses it
-            log_failure(scope, exc)
+            try:
+                await self.journal.record(
+                    scope, body.kept(), _status_sent(response), started, exchange.headers
+                )
+            except StoreUnavailable as exc:  # the answer is out; only the journal misses it
+                log_failure(scope, exc)
 
 
 def _status_sent(response: Response | None) -> int | None:

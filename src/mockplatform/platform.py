@@ -24,6 +24,7 @@ from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import Rejection
 from mockplatform.faults import FaultResponse
 from mockplatform.intake import read_json_body
+from mockplatform.journal import decode_headers
 from mockplatform.json_response import FastJSONResponse, encode_string
 from mockplatform.scenario_library import ScenarioLibrary
 from mockplatform.scenarios import RequestView, Respond, Rule, Scenario, select_rule
@@ -34,7 +35,7 @@ from mockplatform.world import Account, Agent, Instance, World, resolve_prompt
 
 LIVE_CALL_ROUTE = "live-call"  # the WebSocket a started call's events stream over (live_call.py)
 SCENARIO_PARAM = "scenario"  # the callUrl names the scenario the redeem ran under
-SCENARIO_HEADER = "x-mock-scenario"
+SCENARIO_HEADER = b"x-mock-scenario"
 _PREFER_CODE = re.compile(r"(?:^|[;,\s])code=(\d{3})\b")
 _PREFER_EXAMPLE = re.compile(r"(?:^|[;,\s])example=([\w-]+)")
 INTAKE_STATUSES = (400, 413, 415)
@@ -87,24 +88,25 @@ class Exchange:
 
     Starlette's `Request` would serve, but building it, its `Headers` and its `State` for
     every request costs a token request more than its own stages; this holds just what they
-    read: the headers decoded once (names lower-case, the first of repeats wins), the way to
-    the body, and the notes the journal keeps (`scenario`, `fault`) in the scope's
-    state.
+    read: the headers as the server gave them (names lower-case bytes, the first of repeats
+    wins; a stage decodes the few values it reads, the journal keeps the dict as it is),
+    the way to the body, and the notes the journal keeps (`scenario`, `fault`) in the
+    scope's state.
     """
 
     platform: Platform
     scope: Scope
     receive: Receive
-    headers: dict[str, str]
+    headers: dict[bytes, bytes]
     rule: Rule | None = None  # the scenario rule that applies: its latency and fault follow
 
     @classmethod
     def of(cls, platform: Platform, scope: Scope, receive: Receive) -> Exchange:
-        headers = {
-            name.decode("latin-1"): value.decode("latin-1")
-            for name, value in reversed(scope["headers"])
-        }
-        return cls(platform, scope, receive, headers)
+        return cls(platform, scope, receive, dict(reversed(scope["headers"])))
+
+    def header(self, name: bytes) -> str | None:
+        value = self.headers.get(name)
+        return None if value is None else value.decode("latin-1")
 
     def note(self, name: str, value: str) -> None:
         """Keep `value` for the journal (it reads the scope's state after the response)."""
@@ -150,9 +152,16 @@ class PlatformEndpoint:
 class Stages:
     """Enforces a rule's forced status at the stage where that status belongs."""
 
-    def __init__(self, operation_id: str, rule: Rule | None) -> None:
-        forced = rule.respond if rule is not None else None
-        self.forced = forced.rejection(operation_id) if forced is not None else None
+    __slots__ = ("forced",)
+
+    def __init__(self, forced: Rejection | None) -> None:
+        self.forced = forced
+
+    @classmethod
+    def of(cls, operation_id: str, rule: Rule | None) -> Stages:
+        if rule is None or rule.respond is None:
+            return NOTHING_FORCED  # the usual request: nothing to build
+        return cls(rule.respond.rejection(operation_id))
 
     def check(self, *statuses: int) -> None:
         if self.forced is not None and self.forced.status in statuses:
@@ -163,6 +172,9 @@ class Stages:
             raise self.forced
 
 
+NOTHING_FORCED = Stages(None)
+
+
 async def choose_rule(
     exchange: Exchange,
     operation_id: str,
@@ -171,7 +183,7 @@ async def choose_rule(
     body: Mapping[str, Any],
 ) -> Rule | None:
     """Prism's `Prefer: code=NNN` first, then the scenario's rules (which see a `RequestView`)."""
-    prefer = exchange.headers.get("prefer")
+    prefer = exchange.header(b"prefer")
     code = _PREFER_CODE.search(prefer) if prefer is not None else None
     if code is not None:
         status = int(code.group(1))
@@ -194,17 +206,22 @@ async def choose_rule(
             )
     if not scenario.rules:
         return None
-    view = RequestView(api_key, body, exchange.headers)
+    view = RequestView(api_key, body, decode_headers(exchange.headers))
     rule = await select_rule(scenario, operation_id, view, exchange.platform.store)
     exchange.rule = rule
     return rule
+
+
+def may_choose_rule(exchange: Exchange, scenario: Scenario) -> bool:
+    """Whether `choose_rule` has anything to choose from; the usual request skips it."""
+    return bool(scenario.rules) or b"prefer" in exchange.headers
 
 
 async def scenario_for(exchange: Exchange, operation_id: str) -> Scenario:
     """The scenario named by `X-Mock-Scenario`, else the active one."""
     platform = exchange.platform
     platform.scenarios.refresh()
-    name = exchange.headers.get(SCENARIO_HEADER)
+    name = exchange.header(SCENARIO_HEADER)
     scenario = await platform.active_scenario() if name is None else platform.scenarios.get(name)
     if scenario is None:
         known = ", ".join(sorted(s.name for s in platform.scenarios.all()))
@@ -240,8 +257,10 @@ async def create_widget_token(exchange: Exchange) -> Response:
         malformed = None
     except Rejection as rejection:
         body, malformed = {}, rejection
-    rule = await choose_rule(exchange, CREATE_TOKEN, scenario, account.api_key, body)
-    stages = Stages(CREATE_TOKEN, rule)
+    rule = None
+    if may_choose_rule(exchange, scenario):
+        rule = await choose_rule(exchange, CREATE_TOKEN, scenario, account.api_key, body)
+    stages = Stages.of(CREATE_TOKEN, rule)
     stages.check(401)
     if malformed is not None:
         raise malformed
@@ -321,8 +340,10 @@ async def redeem_widget_token(exchange: Exchange) -> Response:
     body = await read_json_body(
         exchange.headers, exchange.receive, operation, platform.max_body_bytes
     )
-    rule = await choose_rule(exchange, REDEEM_TOKEN, scenario, None, body)
-    Stages(REDEEM_TOKEN, rule).finish()
+    rule = None
+    if may_choose_rule(exchange, scenario):
+        rule = await choose_rule(exchange, REDEEM_TOKEN, scenario, None, body)
+    Stages.of(REDEEM_TOKEN, rule).finish()
     outcome, call = await platform.store.redeem_token(body["accessToken"])
     if outcome is Redemption.UNKNOWN:
         raise Rejection(REDEEM_TOKEN, 401, example="unknown", detail="no such access token")
