@@ -14,10 +14,10 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from mockplatform import control, demo, live_call
-from mockplatform.cors import LocalCORSMiddleware, has_origin
+from mockplatform.cors import ORIGIN, LocalCORSMiddleware
 from mockplatform.errors import ConfigError, Rejection
 from mockplatform.faults import RAW_SEND
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
@@ -66,7 +66,7 @@ class MockApp(Starlette):
     The server's own `send` is kept in the scope for the network faults.
     """
 
-    def __init__(self, *, lanes: Mapping[tuple[str, str], ASGIApp], **kwargs: Any) -> None:
+    def __init__(self, *, lanes: Mapping[tuple[str, str], PlatformLane], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.lanes = lanes
 
@@ -74,16 +74,13 @@ class MockApp(Starlette):
         scope[RAW_SEND] = send
         try:
             lane = self.lanes.get((scope.get("method"), scope["path"]))
-            if (
-                lane is None
-                or scope["type"] != "http"
-                or scope.get("root_path")
-                or has_origin(scope)
-            ):
-                await super().__call__(scope, receive, send)
-            else:
-                scope["app"] = self
-                await lane(scope, receive, send)
+            if lane is not None and scope["type"] == "http" and not scope.get("root_path"):
+                headers = dict(reversed(scope["headers"]))  # the first of repeats wins
+                if ORIGIN not in headers:
+                    scope["app"] = self
+                    await lane.serve(scope, receive, send, headers)
+                    return
+            await super().__call__(scope, receive, send)
         finally:
             # The server's `send` holds the scope: left in it, the pair is a reference cycle
             # (~3.5 KB a request) that only the garbage collector frees, with pauses.

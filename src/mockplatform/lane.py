@@ -34,10 +34,13 @@ class PlatformLane:
     endpoint: PlatformEndpoint
     journal: Journal
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def serve(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes]
+    ) -> None:
+        """ASGI, plus the request's headers in the dict `Exchange.headers` holds."""
         started = time.perf_counter()
         body = KeptBody(receive)
-        exchange = Exchange.of(self.endpoint.platform, scope, body)
+        exchange = Exchange(self.endpoint.platform, scope, body, headers)
         response: Response | None = None
         try:
             try:
