@@ -27,14 +27,19 @@ class _DuplicateKey(ValueError):
 
 
 async def read_json_body(
-    headers: Mapping[bytes, bytes], receive: Receive, operation: Operation, max_bytes: int
+    headers: Mapping[bytes, bytes],
+    receive: Receive,
+    operation: Operation,
+    max_bytes: int,
+    seen: list[bytes],
 ) -> dict[str, Any]:
     """The validated body with the spec's defaults filled in (`headers` as the server gives
-    them: names lower-case, latin-1 bytes)."""
+    them: names lower-case, latin-1 bytes). Each chunk read is added to `seen` as it comes,
+    so the journal keeps what arrived even when the body is refused."""
     op_id = operation.operation_id
     if headers.get(b"content-type") != _JSON_MEDIA_TYPE:  # the usual case needs no parsing
         _check_media_type(headers.get(b"content-type", b"").decode("latin-1"), op_id)
-    raw = await _read_limited(headers, receive, op_id, max_bytes)
+    raw = await _read_limited(headers, receive, op_id, max_bytes, seen)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -64,7 +69,7 @@ def _check_media_type(content_type: str, op_id: str) -> None:
 
 
 async def _read_limited(
-    headers: Mapping[bytes, bytes], receive: Receive, op_id: str, max_bytes: int
+    headers: Mapping[bytes, bytes], receive: Receive, op_id: str, max_bytes: int, seen: list[bytes]
 ) -> bytes:
     declared = headers.get(b"content-length", b"")
     if declared.isdigit() and int(declared) > max_bytes:
@@ -72,6 +77,7 @@ async def _read_limited(
     message = await receive()
     if message["type"] == "http.request" and not message.get("more_body"):
         body: bytes = message.get("body", b"")  # the whole body at once, as a small one comes
+        seen.append(body)
         if len(body) > max_bytes:
             raise _too_large(op_id, max_bytes)
         return body
@@ -82,6 +88,7 @@ async def _read_limited(
             # Nobody is left to answer; ending as a rejection keeps a hang-up out of the error log.
             raise Rejection(op_id, 400, detail="the client hung up before sending the whole body")
         chunk = message.get("body", b"")
+        seen.append(chunk)
         size += len(chunk)
         if size > max_bytes:
             raise _too_large(op_id, max_bytes)

@@ -128,7 +128,12 @@ class KeptBody:
         return message
 
     def kept(self) -> bytes:
-        return b"".join(self._chunks)[:MAX_KEPT_BODY]  # one short chunk: that very object
+        return kept_body(self._chunks)
+
+
+def kept_body(chunks: list[bytes]) -> bytes:
+    """What the journal keeps of a body that came in `chunks`: its first `MAX_KEPT_BODY` bytes."""
+    return b"".join(chunks)[:MAX_KEPT_BODY]  # one short chunk: that very object
 
 
 class JournalMiddleware:

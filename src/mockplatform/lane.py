@@ -8,7 +8,8 @@ done in one frame, by the same code:
 
     CORS           a request without Origin only gains `Vary: Origin` (`cors.VARY_ORIGIN`)
     store guard    a failing store answers 503 (`store_guard.unavailable_response`)
-    journal        the request is kept and logged (`Journal.record`, `KeptBody`)
+    journal        the request is kept and logged (`Journal.record`); the body as the
+                   handler read it (`Exchange.seen`), not through another `receive` wrapper
 
 A browser's request (with `Origin`) takes the full stack, where Starlette's CORS applies.
 """
@@ -24,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from mockplatform.cors import VARY_ORIGIN
 from mockplatform.errors import StoreUnavailable
 from mockplatform.faults import FaultResponse
-from mockplatform.journal import Journal, KeptBody
+from mockplatform.journal import Journal, kept_body
 from mockplatform.platform import Exchange, PlatformEndpoint
 from mockplatform.store_guard import log_failure, unavailable_response
 
@@ -39,8 +40,7 @@ class PlatformLane:
     ) -> None:
         """ASGI, plus the request's headers in the dict `Exchange.headers` holds."""
         started = time.perf_counter()
-        body = KeptBody(receive)
-        exchange = Exchange(self.endpoint.platform, scope, body, headers)
+        exchange = Exchange(self.endpoint.platform, scope, receive, headers)
         response: Response | None = None
         try:
             try:
@@ -52,7 +52,7 @@ class PlatformLane:
         finally:
             try:
                 await self.journal.record(
-                    scope, body.kept(), _status_sent(response), started, exchange.headers
+                    scope, kept_body(exchange.seen), _status_sent(response), started, headers
                 )
             except StoreUnavailable as exc:  # the answer is out; only the journal misses it
                 log_failure(scope, exc)

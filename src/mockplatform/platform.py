@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -99,6 +99,7 @@ class Exchange:
     receive: Receive
     headers: dict[bytes, bytes]
     rule: Rule | None = None  # the scenario rule that applies: its latency and fault follow
+    seen: list[bytes] = field(default_factory=list)  # the body's chunks, as they were read
 
     @classmethod
     def of(cls, platform: Platform, scope: Scope, receive: Receive) -> Exchange:
@@ -252,7 +253,7 @@ async def create_widget_token(exchange: Exchange) -> Response:
     scenario = follow_binding(exchange, scenario, account)
     try:
         body = await read_json_body(
-            exchange.headers, exchange.receive, operation, platform.max_body_bytes
+            exchange.headers, exchange.receive, operation, platform.max_body_bytes, exchange.seen
         )
         malformed = None
     except Rejection as rejection:
@@ -338,7 +339,7 @@ async def redeem_widget_token(exchange: Exchange) -> Response:
     operation = platform.spec.operation(REDEEM_TOKEN)
     scenario = await scenario_for(exchange, REDEEM_TOKEN)
     body = await read_json_body(
-        exchange.headers, exchange.receive, operation, platform.max_body_bytes
+        exchange.headers, exchange.receive, operation, platform.max_body_bytes, exchange.seen
     )
     rule = None
     if may_choose_rule(exchange, scenario):

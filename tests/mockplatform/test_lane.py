@@ -31,6 +31,13 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
         "too large",
         {"content": b"x" * 70_000, "headers": {**KEY, "Content-Type": "application/json"}},
     ),
+    (  # no Content-Length: read until too large; the journal keeps its first 4 KB
+        "too large, in chunks",
+        {
+            "content": [b"x" * 40_000, b"y" * 40_000],
+            "headers": {**KEY, "Content-Type": "application/json"},
+        },
+    ),
     ("inactive", {"json": {"agentId": INACTIVE_AGENT_ID}, "headers": KEY}),
     (
         "cancelled",
