@@ -49,18 +49,9 @@ _CONTENT_TYPE = (b"content-type", JSONResponse.media_type.encode("latin-1"))
 
 
 class FastJSONResponse(JSONResponse):
-    def __init__(self, content: Any, status_code: int = 200) -> None:
-        self._answer(_ENCODE(content), status_code)
-
-    @classmethod
-    def encoded(cls, text: str, status_code: int = 200) -> FastJSONResponse:
-        """The response for JSON already written out (by `encode_string`, say)."""
-        response = cls.__new__(cls)
-        response._answer(text, status_code)
-        return response
-
-    def _answer(self, text: str, status_code: int) -> None:
+    def __init__(self, content: Any, status_code: int = 200, *, encoded: str | None = None) -> None:
+        """`content` as JSON, or `encoded`: JSON already written out (by `encode_string`)."""
         self.status_code = status_code
         self.background = None
-        self.body = text.encode("utf-8")
+        self.body = (_ENCODE(content) if encoded is None else encoded).encode("utf-8")
         self.raw_headers = [(b"content-length", str(len(self.body)).encode()), _CONTENT_TYPE]

@@ -304,9 +304,10 @@ async def issue_token(
     await platform.store.issue_token(token, call)
     # Written out: the general encoder costs twice as much for these three strings. The
     # identifiers are the mock's own ([A-Za-z0-9_-]), never in need of escaping.
-    return FastJSONResponse.encoded(
-        f'{{"accessToken":"{token}","callId":"{call.call_id}",'
-        f'"agentName":{encode_string(agent.name)}}}'
+    return FastJSONResponse(
+        None,
+        encoded=f'{{"accessToken":"{token}","callId":"{call.call_id}",'
+        f'"agentName":{encode_string(agent.name)}}}',
     )
 
 

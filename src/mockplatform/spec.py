@@ -73,8 +73,11 @@ class Operation:
     def validate_request(self, body: Any) -> Invalid | None:
         if self.request_validator is None:
             return None
-        if self.request_check is not None and self.request_check(body):
-            return None
+        try:
+            if self.request_check is not None and self.request_check(body):
+                return None
+        except Exception:  # e.g. a number beyond 64 bits: let jsonschema decide
+            pass
         return _first_problem(self.request_validator, body)
 
     def validate_response(self, status: int, body: Any) -> Invalid | None:
@@ -258,18 +261,11 @@ def _validator(registry: Registry, pointer: str) -> Draft202012Validator:
 
 
 def _fast_check(registry: jsonschema_rs.Registry, pointer: str) -> Callable[[Any], bool]:
-    """A compiled yes/no check of the schema at `pointer`; anything it cannot take is a no."""
+    """A compiled yes/no check of the schema at `pointer` (it may raise on what it cannot take)."""
     validator = jsonschema_rs.Draft202012Validator(
         {"$ref": f"{SPEC_URI}#{pointer}"}, validate_formats=True, registry=registry
     )
-
-    def is_valid(instance: Any) -> bool:
-        try:
-            return validator.is_valid(instance)
-        except Exception:  # e.g. a number beyond 64 bits: let jsonschema decide
-            return False
-
-    return is_valid
+    return validator.is_valid
 
 
 def _resolve(registry: Registry, node: dict[str, Any]) -> dict[str, Any]:

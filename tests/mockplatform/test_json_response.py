@@ -34,7 +34,7 @@ def test_refuses_nan_as_starlette_does() -> None:
 
 def test_written_out_json_gets_the_same_headers_as_starlettes() -> None:
     text = '{"accessToken":"rt_test_x","agentName":"नमस्ते"}'
-    fast, starlette = FastJSONResponse.encoded(text, 201), JSONResponse(json.loads(text), 201)
+    fast, starlette = FastJSONResponse(None, 201, encoded=text), JSONResponse(json.loads(text), 201)
     assert fast.status_code == 201
     assert fast.body == starlette.body
     assert fast.raw_headers == starlette.raw_headers
