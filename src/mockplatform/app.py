@@ -20,6 +20,7 @@ from mockplatform import control, demo, live_call
 from mockplatform.cors import ORIGIN, LocalCORSMiddleware
 from mockplatform.errors import ConfigError, Rejection
 from mockplatform.faults import RAW_SEND
+from mockplatform.headers import header_dict
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
 from mockplatform.journal import Journal, JournalMiddleware
 from mockplatform.lane import PlatformLane
@@ -75,7 +76,7 @@ class MockApp(Starlette):
         try:
             lane = self.lanes.get((scope.get("method"), scope["path"]))
             if lane is not None and scope["type"] == "http" and not scope.get("root_path"):
-                headers = dict(reversed(scope["headers"]))  # the first of repeats wins
+                headers = header_dict(scope)
                 if ORIGIN not in headers:
                     scope["app"] = self
                     await lane.serve(scope, receive, send, headers)

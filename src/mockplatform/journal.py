@@ -14,12 +14,13 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mockplatform.headers import decode_headers, header_dict
 from mockplatform.world import mask_secret
 
 if TYPE_CHECKING:  # the store keeps entries: it imports this module
@@ -93,7 +94,7 @@ class Journal:
             "method": scope["method"],
             "path": scope["path"],
             "query": scope.get("query_string", b""),
-            "headers": dict(reversed(scope["headers"])) if headers is None else headers,
+            "headers": header_dict(scope) if headers is None else headers,
             "body": body,
             "status": status,
             "seconds": seconds,
@@ -207,11 +208,6 @@ def entry_json(entry: JournalEntry) -> dict[str, Any]:
     if entry["fault"]:
         shown["fault"] = entry["fault"]
     return shown
-
-
-def decode_headers(headers: Mapping[bytes, bytes]) -> dict[str, str]:
-    """Headers as the server gives them (latin-1 bytes), as text."""
-    return {name.decode("latin-1"): value.decode("latin-1") for name, value in headers.items()}
 
 
 def log_line(entry: JournalEntry) -> str:

@@ -23,8 +23,8 @@ from mockplatform.auth import authenticate
 from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import Rejection
 from mockplatform.faults import FaultResponse
+from mockplatform.headers import decode_headers, header_dict
 from mockplatform.intake import read_json_body
-from mockplatform.journal import decode_headers
 from mockplatform.json_response import FastJSONResponse, encode_string
 from mockplatform.scenario_library import ScenarioLibrary
 from mockplatform.scenarios import RequestView, Respond, Rule, Scenario, select_rule
@@ -103,7 +103,7 @@ class Exchange:
 
     @classmethod
     def of(cls, platform: Platform, scope: Scope, receive: Receive) -> Exchange:
-        return cls(platform, scope, receive, dict(reversed(scope["headers"])))
+        return cls(platform, scope, receive, header_dict(scope))
 
     def header(self, name: bytes) -> str | None:
         value = self.headers.get(name)
