@@ -11,6 +11,8 @@ from __future__ import annotations
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Message, Receive, Scope, Send
 
+from mockplatform.headers import header_dict
+
 ORIGIN = b"origin"
 VARY_ORIGIN = (b"vary", b"Origin")  # what a response to a request without Origin gains
 _VARY = b"vary"
@@ -36,7 +38,7 @@ class LocalCORSMiddleware(CORSMiddleware):
 
 def has_origin(scope: Scope) -> bool:
     """Whether the request came from a browser page (it names the page's origin)."""
-    return ORIGIN in dict(scope["headers"])  # built in C: cheaper than a generator
+    return ORIGIN in header_dict(scope)
 
 
 def _varied(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -17,11 +17,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mockplatform.platform import CREATE_TOKEN, platform_of
+from mockplatform.platform import CREATE_TOKEN, SCENARIO_HEADER, platform_of
 from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, LANGUAGE_NAMES
 
 STATIC_DIR = Path(__file__).parent / "static"
-SCENARIO_HEADER = "x-mock-scenario"
+_SCENARIO_HEADER = SCENARIO_HEADER.decode("latin-1")  # passed on from the page's request
 # What the page may ask its "backend" to put in the token request; everything else is dropped.
 TOKEN_FIELDS = ("agentId", "instanceId", "language", "callerName")
 NO_CACHE = {"Cache-Control": "no-cache"}
@@ -86,8 +86,8 @@ async def start_call(request: Request) -> JSONResponse:
     payload |= {name: asked[name] for name in TOKEN_FIELDS if asked.get(name) not in (None, "")}
     api_key = asked.get("apiKey") or DEFAULT_API_KEY
     headers = {"Authorization": f"Bearer {api_key}"}
-    if SCENARIO_HEADER in request.headers:
-        headers[SCENARIO_HEADER] = request.headers[SCENARIO_HEADER]
+    if _SCENARIO_HEADER in request.headers:
+        headers[_SCENARIO_HEADER] = request.headers[_SCENARIO_HEADER]
     path = platform_of(request).spec.operation(CREATE_TOKEN).path
     import httpx  # here, not at start-up: with its CLI it costs the mock's cold start ~0.15 s
 

@@ -80,11 +80,11 @@ class Journal:
         body: bytes,
         status: int | None,
         started: float,
-        headers: dict[bytes, bytes] | None = None,
+        headers: dict[bytes, bytes],
     ) -> None:
         """Keep one request (`started` from `time.perf_counter`), and log its line.
 
-        `headers`: the request's, if already gathered into a dict (`Exchange.headers`).
+        `headers`: the request's, as `headers.header_dict` gathers them.
         """
         seconds = time.perf_counter() - started
         state = scope.get("state", {})
@@ -94,7 +94,7 @@ class Journal:
             "method": scope["method"],
             "path": scope["path"],
             "query": scope.get("query_string", b""),
-            "headers": header_dict(scope) if headers is None else headers,
+            "headers": headers,
             "body": body,
             "status": status,
             "seconds": seconds,
@@ -159,7 +159,7 @@ class JournalMiddleware:
         try:
             await self.app(scope, body, send_and_note)
         finally:
-            await self.journal.record(scope, body.kept(), status, started)
+            await self.journal.record(scope, body.kept(), status, started, header_dict(scope))
 
 
 class JournalEntry(TypedDict):

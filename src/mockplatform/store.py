@@ -109,10 +109,7 @@ class MemoryStore:
         self._forget_queue.append(token)
         while len(self._tokens) > self._max_tokens:
             self._forget(self._forget_queue.popleft())
-        calls = self._calls  # a new call: it goes last without moving
-        calls[call.call_id] = call
-        if len(calls) > self._max_calls:
-            calls.popitem(last=False)
+        self._keep_call(call)
 
     async def redeem_token(self, token: str) -> tuple[Redemption, CallRecord | None]:
         now = await self.now()
