@@ -151,15 +151,21 @@ if #ids == 0 then return {} end
 return redis.call('HMGET', KEYS[2], unpack(ids))
 """
 
-# KEYS: journal, journal:seq.  ARGV: the entry's JSON without its opening brace, max entries.
-_RECORD = """
+# KEYS: journal, journal:seq, clock.  ARGV: the entry's JSON without its opening brace, its
+# id and its time, max entries.  The entry gets its team-wide id and the shared clock's time
+# here, in the step that keeps it: no round trip of its own to read the clock.
+_RECORD = (
+    _MOCK_NOW
+    + """
 local id = redis.call('INCR', KEYS[2])
+local now = string.format('%.6f', mock_now(KEYS[3]))
 local sep = ','
 if ARGV[1] == '}' then sep = '' end
-redis.call('LPUSH', KEYS[1], '{"id":' .. id .. sep .. ARGV[1])
+redis.call('LPUSH', KEYS[1], '{"id":' .. id .. ',"time":' .. now .. sep .. ARGV[1])
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-return id
+return {id, now}
 """
+)
 
 # ARGV: the key pattern.  One script, so a reset is all or nothing.
 _RESET = """
@@ -405,11 +411,11 @@ class RedisStore:
 
     async def record_request(self, entry: JournalEntry) -> None:
         """Keep `entry` under a team-wide id (it replaces the worker's own `id`)."""
-        rest = {name: value for name, value in entry_json(entry).items() if name != "id"}
+        rest = {k: v for k, v in entry_json(entry).items() if k not in ("id", "time")}
         body = json.dumps(rest, separators=(",", ":"), ensure_ascii=False)[1:]
-        entry["id"] = await self._run(
-            self._record, [self._journal, self._journal_seq], [body, self._max_journal]
-        )
+        keys = [self._journal, self._journal_seq, self._clock]
+        entry_id, now = await self._run(self._record, keys, [body, self._max_journal])
+        entry["id"], entry["time"] = entry_id, float(now)
 
     async def list_requests(self, limit: int) -> list[dict[str, Any]]:
         if limit <= 0:

@@ -47,7 +47,8 @@ class Store(Protocol):
         """The newest calls first."""
 
     async def record_request(self, entry: JournalEntry) -> None:
-        """Keep `entry`; a shared store gives it a team-wide `id`."""
+        """Keep `entry`, its `time` read off this store's clock in the same step; a shared
+        store gives it a team-wide `id`."""
 
     async def list_requests(self, limit: int) -> list[dict[str, Any]]:
         """The newest journal entries first."""
@@ -139,6 +140,7 @@ class MemoryStore:
         return list(reversed(self._calls.values()))[:limit]
 
     async def record_request(self, entry: JournalEntry) -> None:
+        entry["time"] = time.time() + self._offset
         self._journal.append(entry)
 
     async def list_requests(self, limit: int) -> list[dict[str, Any]]:

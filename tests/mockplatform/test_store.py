@@ -51,7 +51,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
 def journal_entry(path: str, body: bytes = b"", method: str = "POST") -> JournalEntry:
     return JournalEntry(
         id=1,
-        time=0.0,
+        time=None,
         method=method,
         path=path,
         query=b"",
@@ -170,6 +170,17 @@ async def test_the_journal_is_newest_first_and_capped(store: Store) -> None:
     assert [entry["path"] for entry in listed] == ["/api/4", "/api/3", "/api/2"]
     assert listed[0]["body"] == "é"
     assert len(await store.list_requests(2)) == 2
+
+
+async def test_the_journal_stamps_an_entry_with_the_stores_own_clock(store: Store) -> None:
+    await store.advance_clock(3600)  # an hour ahead: the entry's time follows the mock's clock
+    before = await store.now()
+    entry = journal_entry("/api/x")
+    await store.record_request(entry)
+    after = await store.now()
+    [listed] = await store.list_requests(1)
+    assert before <= listed["time"] <= after
+    assert entry["time"] == listed["time"]
 
 
 async def test_the_switched_scenario_is_kept_until_switched_back(store: Store) -> None:
