@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from mockplatform.world import fill_caller
+
 
 class CallStatus(StrEnum):
     TOKEN_ISSUED = "token_issued"
@@ -31,7 +33,11 @@ class CallRecord:
     instance_id: str | None
     language: str
     caller_name: str | None
-    resolved_prompt: str
+    # The agent's prompt around the caller's name (`world.prompt_around_caller`): shared by
+    # every call to one agent and instance in one language, so a call keeps that one tuple
+    # and puts its caller's name in when its prompt is read (`resolved_prompt`), not when
+    # the token is issued: the call log is written on every token request, read seldom.
+    prompt_pieces: tuple[str, ...]
     token_issued_at: float
     token_expires_at: float
     status: CallStatus = CallStatus.TOKEN_ISSUED
@@ -42,8 +48,16 @@ class CallRecord:
     end_reason: str | None = None  # completed, ended_early, failed: MESSAGE, user_hangup
     live_key_digest: str | None = None  # sha256 of the key in the call's WebSocket URL
 
+    @property
+    def resolved_prompt(self) -> str:
+        """The agent's prompt with the instance's variables and the caller's name injected."""
+        return fill_caller(self.prompt_pieces, self.caller_name)
+
     def to_json(self) -> dict[str, Any]:
+        """The record as the control API shows it: the prompt resolved, not in pieces."""
         data = asdict(self)
+        del data["prompt_pieces"]
+        data["resolved_prompt"] = self.resolved_prompt
         return {_camel(name): value for name, value in data.items()}
 
 

@@ -31,7 +31,7 @@ from mockplatform.scenarios import RequestView, Respond, Rule, Scenario, select_
 from mockplatform.spec import CREATE_TOKEN, REDEEM_TOKEN, Spec
 from mockplatform.store import Store
 from mockplatform.tokens import key_digest, new_access_token, new_call_id, new_live_key
-from mockplatform.world import Account, Agent, Instance, World, resolve_prompt
+from mockplatform.world import Account, Agent, Instance, World, prompt_around_caller
 
 LIVE_CALL_ROUTE = "live-call"  # the WebSocket a started call's events stream over (live_call.py)
 SCENARIO_PARAM = "scenario"  # the callUrl names the scenario the redeem ran under
@@ -282,7 +282,7 @@ async def issue_token(
         instance.id if instance else None,
         language,
         caller_name,
-        resolve_prompt(agent, instance, caller_name=caller_name, language=language),
+        prompt_around_caller(agent, instance, language),
         now,
         now + lifetime,
     )

@@ -430,8 +430,13 @@ class RedisStore:
 
 
 def _dump_call(call: CallRecord) -> str:
-    """The record as JSON; its fields are plain values, so no `asdict` deep copy (~150 us)."""
+    """The record as JSON; its fields are plain values, so no `asdict` deep copy (~150 us).
+
+    The prompt is written resolved too, for a host of the team still on a version whose
+    record holds it so (hosts may be upgraded one at a time).
+    """
     fields_ = {name: getattr(call, name) for name in _CALL_FIELDS}
+    fields_["resolved_prompt"] = call.resolved_prompt
     return json.dumps(fields_, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -442,6 +447,8 @@ def _load_call(data: str) -> CallRecord:
     known = {name: stored[name] for name in _CALL_FIELDS if name in stored}
     known["status"] = CallStatus(known.get("status", CallStatus.TOKEN_ISSUED))
     known["transcript"] = tuple(known.get("transcript", ()))  # JSON has only lists
+    # An older host's record holds the prompt resolved: one piece, filled in already.
+    known["prompt_pieces"] = tuple(stored.get("prompt_pieces") or (stored["resolved_prompt"],))
     return CallRecord(**known)
 
 

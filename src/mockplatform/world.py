@@ -19,7 +19,7 @@ DEFAULT_INSTANCE_ID = "660f9500-f30c-52e5-b827-557766551111"
 INACTIVE_AGENT_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 FAKER_SEED = 20260305
 
-CALLER_NAME = "caller_name"  # the one placeholder filled per call (see resolve_prompt)
+CALLER_NAME = "caller_name"  # the one placeholder filled per call (see fill_caller)
 LANGUAGE_NAMES = {"en": "English", "hi": "Hindi", "mr": "Marathi", "auto": "the caller's language"}
 
 DEFAULT_PROMPT = (
@@ -115,21 +115,15 @@ class World:
         }
 
 
-def resolve_prompt(
-    agent: Agent, instance: Instance | None, *, caller_name: str | None, language: str
-) -> str:
-    """The agent's prompt with the instance's variables (and the call's own) injected."""
-    pieces = _prompt_around_caller(agent, instance, language)
-    return _fill_caller(pieces, caller_name or "the caller")
+def fill_caller(collapsed: tuple[str, ...], caller_name: str | None) -> str:
+    """The prompt whose pieces around the caller's name are `collapsed`, the name put in.
 
-
-def _fill_caller(collapsed: tuple[str, ...], name: str) -> str:
-    """`" ".join(name.join(pieces).split())`, where `collapsed` are `_collapsed(pieces)`.
-
-    A name with no stray whitespace of its own (the usual case) needs no second pass over
-    the whole prompt: its pieces are collapsed already.
+    `" ".join(name.join(pieces).split())`, where `collapsed` are `_collapsed(pieces)`: a
+    name with no stray whitespace of its own (the usual case) needs no second pass over
+    the whole prompt, its pieces are collapsed already.
     """
-    if name and " ".join(name.split()) == name:
+    name = caller_name or "the caller"
+    if " ".join(name.split()) == name:
         return name.join(collapsed)
     return " ".join(name.join(collapsed).split())
 
@@ -158,9 +152,8 @@ _AROUND_CALLER: dict[tuple[int, int, str], tuple[Agent, Instance | None, tuple[s
 _MAX_AROUND_CALLER = 1024
 
 
-def _prompt_around_caller(
-    agent: Agent, instance: Instance | None, language: str
-) -> tuple[str, ...]:
+def prompt_around_caller(agent: Agent, instance: Instance | None, language: str) -> tuple[str, ...]:
+    """The prompt's collapsed pieces around the caller's name (`fill_caller` puts it in)."""
     key = (id(agent), id(instance), language)
     cached = _AROUND_CALLER.get(key)
     if cached is not None and cached[0] is agent and cached[1] is instance:

@@ -31,7 +31,7 @@ def call(language: str = "en", caller_name: str | None = "Rahul Sharma", call_id
         instance_id=DEFAULT_INSTANCE_ID,
         language=language,
         caller_name=caller_name,
-        resolved_prompt="",
+        prompt_pieces=("",),
         token_issued_at=0.0,
         token_expires_at=60.0,
     )

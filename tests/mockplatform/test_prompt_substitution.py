@@ -11,9 +11,9 @@ from mockplatform.world import (
     CALLER_NAME,
     DEFAULT_PROMPT,
     _collapsed,
-    _fill_caller,
     _substitute,
     _substitute_around,
+    fill_caller,
 )
 
 NAMES = ["agent_name", "company_name", "caller_name", "language", "x", "_y1"]
@@ -53,8 +53,8 @@ def test_substituted_around_the_caller_then_filled_in(
 def test_collapsed_pieces_filled_in_read_as_the_whole_prompt_collapsed(
     pieces: list[str], caller: str
 ) -> None:
-    expected = " ".join(caller.join(pieces).split())
-    assert _fill_caller(_collapsed(tuple(pieces)), caller) == expected
+    expected = " ".join((caller or "the caller").join(pieces).split())  # no name: "the caller"
+    assert fill_caller(_collapsed(tuple(pieces)), caller) == expected
 
 
 def test_the_default_prompt() -> None:

@@ -81,6 +81,21 @@ async def test_a_call_written_by_another_version_still_loads(
     assert await pair[1].get_call(call.call_id) == call
 
 
+async def test_a_call_of_a_version_that_kept_the_prompt_resolved_still_loads(
+    redis_server: RedisServer, pair: list[RedisStore], prefix: str
+) -> None:
+    _, call = await issue(pair[0], caller="Rahul")
+    with raw(redis_server) as client:
+        stored = json.loads(client.hget(f"{prefix}calls:data", call.call_id))
+        assert stored["resolved_prompt"] == call.resolved_prompt  # written for such a host
+        del stored["prompt_pieces"]
+        client.hset(f"{prefix}calls:data", call.call_id, json.dumps(stored))
+    loaded = await pair[1].get_call(call.call_id)
+    assert loaded is not None
+    assert loaded.resolved_prompt == call.resolved_prompt
+    assert loaded.to_json() == call.to_json()
+
+
 async def test_the_clock_and_scenario_are_shared(pair: list[RedisStore]) -> None:
     first, second = pair
     await first.advance_clock(42)

@@ -74,7 +74,7 @@ async def issue(store: Store, caller: str | None = None) -> tuple[str, CallRecor
         instance_id=None,
         language="en",
         caller_name=caller,
-        resolved_prompt="You are Customer Support Agent.",
+        prompt_pieces=("You are Customer Support Agent.",),
         token_issued_at=now,
         token_expires_at=now + LIFETIME,
     )

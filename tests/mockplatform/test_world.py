@@ -7,10 +7,13 @@ from dataclasses import replace
 from mockplatform.world import (
     DEFAULT_AGENT_ID,
     DEFAULT_INSTANCE_ID,
+    Agent,
+    Instance,
     Subscription,
     default_world,
+    fill_caller,
     mask_secret,
-    resolve_prompt,
+    prompt_around_caller,
 )
 
 
@@ -35,6 +38,13 @@ def test_account_lookup_is_exact() -> None:
     assert world.account_for_key("nas_test_activ") is None
     assert world.account_for_key("nas_test_active ") is None
     assert world.account_for_key("\udcff") is None
+
+
+def resolve_prompt(
+    agent: Agent, instance: Instance | None, *, caller_name: str | None, language: str
+) -> str:
+    """As a call record resolves its prompt when it is read."""
+    return fill_caller(prompt_around_caller(agent, instance, language), caller_name)
 
 
 def test_prompt_injects_instance_and_call_variables() -> None:
