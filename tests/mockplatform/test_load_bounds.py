@@ -76,6 +76,22 @@ async def test_a_burst_is_logged_as_one_record_with_every_line(caplog) -> None:
     assert len(caplog.records) == 2  # ... and then out together
 
 
+async def test_a_run_of_identical_lines_in_a_burst_is_one_line_with_its_count(caplog) -> None:
+    caplog.set_level("INFO", logger="mockplatform")
+    log = RequestLog()
+    key = {b"authorization": b"Bearer nas_test_active"}
+    paths = ["/api/a"] + ["/api/widget/token"] * 300 + ["/api/b", "/api/b", "/api/widget/token"]
+    for path in paths:
+        log.add(_entry(path, key))
+    await asyncio.sleep(RequestLog.BATCH_SECONDS * 2)
+    assert [line for record in caplog.records for line in record.getMessage().split("\n")] == [
+        "POST /api/a -> 200 (key Bearer nas_…tive)",  # at once: the first after a quiet spell
+        "POST /api/widget/token -> 200 (key Bearer nas_…tive) (x300)",
+        "POST /api/b -> 200 (key Bearer nas_…tive) (x2)",
+        "POST /api/widget/token -> 200 (key Bearer nas_…tive)",
+    ]
+
+
 async def test_no_reference_cycle_is_left_between_the_scope_and_the_servers_send() -> None:
     """uvicorn's `send` is a method of an object that holds the scope; kept in the scope
     after the request, the pair would wait for the garbage collector (pauses, p99)."""
