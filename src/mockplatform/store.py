@@ -6,6 +6,7 @@ wherever the state lives. `MemoryStore` is the zero-set-up default for one proce
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict, deque
 from typing import Any, Protocol
@@ -88,6 +89,11 @@ class MemoryStore:
         # "expired" for a little longer; but every step is O(1), where a heap cost a token
         # request ~5%.
         self._forget_queue: deque[str] = deque()
+        # When the oldest token is next due to be forgotten (inf: none is kept). Kept as a
+        # number, so a token request does not read the oldest call (cold memory by then)
+        # just to find it is not due. A token dropped by the bound leaves it as it was: the
+        # next one is then looked at no sooner, as if held back by the one dropped.
+        self._purge_due = math.inf
         self._calls: OrderedDict[str, CallRecord] = OrderedDict()
         self._journal: deque[JournalEntry] = deque(maxlen=max_journal)
         self._scenario: str | None = None
@@ -106,6 +112,8 @@ class MemoryStore:
 
     async def issue_token(self, token: str, call: CallRecord) -> None:
         self._purge(call.token_issued_at)
+        if not self._forget_queue:
+            self._purge_due = _forget_at(call)
         self._tokens[token] = call
         self._forget_queue.append(token)
         while len(self._tokens) > self._max_tokens:
@@ -166,13 +174,21 @@ class MemoryStore:
         self._tokens.clear()
         self._redeemed.clear()
         self._forget_queue.clear()
+        self._purge_due = math.inf
         self._calls.clear()
         self._journal.clear()
 
     def _purge(self, now: float) -> None:
+        if now < self._purge_due:
+            return
         queue, tokens = self._forget_queue, self._tokens  # the same tokens, oldest first
-        while queue and _forget_at(tokens[queue[0]]) <= now:
+        while queue:
+            due = _forget_at(tokens[queue[0]])
+            if due > now:
+                self._purge_due = due
+                return
             self._forget(queue.popleft())
+        self._purge_due = math.inf
 
     def _forget(self, token: str) -> None:
         del self._tokens[token]

@@ -135,6 +135,21 @@ async def test_a_long_expired_token_is_forgotten(store: Store) -> None:
     assert await store.redeem_token(token) == (Redemption.UNKNOWN, None)
 
 
+async def test_each_token_is_forgotten_when_its_own_time_comes(store: Store) -> None:
+    first, _ = await issue(store)  # forgotten 11 lifetimes from now
+    await store.advance_clock(LIFETIME * 5)
+    second, _ = await issue(store)  # ... and this one 11 lifetimes after that
+    await store.advance_clock(LIFETIME * 6 + 1)
+    assert await store.redeem_token(first) == (Redemption.UNKNOWN, None)
+    assert (await store.redeem_token(second))[0] is Redemption.EXPIRED
+    await store.advance_clock(LIFETIME * 5)
+    assert await store.redeem_token(second) == (Redemption.UNKNOWN, None)
+    await store.reset()
+    third, _ = await issue(store)  # a fresh start: the first token after a reset is due too
+    await store.advance_clock(LIFETIME * (EXPIRED_TOKEN_MEMORY + 1) + 1)
+    assert await store.redeem_token(third) == (Redemption.UNKNOWN, None)
+
+
 async def test_past_the_bound_the_soonest_forgotten_token_goes(store: Store) -> None:
     tokens = [(await issue(store))[0] for _ in range(CAP + 1)]
     assert await store.redeem_token(tokens[0]) == (Redemption.UNKNOWN, None)
