@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.types import Receive
+from starlette.types import Message, Receive
 
 from mockplatform.errors import Rejection
 from mockplatform.spec import Operation
@@ -35,18 +35,40 @@ async def read_json_body(
 ) -> dict[str, Any]:
     """The validated body with the spec's defaults filled in (`headers` as the server gives
     them: names lower-case, latin-1 bytes). Each chunk read is added to `seen` as it comes,
-    so the journal keeps what arrived even when the body is refused."""
+    so the journal keeps what arrived even when the body is refused.
+
+    The usual body (small, whole in its first message, a flat JSON object) is read in this
+    one frame: each helper frame cost a token request more than the work done in it.
+    """
     op_id = operation.operation_id
     if headers.get(b"content-type") != _JSON_MEDIA_TYPE:  # the usual case needs no parsing
         _check_media_type(headers.get(b"content-type", b"").decode("latin-1"), op_id)
-    raw = await _read_limited(headers, receive, op_id, max_bytes, seen)
+    declared = headers.get(b"content-length", b"")
+    if declared.isdigit() and int(declared) > max_bytes:  # refused before a byte is read
+        raise _too_large(op_id, max_bytes)
+    message = await receive()
+    raw: bytes = message.get("body", b"")
+    seen.append(raw)
+    if message.get("more_body") or message["type"] != "http.request" or len(raw) > max_bytes:
+        raw = await _read_rest(message, receive, op_id, max_bytes, seen)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Rejection(
             op_id, 400, detail=f"the body is not valid UTF-8 (byte {exc.start} cannot be decoded)"
         ) from None
-    data = _parse_json(text, op_id)
+    # The C scanner alone reads the usual body: it builds dicts itself and keeps the last of
+    # repeated keys, so its result stands only if no key came twice. Each key in the text is
+    # followed by a colon: when the text holds no more colons than the object has keys,
+    # every key was distinct and none sat in a nested object. Anything else is read again
+    # by `_parse_json_checked`, which words what is wrong.
+    try:
+        data, end = _SCAN(text, 0)
+    except (StopIteration, ValueError, RecursionError):
+        data = _parse_json_checked(text, op_id)
+    else:
+        if end != len(text) or type(data) is not dict or text.count(":") != len(data):
+            data = _parse_json_checked(text, op_id)
     problem = operation.validate_request(data)
     if problem is not None:
         raise Rejection(op_id, 400, field=problem.field or None, detail=problem.detail)
@@ -68,27 +90,18 @@ def _check_media_type(content_type: str, op_id: str) -> None:
     )
 
 
-async def _read_limited(
-    headers: Mapping[bytes, bytes], receive: Receive, op_id: str, max_bytes: int, seen: list[bytes]
+async def _read_rest(
+    message: Message, receive: Receive, op_id: str, max_bytes: int, seen: list[bytes]
 ) -> bytes:
-    declared = headers.get(b"content-length", b"")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(op_id, max_bytes)
-    message = await receive()
-    if message["type"] == "http.request" and not message.get("more_body"):
-        body: bytes = message.get("body", b"")  # the whole body at once, as a small one comes
-        seen.append(body)
-        if len(body) > max_bytes:
-            raise _too_large(op_id, max_bytes)
-        return body
+    """A body that did not come whole and small in its first `message` (already in `seen`):
+    read in parts, cut off as soon as it grows too large."""
     chunks: list[bytes] = []
     size = 0
-    while True:  # a body in parts is cut off as soon as it grows too large
+    while True:
         if message["type"] == "http.disconnect":
             # Nobody is left to answer; ending as a rejection keeps a hang-up out of the error log.
             raise Rejection(op_id, 400, detail="the client hung up before sending the whole body")
         chunk = message.get("body", b"")
-        seen.append(chunk)
         size += len(chunk)
         if size > max_bytes:
             raise _too_large(op_id, max_bytes)
@@ -96,28 +109,11 @@ async def _read_limited(
         if not message.get("more_body", False):
             return b"".join(chunks)
         message = await receive()
+        seen.append(message.get("body", b""))
 
 
 def _too_large(op_id: str, max_bytes: int) -> Rejection:
     return Rejection(op_id, 413, detail=f"the body is limited to {max_bytes} bytes")
-
-
-def _parse_json(text: str, op_id: str) -> Any:
-    """The body's JSON value; `_parse_json_checked` words any problem with it.
-
-    The usual body (an object of plain values, no whitespace around it) is scanned with
-    the C scanner alone, which builds dicts itself and keeps the last of repeated keys; it
-    stands only if it saw no key twice. Each key in the text is followed by a colon, so
-    when the text holds no more colons than the object has keys, every key was distinct
-    and none sat in a nested object. Anything else takes the checked path.
-    """
-    try:
-        data, end = _SCAN(text, 0)
-    except (StopIteration, ValueError, RecursionError):
-        return _parse_json_checked(text, op_id)
-    if end == len(text) and type(data) is dict and text.count(":") == len(data):
-        return data
-    return _parse_json_checked(text, op_id)
 
 
 def _parse_json_checked(text: str, op_id: str) -> Any:

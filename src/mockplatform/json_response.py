@@ -16,6 +16,7 @@ from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-
 from typing import Any
 
 from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
@@ -55,3 +56,10 @@ class FastJSONResponse(JSONResponse):
         self.background = None
         self.body = (_ENCODE(content) if encoded is None else encoded).encode("utf-8")
         self.raw_headers = [(b"content-length", str(len(self.body)).encode()), _CONTENT_TYPE]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Starlette's, for HTTP only and without a background task (this has none)."""
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": self.body})

@@ -204,8 +204,12 @@ async def scenario_for(exchange: Exchange, operation_id: str) -> Scenario:
     """The scenario named by `X-Mock-Scenario`, else the active one."""
     platform = exchange.platform
     platform.scenarios.refresh()
-    name = exchange.header(SCENARIO_HEADER)
-    scenario = await platform.active_scenario() if name is None else platform.scenarios.get(name)
+    named = exchange.headers.get(SCENARIO_HEADER)
+    if named is None:
+        scenario: Scenario | None = await platform.active_scenario()
+    else:
+        name = named.decode("latin-1")
+        scenario = platform.scenarios.get(name)
     if scenario is None:
         known = ", ".join(sorted(s.name for s in platform.scenarios.all()))
         raise Rejection(
@@ -218,21 +222,22 @@ async def scenario_for(exchange: Exchange, operation_id: str) -> Scenario:
     return scenario
 
 
-def follow_binding(exchange: Exchange, scenario: Scenario, account: Account) -> Scenario:
+def follow_binding(exchange: Exchange, scenario: Scenario, bound_to: str) -> Scenario:
     """An API key bound to a scenario follows its rules, unless the request names one itself."""
-    if account.scenario is None or SCENARIO_HEADER in exchange.headers:
+    if SCENARIO_HEADER in exchange.headers:
         return scenario
-    bound = exchange.platform.scenarios.get(account.scenario) or scenario
+    bound = exchange.platform.scenarios.get(bound_to) or scenario
     exchange.note("scenario", bound.name)
     return bound
 
 
 async def create_widget_token(exchange: Exchange) -> Response:
     platform = exchange.platform
-    operation = platform.spec.operation(CREATE_TOKEN)
+    operation = platform.spec.operations[CREATE_TOKEN]
     scenario = await scenario_for(exchange, CREATE_TOKEN)
     account = authenticate(exchange.headers, scenario.world, CREATE_TOKEN)
-    scenario = follow_binding(exchange, scenario, account)
+    if account.scenario is not None:
+        scenario = follow_binding(exchange, scenario, account.scenario)
     try:
         body = await read_json_body(
             exchange.headers, exchange.receive, operation, platform.max_body_bytes, exchange.seen
@@ -261,20 +266,29 @@ async def create_widget_token(exchange: Exchange) -> Response:
     lifetime = platform.spec.token_lifetime_seconds
     if rule is not None and rule.token_lifetime_seconds is not None:
         lifetime = rule.token_lifetime_seconds
-    return await issue_token(platform, account, agent, instance, body, lifetime)
+    call = new_call(account, agent, instance, body, await platform.store.now(), lifetime)
+    token = new_access_token()
+    await platform.store.issue_token(token, call)
+    # Written out: the general encoder costs twice as much for these three strings. The
+    # identifiers are the mock's own ([A-Za-z0-9_-]), never in need of escaping.
+    return FastJSONResponse(
+        None,
+        encoded=f'{{"accessToken":"{token}","callId":"{call.call_id}",'
+        f'"agentName":{encode_string(agent.name)}}}',
+    )
 
 
-async def issue_token(
-    platform: Platform,
+def new_call(
     account: Account,
     agent: Agent,
     instance: Instance | None,
     body: dict,
+    now: float,
     lifetime: float,
-) -> FastJSONResponse:
-    now = await platform.store.now()
+) -> CallRecord:
+    """The call a token request opens, as the call log keeps it from the token's issue on."""
     caller_name, language = body.get("callerName"), body["language"]
-    call = CallRecord(  # in the fields' order: keywords cost a token request twice as much
+    return CallRecord(  # in the fields' order: keywords cost a token request twice as much
         new_call_id(),
         account.masked_key,
         agent.id,
@@ -285,15 +299,6 @@ async def issue_token(
         prompt_around_caller(agent, instance, language),
         now,
         now + lifetime,
-    )
-    token = new_access_token()
-    await platform.store.issue_token(token, call)
-    # Written out: the general encoder costs twice as much for these three strings. The
-    # identifiers are the mock's own ([A-Za-z0-9_-]), never in need of escaping.
-    return FastJSONResponse(
-        None,
-        encoded=f'{{"accessToken":"{token}","callId":"{call.call_id}",'
-        f'"agentName":{encode_string(agent.name)}}}',
     )
 
 
@@ -323,7 +328,7 @@ def find_agent(
 
 async def redeem_widget_token(exchange: Exchange) -> Response:
     platform = exchange.platform
-    operation = platform.spec.operation(REDEEM_TOKEN)
+    operation = platform.spec.operations[REDEEM_TOKEN]
     scenario = await scenario_for(exchange, REDEEM_TOKEN)
     body = await read_json_body(
         exchange.headers, exchange.receive, operation, platform.max_body_bytes, exchange.seen
