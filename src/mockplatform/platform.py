@@ -53,8 +53,11 @@ class Platform:
 
     async def active_scenario(self) -> Scenario:
         """The scenario switched to at run time, else the start-up one."""
-        name = await self.store.get_scenario() or self.startup_scenario
-        return self.scenarios.get(name) or self._startup()
+        return self.scenario_switched_to(await self.store.get_scenario())
+
+    def scenario_switched_to(self, name: str | None) -> Scenario:
+        """The scenario named as the store keeps it (None: none), else the start-up one."""
+        return self.scenarios.get(name or self.startup_scenario) or self._startup()
 
     def _startup(self) -> Scenario:
         scenario = self.scenarios.get(self.startup_scenario)
@@ -205,8 +208,10 @@ async def scenario_for(exchange: Exchange, operation_id: str) -> Scenario:
     platform = exchange.platform
     platform.scenarios.refresh()
     named = exchange.headers.get(SCENARIO_HEADER)
-    if named is None:
-        scenario: Scenario | None = await platform.active_scenario()
+    if named is None:  # the active one (read here, not through active_scenario: one frame less)
+        scenario: Scenario | None = platform.scenario_switched_to(
+            await platform.store.get_scenario()
+        )
     else:
         name = named.decode("latin-1")
         scenario = platform.scenarios.get(name)
@@ -245,10 +250,10 @@ async def create_widget_token(exchange: Exchange) -> Response:
         malformed = None
     except Rejection as rejection:
         body, malformed = {}, rejection
-    rule = None
+    rule = forced = None
     if may_choose_rule(exchange, scenario):
         rule = await choose_rule(exchange, CREATE_TOKEN, scenario, account.api_key, body)
-    forced = forced_rejection(CREATE_TOKEN, rule)
+        forced = forced_rejection(CREATE_TOKEN, rule)
     stage = 0 if forced is None else forced.status  # where the forced status takes effect
     if stage == 401:
         raise forced
