@@ -152,7 +152,7 @@ return redis.call('HMGET', KEYS[2], unpack(ids))
 """
 
 # KEYS: journal, journal:seq, clock.  ARGV: the entry's JSON without its opening brace, its
-# id and its time, max entries.  The entry gets its team-wide id and the shared clock's time
+# id or its time; max entries.  The entry gets its team-wide id and the shared clock's time
 # here, in the step that keeps it: no round trip of its own to read the clock.
 _RECORD = (
     _MOCK_NOW

@@ -139,13 +139,10 @@ class MemoryStore:
         self._keep_call(call)
 
     def _keep_call(self, call: CallRecord) -> None:
-        """The call becomes the newest in the log (a new one is added last already)."""
-        calls = self._calls
-        if call.call_id in calls:
-            calls.move_to_end(call.call_id)
-        calls[call.call_id] = call
-        while len(calls) > self._max_calls:
-            calls.popitem(last=False)
+        self._calls[call.call_id] = call
+        self._calls.move_to_end(call.call_id)
+        while len(self._calls) > self._max_calls:
+            self._calls.popitem(last=False)
 
     async def list_calls(self, limit: int) -> list[CallRecord]:
         return list(reversed(self._calls.values()))[:limit]
