@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockplatform import control, demo, live_call
-from mockplatform.cors import ORIGIN, LocalCORSMiddleware
+from mockplatform._fast_path import FastPath
 from mockplatform.errors import ConfigError, Rejection
 from mockplatform.faults import RAW_SEND
-from mockplatform.headers import header_dict
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
 from mockplatform.journal import Journal, JournalMiddleware
-from mockplatform.lane import PlatformLane
 from mockplatform.platform import (
     CREATE_TOKEN,
     REDEEM_TOKEN,
@@ -58,33 +58,33 @@ class Settings:
 
 
 class MockApp(Starlette):
-    """Starlette, with a short lane for the platform's own operations.
+    """Starlette, keeping the server's own `send` in an HTTP request's scope.
 
-    A request to one of openapi.yaml's operations without `Origin` takes its `PlatformLane`
-    (see lane.py). Everything else (a browser's request, the control API, the demo, a wrong
-    method on a platform path) goes through Starlette and the middleware below as usual.
-
-    The server's own `send` is kept in the scope for the network faults.
+    The network faults need it (faults.py): only the server's `send` leads to the
+    connection, and Starlette's layers each wrap it. `fast_path`, when given, is put in
+    front of Starlette's middleware stack (see _fast_path.py).
     """
 
-    def __init__(self, *, lanes: Mapping[tuple[str, str], PlatformLane], **kwargs: Any) -> None:
+    def __init__(
+        self, *, fast_path: Callable[[ASGIApp], ASGIApp] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
-        self.lanes = lanes
+        self.fast_path = fast_path
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.fast_path is None else self.fast_path(stack)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
         scope[RAW_SEND] = send
         try:
-            lane = self.lanes.get((scope.get("method"), scope["path"]))
-            if lane is not None and scope["type"] == "http" and not scope.get("root_path"):
-                headers = header_dict(scope)
-                if ORIGIN not in headers:
-                    scope["app"] = self
-                    await lane.serve(scope, receive, send, headers)
-                    return
             await super().__call__(scope, receive, send)
         finally:
             # The server's `send` holds the scope: left in it, the pair is a reference cycle
-            # (~3.5 KB a request) that only the garbage collector frees, with pauses.
+            # that only the garbage collector frees, with pauses.
             del scope[RAW_SEND]
 
 
@@ -94,8 +94,13 @@ def create_app(
     spec: Spec | None = None,
     world: World | None = None,
     store: Store | None = None,
+    fast_path: bool = True,
 ) -> Starlette:
-    """The mock as an ASGI app; `world` is the base every scenario's world builds on."""
+    """The mock as an ASGI app; `world` is the base every scenario's world builds on.
+
+    `fast_path=False` serves every request through the plain stack (the differential test
+    compares the two).
+    """
     settings = settings or Settings()
     spec = spec or load_spec(settings.spec_path)
     store = store if store is not None else MemoryStore()
@@ -128,13 +133,13 @@ def create_app(
     ]
     journal = Journal(store)
     origins = "|".join([LOCAL_ORIGINS, *(re.escape(o) for o in settings.cors_origins)])
+    cors: dict[str, Any] = {
+        "allow_origin_regex": f"^({origins})$",
+        "allow_methods": ["GET", "POST", "PUT", "DELETE"],
+        "allow_headers": ["*"],
+    }
     middleware = [
-        Middleware(
-            LocalCORSMiddleware,
-            allow_origin_regex=f"^({origins})$",
-            allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["*"],
-        ),
+        Middleware(CORSMiddleware, **cors),
         Middleware(StoreGuard),  # a failing shared store: 503 naming it (not in the spec)
         Middleware(JournalMiddleware, journal=journal),
     ]
@@ -142,7 +147,14 @@ def create_app(
         routes=routes,
         middleware=middleware,
         exception_handlers={Rejection: _render_rejection, HTTPException: _render_http_error},
-        lanes={(op.method, op.path): PlatformLane(endpoint, journal) for op, endpoint in endpoints},
+        fast_path=None
+        if not fast_path
+        else partial(
+            FastPath,
+            endpoints={(op.method, op.path): endpoint for op, endpoint in endpoints},
+            cors=CORSMiddleware(_no_app, **cors),
+            journal=journal,
+        ),
     )
     app.state.platform = platform
     if settings.call_pace_ms is not None and settings.call_pace_ms < 0:
@@ -163,3 +175,8 @@ async def _render_http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"error": exc.detail, "detail": detail}, status_code=exc.status_code, headers=exc.headers
     )
+
+
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """What the fast path's CORS wraps: nothing (it uses only its `send`)."""
+    raise AssertionError("the fast path calls the endpoint itself")

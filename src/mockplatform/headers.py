@@ -1,7 +1,7 @@
 """A request's headers as the hot path keeps them: one dict of the server's own bytes.
 
 Decoding every header to text cost a token request more than the few values its stages
-read; so the lane builds this dict once (to look for `Origin`), the stages decode just the
+read; so the request builds this dict once, the stages decode just the
 values they use, and the journal keeps the same dict.
 """
 

@@ -1,6 +1,6 @@
 """The request journal: what did my backend send, and what did the mock answer?
 
-A pure ASGI middleware (and `Journal.record`, for the platform lane), so it sees the body as
+A pure ASGI middleware (and `Journal.record`, for the fast path), so it sees the body as
 it streams in without buffering it for the handler. Entries keep the request as it came;
 secrets are masked whenever an entry leaves the process (the control API, the log line):
 the API key in `Authorization`, and access tokens in bodies.
@@ -148,6 +148,11 @@ class KeptBody:
         return kept_body(self._chunks)
 
 
+def is_journaled(path: str) -> bool:
+    """Whether requests to `path` are kept: the platform's API, not the control API or demo."""
+    return path.startswith(JOURNALED_PREFIX)
+
+
 def kept_body(chunks: list[bytes]) -> bytes:
     """What the journal keeps of a body that came in `chunks`: its first `MAX_KEPT_BODY` bytes."""
     return b"".join(chunks)[:MAX_KEPT_BODY]  # one short chunk: that very object
@@ -159,7 +164,7 @@ class JournalMiddleware:
         self.journal = journal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(JOURNALED_PREFIX):
+        if scope["type"] != "http" or not is_journaled(scope["path"]):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
