@@ -7,8 +7,9 @@ guard, journal), each wrapping `send` again; together they cost as much as the r
 stages. Here the same jobs are done in one frame, by the same code:
 
     routing      a dict of (method, path) for the operations openapi.yaml names
-    CORS         Starlette's own `CORSMiddleware.send`; a request without `Origin`, whose
-                 answer carries no `Vary` yet, only gains `Vary: Origin`, appended directly
+    CORS         Starlette's own `CORSMiddleware.send` (`cors.PageCORS`); a request without
+                 `Origin`, or to a server-only path, whose answer carries no `Vary` yet, only
+                 gains `Vary: Origin`, appended directly
     store guard  `store_guard.unavailable_response`, and `log_failure` for the journal
     journal      `Journal.record`, the body as the handler read it (`Exchange.seen`)
 
@@ -25,10 +26,10 @@ import time
 from collections.abc import Mapping
 
 from starlette.datastructures import Headers
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mockplatform.cors import NO_ORIGIN, PageCORS
 from mockplatform.errors import StoreUnavailable
 from mockplatform.headers import header_dict
 from mockplatform.journal import Journal, is_journaled, kept_body
@@ -47,7 +48,7 @@ class FastPath:
         self,
         app: ASGIApp,
         endpoints: Mapping[tuple[str, str], PlatformEndpoint],
-        cors: CORSMiddleware,
+        cors: PageCORS,
         journal: Journal,
     ) -> None:
         unjournaled = [path for _, path in endpoints if not is_journaled(path)]
@@ -70,7 +71,7 @@ class FastPath:
     ) -> None:
         started = time.perf_counter()
         headers = header_dict(scope)
-        browser = _ORIGIN in headers
+        browser = _ORIGIN in headers and self.cors.page_may_call(scope, headers)
         status: int | None = None  # stays None when a network fault sends nothing
 
         async def send_through_cors(message: Message) -> None:
@@ -81,7 +82,7 @@ class FastPath:
             status = message["status"]
             sent_headers = message.setdefault("headers", [])
             if browser or any(name.lower() == _VARY for name, _ in sent_headers):
-                await self.cors.send(message, send, Headers(scope=scope))
+                await self.cors.send(message, send, Headers(scope=scope) if browser else NO_ORIGIN)
             else:
                 sent_headers.append(_VARY_ORIGIN)
                 await send(message)

@@ -12,14 +12,14 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockplatform import control, demo, live_call
+from mockplatform import control, demo, docs_page, live_call
 from mockplatform._fast_path import FastPath
+from mockplatform.cors import PageCORS
 from mockplatform.errors import ConfigError, Rejection
 from mockplatform.faults import RAW_SEND
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
@@ -130,6 +130,7 @@ def create_app(
         ),
         *live_call.ROUTES,
         *demo.ROUTES,
+        *docs_page.ROUTES,
     ]
     journal = Journal(store)
     origins = "|".join([LOCAL_ORIGINS, *(re.escape(o) for o in settings.cors_origins)])
@@ -137,9 +138,11 @@ def create_app(
         "allow_origin_regex": f"^({origins})$",
         "allow_methods": ["GET", "POST", "PUT", "DELETE"],
         "allow_headers": ["*"],
+        # The key stays on the server: no web page may call the token endpoint.
+        "server_only_paths": frozenset({spec.operation(CREATE_TOKEN).path}),
     }
     middleware = [
-        Middleware(CORSMiddleware, **cors),
+        Middleware(PageCORS, **cors),
         Middleware(StoreGuard),  # a failing shared store: 503 naming it (not in the spec)
         Middleware(JournalMiddleware, journal=journal),
     ]
@@ -152,7 +155,7 @@ def create_app(
         else partial(
             FastPath,
             endpoints={(op.method, op.path): endpoint for op, endpoint in endpoints},
-            cors=CORSMiddleware(_no_app, **cors),
+            cors=PageCORS(_no_app, **cors),
             journal=journal,
         ),
     )

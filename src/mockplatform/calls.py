@@ -13,6 +13,7 @@ class CallStatus(StrEnum):
     TOKEN_ISSUED = "token_issued"
     STARTED = "started"
     ENDED = "ended"
+    REDEEM_FAILED = "redeem_failed"  # the token was refused (expired): the call never started
 
 
 class Redemption(StrEnum):
@@ -40,6 +41,9 @@ class CallRecord:
     prompt_pieces: tuple[str, ...]
     token_issued_at: float
     token_expires_at: float
+    # The scenario the token request ran under (header, per key, or active): the call the
+    # token starts follows its `call:` section, since app code cannot set the SDK's headers.
+    scenario: str | None = None
     status: CallStatus = CallStatus.TOKEN_ISSUED
     started_at: float | None = None
     ended_at: float | None = None
@@ -47,6 +51,8 @@ class CallRecord:
     transcript: tuple[dict[str, str], ...] = ()
     end_reason: str | None = None  # completed, ended_early, failed: MESSAGE, user_hangup
     live_key_digest: str | None = None  # sha256 of the key in the call's WebSocket URL
+    # Each refused redeem of the call's token: {"at": mock time, "reason": the error message}.
+    redeem_failures: tuple[dict[str, Any], ...] = ()
 
     @property
     def resolved_prompt(self) -> str:

@@ -1,4 +1,5 @@
-"""The browser side the mock serves: the SDK stand-in, the demo page, and its "backend".
+"""The browser side the mock serves: the SDK stand-in (a module, an npm package, its types),
+the demo page, and its "backend".
 
 `POST /demo/start-call` stands in for the customer's own backend route (the seed's Next.js
 example): it asks the mock's token endpoint for a token with a test key and passes the answer
@@ -9,7 +10,6 @@ and no Host header sent by a browser can make the mock send a key anywhere else.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -18,9 +18,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mockplatform.platform import CREATE_TOKEN, SCENARIO_HEADER, platform_of
+from mockplatform.sdk_package import STATIC_DIR, TARBALL_PATH, TYPES_SOURCE, package_tarball
 from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, LANGUAGE_NAMES
 
-STATIC_DIR = Path(__file__).parent / "static"
 _SCENARIO_HEADER = SCENARIO_HEADER.decode("latin-1")  # passed on from the page's request
 # What the page may ask its "backend" to put in the token request; everything else is dropped.
 TOKEN_FIELDS = ("agentId", "instanceId", "language", "callerName")
@@ -36,6 +36,24 @@ async def voice_client(request: Request) -> Response:
     return FileResponse(
         STATIC_DIR / "voice-client.js", media_type="text/javascript", headers=NO_CACHE
     )
+
+
+async def voice_client_types(request: Request) -> Response:
+    return FileResponse(TYPES_SOURCE, media_type="application/typescript", headers=NO_CACHE)
+
+
+async def sdk_tarball(request: Request) -> Response:
+    """The npm package, with the URL this request reached the mock at as its default."""
+    return Response(
+        package_tarball(str(request.base_url)),
+        media_type="application/gzip",
+        headers=NO_CACHE,
+    )
+
+
+async def favicon(request: Request) -> Response:
+    """No icon, and no 404 in the browser's console for it."""
+    return Response(status_code=204)
 
 
 async def config(request: Request) -> JSONResponse:
@@ -107,6 +125,9 @@ async def start_call(request: Request) -> JSONResponse:
 ROUTES: list[BaseRoute] = [
     Route("/", index, methods=["GET"]),
     Route("/sdk/voice-client.js", voice_client, methods=["GET"]),
+    Route("/sdk/voice-client.d.ts", voice_client_types, methods=["GET"]),
+    Route(TARBALL_PATH, sdk_tarball, methods=["GET"]),
+    Route("/favicon.ico", favicon, methods=["GET"]),
     Route("/demo/config", config, methods=["GET"]),
     Route("/demo/start-call", start_call, methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -117,6 +117,7 @@ class Journal:
             "seconds": seconds,
             "scenario": state.get("scenario"),
             "fault": state.get("fault"),
+            "warning": state.get("warning"),  # cors.WARNING_NOTE: a page called the token endpoint
         }
         self.log.add(entry)
         return self.store.record_request(entry)
@@ -207,6 +208,7 @@ class JournalEntry(TypedDict):
     seconds: float
     scenario: str | None
     fault: str | None
+    warning: str | None  # e.g. the API key exposed to a web page (cors.SERVER_ONLY_WARNING)
 
 
 def entry_json(entry: JournalEntry) -> dict[str, Any]:
@@ -228,6 +230,8 @@ def entry_json(entry: JournalEntry) -> dict[str, Any]:
     }
     if entry["fault"]:
         shown["fault"] = entry["fault"]
+    if entry.get("warning"):
+        shown["warning"] = entry["warning"]
     return shown
 
 

@@ -271,7 +271,8 @@ async def create_widget_token(exchange: Exchange) -> Response:
     lifetime = platform.spec.token_lifetime_seconds
     if rule is not None and rule.token_lifetime_seconds is not None:
         lifetime = rule.token_lifetime_seconds
-    call = new_call(account, agent, instance, body, await platform.store.now(), lifetime)
+    now = await platform.store.now()
+    call = new_call(account, agent, instance, body, now, lifetime, scenario.name)
     token = new_access_token()
     await platform.store.issue_token(token, call)
     # Written out: the general encoder costs twice as much for these three strings. The
@@ -290,6 +291,7 @@ def new_call(
     body: dict,
     now: float,
     lifetime: float,
+    scenario: str,
 ) -> CallRecord:
     """The call a token request opens, as the call log keeps it from the token's issue on."""
     caller_name, language = body.get("callerName"), body["language"]
@@ -304,6 +306,7 @@ def new_call(
         prompt_around_caller(agent, instance, language),
         now,
         now + lifetime,
+        scenario,
     )
 
 
@@ -347,13 +350,11 @@ async def redeem_widget_token(exchange: Exchange) -> Response:
     outcome, call = await platform.store.redeem_token(body["accessToken"])
     if outcome is Redemption.UNKNOWN:
         raise Rejection(REDEEM_TOKEN, 401, example="unknown", detail="no such access token")
-    if outcome is Redemption.EXPIRED:
-        raise Rejection(
-            REDEEM_TOKEN, 401, example="expired", detail="the access token's lifetime has passed"
-        )
-    if outcome is Redemption.USED:
-        raise Rejection(REDEEM_TOKEN, 409, detail="each access token starts one call")
     assert call is not None
+    if outcome is not Redemption.ACCEPTED:
+        refusal = redeem_refusal(outcome)
+        await log_failed_redeem(platform, call, refusal)
+        raise refusal
     call.status = CallStatus.STARTED
     call.started_at = await platform.store.now()
     live_key = new_live_key()
@@ -364,18 +365,44 @@ async def redeem_widget_token(exchange: Exchange) -> Response:
             "callId": call.call_id,
             "agentName": call.agent_name,
             "status": "started",
-            "callUrl": live_call_url(exchange, call.call_id, live_key),
+            "callUrl": live_call_url(exchange, call.call_id, live_key, call.scenario),
         },
         status_code=201,
     )
 
 
-def live_call_url(exchange: Exchange, call_id: str, live_key: str) -> str:
+def redeem_refusal(outcome: Redemption) -> Rejection:
+    """Why a known token starts no call (a new exception each time: raised, it keeps its
+    traceback)."""
+    if outcome is Redemption.EXPIRED:
+        return Rejection(
+            REDEEM_TOKEN, 401, example="expired", detail="the access token's lifetime has passed"
+        )
+    return Rejection(REDEEM_TOKEN, 409, detail="each access token starts one call")
+
+
+async def log_failed_redeem(platform: Platform, call: CallRecord, refusal: Rejection) -> None:
+    """The call log keeps each refused redeem with the platform's message; a token refused
+    before its call started (expired) leaves a call that never will: `redeem_failed`."""
+    reason = platform.spec.error_body(REDEEM_TOKEN, refusal.status, example=refusal.example)
+    failure = {"at": await platform.store.now(), "reason": reason["error"]}
+    call.redeem_failures = (*call.redeem_failures, failure)
+    if call.status is CallStatus.TOKEN_ISSUED:
+        call.status = CallStatus.REDEEM_FAILED
+        call.end_reason = f"failed: {reason['error']}"
+    await platform.store.save_call(call)
+
+
+def live_call_url(
+    exchange: Exchange, call_id: str, live_key: str, token_scenario: str | None
+) -> str:
     """ws(s)://…/sdk/calls/{callId}?key=…: where the SDK listens to the call it just started."""
     url = exchange.request.url_for(LIVE_CALL_ROUTE, call_id=call_id)
     scheme = "wss" if url.scheme == "https" else "ws"
     params = {"key": live_key}
-    scenario = exchange.scope.get("state", {}).get("scenario")  # set by scenario_for
+    scenario = token_scenario
+    if scenario is None or SCENARIO_HEADER in exchange.headers:  # the redeem's own choice
+        scenario = exchange.scope.get("state", {}).get("scenario")  # set by scenario_for
     if scenario:
         params[SCENARIO_PARAM] = scenario
     return str(url.replace(scheme=scheme).include_query_params(**params))

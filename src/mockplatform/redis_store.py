@@ -447,6 +447,7 @@ def _load_call(data: str) -> CallRecord:
     known = {name: stored[name] for name in _CALL_FIELDS if name in stored}
     known["status"] = CallStatus(known.get("status", CallStatus.TOKEN_ISSUED))
     known["transcript"] = tuple(known.get("transcript", ()))  # JSON has only lists
+    known["redeem_failures"] = tuple(known.get("redeem_failures", ()))
     # An older host's record holds the prompt resolved: one piece, filled in already.
     known["prompt_pieces"] = tuple(stored.get("prompt_pieces") or (stored["resolved_prompt"],))
     return CallRecord(**known)

@@ -88,13 +88,14 @@ def test_unrouted_paths_and_methods_get_json_errors(client) -> None:
 
 
 def test_cors_allows_local_dev_origins_only(client) -> None:
+    """What the SDK calls from the page (the redeem) is open to local dev servers."""
     preflight = {"Access-Control-Request-Method": "POST"}
     local = client.options(
-        "/api/widget/token", headers={"Origin": "http://localhost:5173", **preflight}
+        "/api/widget/calls", headers={"Origin": "http://localhost:5173", **preflight}
     )
     assert local.headers["access-control-allow-origin"] == "http://localhost:5173"
     foreign = client.options(
-        "/api/widget/token", headers={"Origin": "https://evil.example", **preflight}
+        "/api/widget/calls", headers={"Origin": "https://evil.example", **preflight}
     )
     assert "access-control-allow-origin" not in foreign.headers
 

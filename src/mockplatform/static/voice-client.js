@@ -1,21 +1,27 @@
 /**
  * A stand-in for the platform's Voice Web SDK (`zentrix-voice-sdk`), served by mockplatform
- * at /sdk/voice-client.js. A plain ES module, no build step: in development, import it
- * instead of the real SDK and the same code runs a simulated call against the local mock.
+ * two ways, from this one file:
  *
- *   import { ZentrixVoiceClient } from "http://127.0.0.1:8080/sdk/voice-client.js";
- *   const client = new ZentrixVoiceClient();
+ *   - as an npm package: `npm install http://127.0.0.1:8080/sdk/zentrix-voice-sdk.tgz`, then
+ *     the platform's own `import { ZentrixVoiceClient } from "zentrix-voice-sdk"`, bundled
+ *     like any package. The mock writes its own URL into the package as it serves it
+ *     (PACKAGED_BASE_URL below), so the bundled copy knows where the mock is;
+ *   - as a plain ES module at /sdk/voice-client.js, imported by URL (no build step): it then
+ *     finds the mock from its own URL.
+ *
+ *   const client = new ZentrixVoiceClient();            // or ({ baseUrl: "http://127.0.0.1:8080" })
  *   client.on("call_started", () => console.log("Call connected"));
  *   client.on("update", ({ transcript }) => console.log(transcript.at(-1)));
  *   client.on("error", (message) => console.error(message));
  *   await client.startCall({ accessToken });
  *
  * Like the real SDK, startCall never throws: an expired, unknown or used token emits `error`
- * with the platform's message ("Access token expired", ...) and never `call_started`.
+ * with the platform's message ("Access token expired", ...) and never `call_started`. An
+ * `error` nobody listens to goes to console.error, as Node's EventEmitter does for 'error'.
  *
  * Events: call_started, call_ready, metadata (object), agent_start_talking,
  * agent_stop_talking, update ({transcript: [{role, content}], turntaking}), call_ended,
- * error (a string).
+ * error (a string). Types: voice-client.d.ts beside this file.
  */
 
 export const EVENTS = Object.freeze([
@@ -29,8 +35,27 @@ export const EVENTS = Object.freeze([
   "error",
 ]);
 
-/** The mock that served this module: /sdk/voice-client.js -> its origin. */
-const DEFAULT_BASE_URL = new URL("..", import.meta.url).href;
+/** The mock's URL, written in by the mock when it serves this file as an npm package. */
+const PACKAGED_BASE_URL = "";
+/** Where the mock serves this file as a plain module. */
+const SERVED_PATH = "/sdk/voice-client.js";
+const BASE_URL_HINT = 'pass the mock\'s URL: new ZentrixVoiceClient({ baseUrl: "http://127.0.0.1:8080" })';
+
+/**
+ * Where the mock is, when no `baseUrl` is given: the URL packaged in, else the mock this
+ * module was imported from. A copied or bundled file cannot tell (its URL is the app's, and
+ * an IIFE bundle has no import.meta.url at all): null, and startCall says so.
+ */
+function defaultBaseUrl() {
+  if (PACKAGED_BASE_URL) return PACKAGED_BASE_URL;
+  let here;
+  try {
+    here = new URL(import.meta.url);
+  } catch {
+    return null;
+  }
+  return here.pathname.endsWith(SERVED_PATH) ? new URL("..", here).href : null;
+}
 
 export class ZentrixVoiceClient {
   #baseUrl;
@@ -40,9 +65,9 @@ export class ZentrixVoiceClient {
   #started = false; // call_started was emitted and call_ended not yet
   #muted = false;
 
-  /** @param {{baseUrl?: string}} [options] where the mock runs (default: where this file came from) */
+  /** @param {{baseUrl?: string}} [options] where the mock runs (default: defaultBaseUrl()) */
   constructor(options = {}) {
-    this.#baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
+    this.#baseUrl = options.baseUrl ?? defaultBaseUrl();
   }
 
   get isCalling() {
@@ -107,7 +132,20 @@ export class ZentrixVoiceClient {
   }
 
   async #redeem(accessToken) {
-    const url = new URL("api/widget/calls", this.#baseUrl).href;
+    if (this.#baseUrl === null) {
+      this.#emit(
+        "error",
+        `ZentrixVoiceClient cannot tell where the mock is (this copy was not loaded from its ${SERVED_PATH}): ${BASE_URL_HINT}`,
+      );
+      return null;
+    }
+    let url;
+    try {
+      url = new URL("api/widget/calls", this.#baseUrl).href;
+    } catch {
+      this.#emit("error", `baseUrl ${JSON.stringify(this.#baseUrl)} is not a URL: ${BASE_URL_HINT}`);
+      return null;
+    }
     let response;
     try {
       response = await fetch(url, {
@@ -116,12 +154,19 @@ export class ZentrixVoiceClient {
         body: JSON.stringify({ accessToken }),
       });
     } catch (error) {
-      this.#emit("error", `Could not reach the voice platform at ${url}: ${error.message}`);
+      this.#emit(
+        "error",
+        `Could not reach the voice platform at ${url} (${error.message}): is the mock running there? If not, ${BASE_URL_HINT}`,
+      );
       return null;
     }
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
-      const message = body.error ?? `the voice platform answered ${response.status}`;
+      // The mock's own refusals carry the platform's message; anything else is another server.
+      const message =
+        typeof body?.error === "string"
+          ? body.error
+          : `The voice platform answered ${response.status} at ${url}: is that the mock? If not, ${BASE_URL_HINT}`;
       this.#emit("error", message);
       return null;
     }
@@ -185,7 +230,12 @@ export class ZentrixVoiceClient {
   }
 
   #emit(event, data) {
-    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
+    const listeners = [...(this.#listeners.get(event) ?? [])];
+    if (event === "error" && listeners.length === 0) {
+      console.error(`ZentrixVoiceClient error: ${data} (listen with client.on("error", ...))`);
+      return;
+    }
+    for (const listener of listeners) {
       try {
         if (data === undefined || data === null) listener();
         else listener(data);
