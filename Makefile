@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # command:debian-package pairs the tests need, installed when the command is missing
-SYSTEM_DEPS := redis-server:redis-server chromium:chromium
+# (node and npm: the SDK package tests run npm ci, esbuild, Vite and tsc; sdk_app's lockfile)
+SYSTEM_DEPS := redis-server:redis-server chromium:chromium node:nodejs npm:npm
 # what the benchmarks drive (bench/): the load generator, and Redis for the team row
 BENCH_DEPS := wrk:wrk redis-server:redis-server
 
