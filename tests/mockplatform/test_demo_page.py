@@ -276,3 +276,52 @@ def test_the_sdk_off_removes_a_listener_and_a_throwing_one_harms_no_other(page: 
     )
     assert result["heard"] == ["startCall needs { accessToken }: the token your backend fetched"]
     assert result["muted"] and result["unmuted"]
+
+
+def test_a_new_attempt_clears_the_last_calls_transcript(page: Page) -> None:
+    page.get_by_role("button", name="Call", exact=True).click()
+    expect(logged(page, "call_ended")).to_have_count(1)
+    expect(page.locator("#transcript li").first).to_be_visible()
+    page.get_by_label("API key the backend sends").select_option("nas_test_cancelled")
+    page.get_by_role("button", name="Call", exact=True).click()
+    expect(page.locator("#status")).to_contain_text("Token request failed: 403")
+    expect(page.locator("#transcript li")).to_have_count(0)
+    expect(page.locator("#transcript-empty")).to_be_visible()
+
+
+def test_the_page_shows_the_clock_and_resets_the_mock(page: Page, fast_url: str, spec) -> None:
+    expect(page.locator("#clock")).to_have_text("Mock clock: real time")
+    page.get_by_label("Scenario").select_option("short-call")
+    expect(logged(page, "scenario")).to_contain_text("200 short-call")
+    page.get_by_text("Token expiry: the pre-fetch bug").click()
+    page.get_by_role("button", name="1. Get a token now").click()
+    expect(logged(page, "token")).to_have_count(1)
+    page.get_by_role("button", name="2. Advance clock").click()
+    seconds = spec.token_lifetime_seconds + 1
+    expect(page.locator("#clock")).to_have_text(f"Mock clock: +{seconds:g} s ahead")
+    page.get_by_role("button", name="Reset the mock").click()
+    expect(logged(page, "reset")).to_contain_text("200")
+    expect(page.locator("#clock")).to_have_text("Mock clock: real time")
+    expect(page.get_by_label("Scenario")).to_have_value("default")
+    expect(page.get_by_role("button", name="3. Call with that token")).to_be_disabled()
+    assert httpx.get(f"{fast_url}/_mock/clock").json()["offsetSeconds"] == 0
+    assert httpx.get(f"{fast_url}/_mock/calls").json()["calls"] == []
+
+
+def test_the_page_asks_for_nothing_that_is_missing(page: Page, fast_url: str) -> None:
+    """No 404 in the console: the favicon included."""
+    failed: list[str] = []
+
+    def note(response) -> None:  # type: ignore[no-untyped-def]
+        if response.status >= 400:
+            failed.append(f"{response.status} {response.url}")
+
+    page.on("response", note)
+    try:
+        page.reload()
+        expect(page.locator("body[data-ready=true]")).to_be_attached()
+        expect(page.locator("#clock")).to_have_text("Mock clock: real time")
+    finally:
+        page.remove_listener("response", note)
+    assert failed == []
+    assert httpx.get(f"{fast_url}/favicon.ico").status_code == 204

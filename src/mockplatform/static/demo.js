@@ -125,10 +125,15 @@ async function fetchToken() {
   return { ok: response.ok, body };
 }
 
-async function startCall(accessToken) {
-  setStatus("Connecting…", "busy");
+/** A new attempt starts from a blank transcript, whatever the last one left. */
+function clearTranscript() {
   transcriptList.replaceChildren();
   $("#transcript-empty").hidden = false;
+}
+
+async function startCall(accessToken) {
+  setStatus("Connecting…", "busy");
+  clearTranscript();
   inCall(true);
   await client.startCall({ accessToken });
   if (!client.isCalling) inCall(false);
@@ -137,6 +142,7 @@ async function startCall(accessToken) {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   inCall(true);
+  clearTranscript();
   setStatus("Getting a token…", "busy");
   const { ok, body } = await fetchToken();
   if (!ok) {
@@ -172,6 +178,34 @@ buttons.advance.addEventListener("click", async () => {
   });
   log("clock", `advanced ${seconds} s (${response.status})`, "mock");
   if (response.ok) setStatus(`Mock clock moved ${seconds} s forward`, "idle");
+  await showClock();
+});
+
+/** The mock's clock offset, so a moved clock is never a surprise. */
+async function showClock() {
+  const response = await fetch("/_mock/clock").catch(() => null);
+  const line = $("#clock");
+  if (!response?.ok) {
+    line.textContent = "Mock clock: unknown";
+    return;
+  }
+  const { offsetSeconds } = await response.json();
+  line.dataset.offset = String(offsetSeconds);
+  line.textContent =
+    offsetSeconds === 0 ? "Mock clock: real time" : `Mock clock: +${offsetSeconds} s ahead`;
+}
+
+$("#reset").addEventListener("click", async () => {
+  if (client.isCalling) client.stopCall();
+  const response = await fetch("/_mock/reset", { method: "POST" });
+  log("reset", `${response.status}`, response.ok ? "mock" : "failure");
+  savedToken = null;
+  buttons.advance.disabled = true;
+  inCall(false);
+  clearTranscript();
+  if (response.ok) setStatus("Mock reset: tokens, calls, journal, clock, scenario", "idle");
+  else setStatus(`Reset refused: ${response.status}`, "error");
+  await Promise.all([showClock(), loadScenarios()]);
 });
 
 buttons.callSaved.addEventListener("click", () => startCall(savedToken));
@@ -222,7 +256,7 @@ async function loadScenarios() {
   select.replaceChildren(...scenarios.map(({ name }) => option(name, name, name === current)));
   select.disabled = false;
   describe();
-  select.addEventListener("change", async () => {
+  select.onchange = async () => {
     describe();
     const response = await fetch("/_mock/scenario", {
       method: "PUT",
@@ -233,8 +267,8 @@ async function loadScenarios() {
     log("scenario", `${response.status} ${body.name ?? body.error}`, response.ok ? "mock" : "failure");
     if (response.ok) setStatus(`Scenario: ${body.name}`, "idle");
     else setStatus(`Scenario not switched: ${body.error}`, "error");
-  });
+  };
 }
 
-await Promise.all([loadConfig(), loadScenarios()]);
+await Promise.all([loadConfig(), loadScenarios(), showClock()]);
 document.body.dataset.ready = "true";
