@@ -32,7 +32,8 @@ async def index(request: Request) -> Response:
 
 
 async def voice_client(request: Request) -> Response:
-    """The SDK stand-in: a plain ES module, imported by URL (CORS allows local origins)."""
+    """The SDK stand-in: a plain ES module, imported by URL (CORS allows local origins); the
+    same file the npm package holds (sdk_package.py)."""
     return FileResponse(
         STATIC_DIR / "voice-client.js", media_type="text/javascript", headers=NO_CACHE
     )

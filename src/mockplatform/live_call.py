@@ -89,7 +89,8 @@ class LiveCalls:
 
 
 async def scenario_of(websocket: WebSocket, platform: Platform) -> Scenario:
-    """The scenario the redeem ran under (named in the callUrl), else the active one."""
+    """The scenario the call follows (named in the callUrl: its token's, or the redeem's own
+    header), else the active one."""
     name = websocket.query_params.get(SCENARIO_PARAM)
     named = platform.scenarios.get(name) if name else None
     return named or await platform.active_scenario()

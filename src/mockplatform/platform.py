@@ -34,7 +34,7 @@ from mockplatform.tokens import key_digest, new_access_token, new_call_id, new_l
 from mockplatform.world import Account, Agent, Instance, World, prompt_around_caller
 
 LIVE_CALL_ROUTE = "live-call"  # the WebSocket a started call's events stream over (live_call.py)
-SCENARIO_PARAM = "scenario"  # the callUrl names the scenario the redeem ran under
+SCENARIO_PARAM = "scenario"  # the callUrl names the scenario the call follows (its token's)
 SCENARIO_HEADER = b"x-mock-scenario"
 _PREFER_CODE = re.compile(r"(?:^|[;,\s])code=(\d{3})\b")
 _PREFER_EXAMPLE = re.compile(r"(?:^|[;,\s])example=([\w-]+)")
