@@ -25,7 +25,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page
 
-from mockplatform import create_app
+from mockplatform import create_app, sdk_package
 from mockplatform.app import Settings
 from mockplatform.sdk_package import PACKAGE_NAME, TARBALL_PATH
 from mockplatform.spec import Spec
@@ -155,6 +155,19 @@ def last_call(mock_url: str) -> dict:
     return httpx.get(f"{mock_url}/_mock/calls").json()["calls"][0]
 
 
+def node_module(script: str, cwd: Path) -> str:
+    """Run `script` as an ES module in Node (the app's packages importable); its stderr."""
+    done = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stderr
+
+
 def test_the_tarball_is_an_npm_package_that_knows_the_mock(mock_url: str) -> None:
     tarball = httpx.get(f"{mock_url}{TARBALL_PATH}")
     assert tarball.status_code == 200
@@ -268,35 +281,49 @@ def test_a_copy_that_cannot_reach_the_mock_says_where_it_tried(app: Path) -> Non
       const client = new ZentrixVoiceClient({ baseUrl: "http://127.0.0.1:9" });
       await client.startCall({ accessToken: "rt_x" });
     """
-    done = subprocess.run(
-        ["node", "--input-type=module", "-e", script],
-        cwd=app,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert "http://127.0.0.1:9/api/widget/calls" in done.stderr
-    assert "new ZentrixVoiceClient({ baseUrl:" in done.stderr
+    stderr = node_module(script, app)
+    assert "http://127.0.0.1:9/api/widget/calls" in stderr
+    assert "new ZentrixVoiceClient({ baseUrl:" in stderr
 
 
 def test_tsc_checks_an_app_against_the_package_types(app: Path) -> None:
-    run([*TSC, "types/sample.ts"], app)
+    """One tsc run over both files: the sample passes clean, each marked mistake is an error."""
     done = subprocess.run(
-        [*TSC, "types/mistakes.ts"], cwd=app, capture_output=True, text=True, timeout=120
+        [*TSC, "types/sample.ts", "types/mistakes.ts"],
+        cwd=app,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode != 0
     expected = [
-        n
+        ("types/mistakes.ts", n)
         for n, line in enumerate((app / "types/mistakes.ts").read_text().splitlines(), 1)
         if "expect error" in line and not line.startswith("//")
     ]
     reported = sorted(
         {
-            int(line.split("(")[1].split(",")[0])
+            (line.split("(")[0], int(line.split("(")[1].split(",")[0]))
             for line in done.stdout.splitlines()
-            if line.startswith("types/mistakes.ts(")
+            if line.startswith("types/")
         }
     )
-    assert reported == expected, done.stdout
+    assert reported == expected, done.stdout  # nothing in sample.ts
     assert "'\"eror\"' is not assignable" in done.stdout
+
+
+def test_a_copy_bundled_as_an_iife_says_it_needs_a_base_url(app: Path, tmp_path: Path) -> None:
+    """voice-client.js copied into an app and bundled as a classic script: no import.meta.url
+    (esbuild leaves it empty), so no address to guess; the client says so instead of
+    crashing on `new URL`, and names the fix."""
+    bundle = tmp_path / "sdk.iife.js"
+    source = sdk_package.CLIENT_SOURCE
+    esbuild = ["npx", "--no-install", "esbuild", str(source), "--bundle", "--format=iife"]
+    run([*esbuild, "--global-name=SDK", "--log-level=error", f"--outfile={bundle}"], app)
+    script = f"""{bundle.read_text()}
+      const client = new SDK.ZentrixVoiceClient();
+      await client.startCall({{ accessToken: "rt_x" }});
+    """
+    stderr = node_module(script, app)
+    assert "cannot tell where the mock is" in stderr
+    assert "new ZentrixVoiceClient({ baseUrl:" in stderr
