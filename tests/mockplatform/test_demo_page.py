@@ -274,7 +274,10 @@ def test_the_sdk_off_removes_a_listener_and_a_throwing_one_harms_no_other(page: 
           return { heard, muted, unmuted: !client.isMuted };
         }"""
     )
-    assert result["heard"] == ["startCall needs { accessToken }: the token your backend fetched"]
+    assert result["heard"] == [
+        "startCall needs { accessToken }: the token your backend fetched "
+        "(got none: did the token request fail?)"
+    ]
     assert result["muted"] and result["unmuted"]
 
 

@@ -227,6 +227,24 @@ def test_a_backend_choosing_dropped_call_drops_the_call_and_says_so(
     assert (call["scenario"], call["endReason"]) == ("dropped-call", f"failed: {dropped.error}")
 
 
+def test_a_refused_token_request_is_not_a_blank_page(
+    built: dict[str, Path], app: Path, mock_url: str, page: Page
+) -> None:
+    """The seed's backend passes the platform's 403 on as a body without a token; the seed
+    calls startCall with none, and listens to no `error`: the console says what went wrong."""
+    console = console_of(page)
+    cancelled = {"NEURA_API_KEY": "nas_test_cancelled"}
+    with app_server(app, built["vite"], mock_url, **cancelled) as app_url:
+        page.goto(app_url)
+        page.locator("body[data-ready=true]").wait_for(state="attached")
+        page.get_by_role("button", name="Call").click()
+        wait_for_console(page, console, "ZentrixVoiceClient error")
+    errors = [text for kind, text in console if kind == "error"]
+    assert len(errors) == 1
+    assert "startCall needs { accessToken }" in errors[0]
+    assert "did the token request fail?" in errors[0]
+
+
 def test_the_page_cannot_fetch_a_token_itself(
     built: dict[str, Path], app: Path, mock_url: str, page: Page
 ) -> None:

@@ -97,7 +97,11 @@ export class ZentrixVoiceClient {
       return;
     }
     if (typeof accessToken !== "string" || accessToken === "") {
-      this.#emit("error", "startCall needs { accessToken }: the token your backend fetched");
+      const got = accessToken === undefined ? "none" : JSON.stringify(accessToken);
+      this.#emit(
+        "error",
+        `startCall needs { accessToken }: the token your backend fetched (got ${got}: did the token request fail?)`,
+      );
       return;
     }
     this.#calling = true;
