@@ -91,6 +91,12 @@ REQUESTS: list[tuple[str, str, str, dict[str, Any]]] = [
     ),
     ("redeem unknown", "POST", REDEEM_PATH, {"json": {"accessToken": "rt_test_never"}}),
     ("redeem malformed", "POST", REDEEM_PATH, {"json": {"token": 1}}),
+    (  # the SDK's own call from a page: CORS applies (the token endpoint gets none)
+        "redeem, origin",
+        "POST",
+        REDEEM_PATH,
+        {"json": {"accessToken": "rt_test_never"}, "headers": {"Origin": "http://localhost:5173"}},
+    ),
     ("redeem issued", "POST", REDEEM_PATH, {}),  # the body: a token issued just before
     ("wrong method", "GET", TOKEN_PATH, {"headers": KEY}),
     (
@@ -161,11 +167,17 @@ def test_the_fast_path_answers_and_journals_as_starlette_does(
 
 
 def test_a_browser_request_gets_starlettes_cors(clients: tuple[httpx.Client, httpx.Client]) -> None:
+    """On the SDK's own call (the redeem); the token endpoint answers no page (cors.py)."""
     fast, _ = clients
-    response = fast.post(TOKEN_PATH, **issue_with(Origin="http://localhost:5173"))
-    assert response.status_code == 200
+    origin = {"Origin": "http://localhost:5173"}
+    response = fast.post(REDEEM_PATH, json={"accessToken": "rt_test_never"}, headers=origin)
+    assert response.status_code == 401
     assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
     assert response.headers["vary"] == "Origin"
+    token = fast.post(TOKEN_PATH, **issue_with(**origin))
+    assert token.status_code == 200
+    assert "access-control-allow-origin" not in token.headers
+    assert token.headers["vary"] == "Origin"
 
 
 def test_the_lifespan_runs() -> None:
