@@ -24,6 +24,7 @@ from mockplatform.errors import ConfigError, Rejection
 from mockplatform.faults import RAW_SEND
 from mockplatform.intake import DEFAULT_MAX_BODY_BYTES
 from mockplatform.journal import Journal, JournalMiddleware
+from mockplatform.origins import LOCAL_ORIGINS
 from mockplatform.platform import (
     CREATE_TOKEN,
     REDEEM_TOKEN,
@@ -40,8 +41,6 @@ from mockplatform.spec import Spec, load_spec
 from mockplatform.store import MemoryStore, Store
 from mockplatform.store_guard import StoreGuard
 from mockplatform.world import World, default_world
-
-LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,11 @@ def create_app(
     app = MockApp(
         routes=routes,
         middleware=middleware,
-        exception_handlers={Rejection: _render_rejection, HTTPException: _render_http_error},
+        exception_handlers={
+            Rejection: _render_rejection,
+            HTTPException: _render_http_error,
+            **control.EXCEPTION_HANDLERS,
+        },
         fast_path=None
         if not fast_path
         else partial(

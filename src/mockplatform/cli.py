@@ -20,6 +20,12 @@ from mockplatform.errors import ConfigError, MockPlatformError
 from mockplatform.scenario_coverage import scenario_coverage
 from mockplatform.scenario_library import DEFAULT_SCENARIO, ScenarioLibrary, build_library
 from mockplatform.scenario_loader import ScenarioError, account_references, load_scenario
+from mockplatform.server_limits import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
+    LimitedHttpToolsProtocol,
+    guard_logs,
+)
 from mockplatform.spec import Spec, load_spec
 from mockplatform.world import World, default_world
 
@@ -89,6 +95,29 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="pause between a simulated call's events, for every scenario "
         "(default: the scenario's call: pace_ms); 0 plays a call at once, for e2e tests",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="connections served at once per worker; one more is answered 503 and closed "
+        "(default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-header-bytes",
+        type=int,
+        default=DEFAULT_MAX_HEADER_BYTES,
+        metavar="BYTES",
+        help="a request's line and headers together; more is answered 431 and the "
+        "connection closed (default %(default)s)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="trust X-Forwarded-For/-Proto from these proxy addresses (comma-separated, as "
+        "uvicorn reads it); by default forwarded headers are never trusted, whatever "
+        "FORWARDED_ALLOW_IPS says",
     )
     _scenarios_dir_option(serve)
     serve.set_defaults(run=_serve)
@@ -181,6 +210,7 @@ def _serve(args: argparse.Namespace) -> int:
         check_reachable(store_url)
     listener = _listen(args.host, args.port)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(message)s")
+    guard_logs()
     host, port = listener.getsockname()[:2]
     platform = app.state.platform
     url = f"http://{_url_host(host)}:{port}"
@@ -188,7 +218,7 @@ def _serve(args: argparse.Namespace) -> int:
     if store_url is not None:
         store = platform.store.location  # type: ignore[attr-defined]
         print(f"  store: {store}, shared by {args.workers} worker(s) here", flush=True)
-    options = server_options(args.log_level)
+    options = server_options(args.log_level, **_limits(args))
     if args.workers == 1:
         config = uvicorn.Config(app, **options)
         config.load()  # uvicorn's protocol modules, imported now so the freeze covers them
@@ -214,17 +244,44 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def server_options(log_level: str = "info") -> dict[str, Any]:
-    """uvicorn's settings for the mock: uvloop + httptools (2.5x plain asyncio + h11).
+def server_options(
+    log_level: str = "info",
+    *,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+    forwarded_allow_ips: str | None = None,
+) -> dict[str, Any]:
+    """uvicorn's settings for the mock: uvloop + httptools (2.5x plain asyncio + h11), with
+    the limits of server_limits.py, and forwarded headers trusted only when asked for (uvicorn
+    would trust whatever FORWARDED_ALLOW_IPS says, and the control API's idea of a local
+    caller comes from the client address those headers rewrite).
 
     bench/ serves its bare baseline endpoint with these same settings.
     """
     return dict(
         loop="uvloop",
-        http="httptools",
+        http=LimitedHttpToolsProtocol,
         access_log=False,
         log_level=log_level,
         timeout_graceful_shutdown=2,
+        limit_concurrency=max_connections,
+        h11_max_incomplete_event_size=max_header_bytes,
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips or "",
+    )
+
+
+def _limits(args: argparse.Namespace) -> dict[str, Any]:
+    for flag, value in (
+        ("--max-connections", args.max_connections),
+        ("--max-header-bytes", args.max_header_bytes),
+    ):
+        if value < 1:
+            raise ConfigError(f"{flag} {value}: must be at least 1")
+    return dict(
+        max_connections=args.max_connections,
+        max_header_bytes=args.max_header_bytes,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
 
 
@@ -263,6 +320,7 @@ def worker_app() -> Starlette:
     """uvicorn's factory in each `--workers` process: the parent's arguments, rebuilt."""
     args = _parser().parse_args(json.loads(os.environ[_WORKER_ARGV_ENV]))
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(message)s")
+    guard_logs()
     app = _app(args)
     settle_heap()
     return app

@@ -1,71 +1,146 @@
 """The control API under `/_mock/`: the clock, the call log, the request journal, reset.
 
 It changes what the mock believes, so it answers only the local machine unless an admin
-token is configured, and then only callers that send it (`X-Mock-Admin-Token`).
+token is configured, and then only callers that send it (`X-Mock-Admin-Token`). "The local
+machine" means a loopback caller, whose `Host` is a local name (not a DNS name rebound to
+127.0.0.1) and whose `Origin`, when a browser sends one, is a local page's or the mock's own.
+A state-changing request with a body must send it as JSON: a web page can send `text/plain`
+or a form anywhere without asking, JSON only after a CORS preflight, which the mock grants
+local pages alone. Every parameter is checked: a bad one gets a 4xx naming it, never a 5xx.
 """
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import math
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mockplatform.headers import header_dict
+from mockplatform.intake import JSON_MEDIA_TYPE, Malformed, parse_json
+from mockplatform.origins import is_allowed_origin, is_local_host, is_loopback
 from mockplatform.platform import platform_of
+from mockplatform.store import MAX_CALLS, MAX_CLOCK_OFFSET
 
 ADMIN_TOKEN_HEADER = "x-mock-admin-token"
 DEFAULT_LIMIT = 100
+MAX_LIMIT = MAX_CALLS  # no list is longer
+MAX_BODY_BYTES = 4096  # the largest control body is a scenario's name
+MAX_NAME_CHARS = 200
+_STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class ControlGuard:
-    """Refuse control requests from anywhere but loopback, unless they carry the admin token."""
+    """Refuse control requests from anywhere but the local machine (see the module's doc),
+    unless they carry the admin token; refuse a state-changing body that is not JSON."""
 
     def __init__(self, app: ASGIApp, admin_token: str | None) -> None:
         self.app = app
         self.admin_token = admin_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._allowed(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        detail = (
-            "send the admin token in X-Mock-Admin-Token"
-            if self.admin_token
-            else "the control API answers only loopback callers; start the mock with "
-            "--admin-token to allow others"
-        )
-        response = JSONResponse({"error": "Control API access denied", "detail": detail}, 403)
-        await response(scope, receive, send)
+        headers = header_dict(scope)
+        refusal = self._refusal(scope, headers)
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        status, message, detail = refusal
+        await _error(message, status, detail)(scope, receive, send)
 
-    def _allowed(self, scope: Scope) -> bool:
-        if is_loopback(scope.get("client")):
-            return True
+    def _refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> tuple[int, str, str] | None:
+        host = headers.get(b"host", b"").decode("latin-1")
+        origin = headers.get(b"origin")
+        if not self._has_token(headers):
+            if not is_loopback(scope.get("client")):
+                return _denied(
+                    "send the admin token in X-Mock-Admin-Token"
+                    if self.admin_token
+                    else "the control API answers only loopback callers; start the mock with "
+                    "--admin-token to allow others"
+                )
+            if not is_local_host(host):
+                return _denied(
+                    f"Host {host!r} is not a local name (a DNS name pointed at 127.0.0.1 is how "
+                    "a web page reaches a local server); use localhost or 127.0.0.1"
+                )
+        if origin is not None and not is_allowed_origin(origin.decode("latin-1"), host):
+            return _denied(
+                f"a page at {origin.decode('latin-1')!r} may not drive the mock; the control "
+                "API answers local pages and the mock's own"
+            )
+        if scope["method"] in _STATE_CHANGING and _has_body(headers):
+            media_type = headers.get(b"content-type", b"").decode("latin-1")
+            if media_type.partition(";")[0].strip().lower() != JSON_MEDIA_TYPE:
+                return (
+                    415,
+                    "Unsupported media type",
+                    f"Content-Type is {media_type or 'none'!r}; send the body as JSON with "
+                    "Content-Type: application/json",
+                )
+        return None
+
+    def _has_token(self, headers: dict[bytes, bytes]) -> bool:
         if not self.admin_token:
             return False
-        sent = dict(scope["headers"]).get(ADMIN_TOKEN_HEADER.encode(), b"")
+        sent = headers.get(ADMIN_TOKEN_HEADER.encode(), b"")
         return hmac.compare_digest(sent, self.admin_token.encode())
 
 
-def is_loopback(client: tuple[str, int] | None) -> bool:
-    if client is None:
-        return False
-    try:
-        return ipaddress.ip_address(client[0]).is_loopback
-    except ValueError:
-        return False
+def _denied(detail: str) -> tuple[int, str, str]:
+    return 403, "Control API access denied", detail
+
+
+def _has_body(headers: dict[bytes, bytes]) -> bool:
+    return headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
 
 
 def _error(message: str, status: int, detail: str) -> JSONResponse:
     return JSONResponse({"error": message, "detail": detail}, status_code=status)
 
 
+class BadParameter(Exception):
+    """A control request's parameter or body is unusable: answered `status` with `detail`."""
+
+    def __init__(self, detail: str, status: int = 400) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+
+
 def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit", "")
-    return int(raw) if raw.isdigit() else DEFAULT_LIMIT
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return DEFAULT_LIMIT
+    # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or int(raw) > MAX_LIMIT:
+        raise BadParameter(f"limit: must be a whole number from 0 to {MAX_LIMIT}, not {raw[:20]!r}")
+    return int(raw)
+
+
+async def _json_body(request: Request, example: str) -> dict[str, Any]:
+    """The body as a JSON object, read no further than `MAX_BODY_BYTES`, strict as the
+    platform's own intake (duplicate keys, NaN, lone surrogates, deep nesting: a 400)."""
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise BadParameter(f"the body is limited to {MAX_BODY_BYTES} bytes", 413)
+    try:
+        data = parse_json(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadParameter(f"the body is not valid UTF-8; send JSON like {example}") from None
+    except Malformed as exc:
+        raise BadParameter(f"{exc.detail}; send JSON like {example}") from None
+    if not isinstance(data, dict):
+        raise BadParameter(f"send a JSON object like {example}")
+    return data
 
 
 async def index(request: Request) -> JSONResponse:
@@ -90,15 +165,17 @@ async def clock(request: Request) -> JSONResponse:
 
 
 async def advance_clock(request: Request) -> JSONResponse:
-    try:
-        body = await request.json()
-    except ValueError:
-        return _error("Invalid request", 400, 'send JSON like {"seconds": 61}')
-    seconds = body.get("seconds") if isinstance(body, dict) else None
+    body = await _json_body(request, '{"seconds": 61}')
+    seconds = body.get("seconds")
     valid = isinstance(seconds, int | float) and not isinstance(seconds, bool)
-    if not valid or not math.isfinite(seconds) or seconds < 0:
-        return _error("Invalid request", 400, "seconds: must be a number of seconds >= 0")
-    await platform_of(request).store.advance_clock(float(seconds))
+    if not valid or not math.isfinite(seconds) or not 0 <= seconds <= MAX_CLOCK_OFFSET:
+        raise BadParameter(f"seconds: must be a number of seconds from 0 to {MAX_CLOCK_OFFSET}")
+    offset = await platform_of(request).store.advance_clock(float(seconds))
+    if offset is None:
+        raise BadParameter(
+            f"seconds: the clock may run at most {MAX_CLOCK_OFFSET} seconds ahead; "
+            "reset it (POST /_mock/reset) to move it again"
+        )
     return await clock(request)
 
 
@@ -109,9 +186,12 @@ async def calls(request: Request) -> JSONResponse:
 
 async def call(request: Request) -> JSONResponse:
     call_id = request.path_params["call_id"]
-    record = await platform_of(request).store.get_call(call_id)
+    record = None
+    if len(call_id) <= MAX_NAME_CHARS:  # no call id is longer: no store lookup for a megabyte
+        record = await platform_of(request).store.get_call(call_id)
     if record is None:
-        return _error("Call not found", 404, f"no call {call_id} in the call log")
+        shown = call_id[:MAX_NAME_CHARS]
+        return _error("Call not found", 404, f"no call {shown!r} in the call log")
     return JSONResponse(record.to_json())
 
 
@@ -139,19 +219,28 @@ async def scenario(request: Request) -> JSONResponse:
 
 async def switch_scenario(request: Request) -> JSONResponse:
     platform = platform_of(request)
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    name = body.get("name") if isinstance(body, dict) else None
-    if not isinstance(name, str):
-        return _error("Invalid request", 400, 'send JSON like {"name": "platform-failure"}')
+    name = (await _json_body(request, '{"name": "platform-failure"}')).get("name")
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
+        raise BadParameter(
+            f"name: must be a scenario's name (1 to {MAX_NAME_CHARS} characters); send JSON "
+            'like {"name": "platform-failure"}'
+        )
     platform.scenarios.refresh()
     if platform.scenarios.get(name) is None:
         known = ", ".join(sorted(s.name for s in platform.scenarios.all()))
         return _error("Scenario not found", 404, f"no scenario named {name!r} (known: {known})")
     await platform.store.set_scenario(name)
     return await scenario(request)
+
+
+async def _bad_parameter(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BadParameter)
+    return _error(
+        "Invalid request" if exc.status == 400 else "Request body too large", exc.status, exc.detail
+    )
+
+
+EXCEPTION_HANDLERS = {BadParameter: _bad_parameter}
 
 
 ROUTES = [

@@ -1,7 +1,9 @@
 """Reading a request body the way the spec says, turning every malformation into a clear 4xx.
 
-A body goes through size (413), media type (415), UTF-8, JSON syntax and the spec's schema
-(400) in that order; each rejection names what is wrong. Nothing here raises anything else.
+A body goes through size (413), media type (415), UTF-8, JSON syntax, text that cannot be
+encoded (a lone surrogate escaped as `\\ud800`) and the spec's schema (400) in that order;
+each rejection names what is wrong. Nothing here raises anything else, and nothing that
+passes can fail later stages: every string in an accepted body encodes as UTF-8.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ async def read_json_body(
     else:
         if end != len(text) or type(data) is not dict or text.count(":") != len(data):
             data = _parse_json_checked(text, op_id)
+        elif "\\u" in text:  # only an escape makes a lone surrogate: the usual body skips this
+            _parse_json_checked(text, op_id)
     problem = operation.validate_request(data)
     if problem is not None:
         raise Rejection(op_id, 400, field=problem.field or None, detail=problem.detail)
@@ -116,27 +120,82 @@ def _too_large(op_id: str, max_bytes: int) -> Rejection:
     return Rejection(op_id, 413, detail=f"the body is limited to {max_bytes} bytes")
 
 
-def _parse_json_checked(text: str, op_id: str) -> Any:
+class Malformed(ValueError):
+    """A JSON text that is not a usable body: `detail` says why, `field` names where."""
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+def parse_json(text: str) -> Any:
+    """Strict JSON: no duplicate keys, no NaN/Infinity, no BOM, no lone surrogates, no nesting
+    deeper than the parser can take. Raises `Malformed`; the control API reads its bodies so
+    too."""
     if not text.strip():
-        raise Rejection(op_id, 400, detail="the body is empty; send a JSON object")
+        raise Malformed("the body is empty; send a JSON object")
     try:
         if text.startswith("\ufeff"):  # as json.loads says it
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        return _DECODER.decode(text)
+        data = _DECODER.decode(text)
     except _DuplicateKey as exc:
-        raise Rejection(
-            op_id, 400, field=exc.key, detail=f"{exc.key}: appears more than once in the body"
-        ) from None
+        raise Malformed(f"{exc.key}: appears more than once in the body", exc.key) from None
     except json.JSONDecodeError as exc:
-        raise Rejection(
-            op_id,
-            400,
-            detail=f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+        raise Malformed(
+            f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     except ValueError as exc:  # NaN / Infinity
-        raise Rejection(op_id, 400, detail=f"the body is not valid JSON: {exc}") from None
+        raise Malformed(f"the body is not valid JSON: {exc}") from None
     except RecursionError:
-        raise Rejection(op_id, 400, detail="the body is nested too deeply") from None
+        raise Malformed("the body is nested too deeply") from None
+    where = unencodable_field(data)
+    if where is not None:
+        raise Malformed(
+            f"{where or 'body'}: holds a lone surrogate (an escape in \\ud800-\\udfff "
+            "without its pair), which is not text; send valid Unicode",
+            where or None,
+        )
+    return data
+
+
+def unencodable_field(data: Any) -> str | None:
+    """The dotted path of the first string (value or key) in `data` that UTF-8 cannot encode,
+    "" for the top level, or None when all encode. Walked with a stack, not recursion: the
+    depth is whatever the parser accepted."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if not _encodes(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                if not _encodes(key):
+                    return path
+                stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend(
+                (f"{path}.{index}" if path else str(index), item)
+                for index, item in enumerate(value)
+            )
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _parse_json_checked(text: str, op_id: str) -> Any:
+    try:
+        return parse_json(text)
+    except Malformed as exc:
+        raise Rejection(op_id, 400, field=exc.field, detail=exc.detail) from None
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 A pure ASGI middleware (and `Journal.record`, for the fast path), so it sees the body as
 it streams in without buffering it for the handler. Entries keep the request as it came;
 secrets are masked whenever an entry leaves the process (the control API, the log line):
-the API key in `Authorization`, and access tokens in bodies.
+the API key in `Authorization` and any credential-carrying header (the admin token too),
+credential-carrying query parameters, and access tokens in bodies of any shape (at any
+depth, and in text that is not JSON). What an entry keeps is bounded: the body's first
+`MAX_KEPT_BODY` bytes, at most `MAX_KEPT_HEADERS` headers of `MAX_KEPT_HEADER_BYTES` in all.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +24,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockplatform.headers import decode_headers, header_dict
+from mockplatform.intake import Malformed, parse_json
+from mockplatform.tokens import TOKEN_PREFIX
 from mockplatform.world import mask_secret
 
 if TYPE_CHECKING:  # the store keeps entries: it imports this module
@@ -30,8 +35,17 @@ logger = logging.getLogger("mockplatform")
 
 JOURNALED_PREFIX = "/api/"
 MAX_KEPT_BODY = 4096
+MAX_KEPT_HEADERS = 32
+MAX_KEPT_HEADER_BYTES = 4096  # names and values together; a longer value is cut short
 SECRET_FIELDS = ("accessToken",)
+# A header or query parameter whose name says it carries a credential is shown masked.
+_CREDENTIAL_NAME = re.compile(r"key|token|secret|passw|auth|cookie|session|signature", re.I)
+# An access token wherever it appears in text (a body that is not JSON, a query string).
+_TOKEN_TEXT = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_\-]+")
+# A secret field's value in text that is not JSON (cut short, malformed).
+_FIELD_TEXT = re.compile('"(' + "|".join(SECRET_FIELDS) + r')"(\s*:\s*")([^"]*)')
 _AUTHORIZATION = b"authorization"
+_CUT = b"..."
 
 
 class RequestLog:
@@ -104,6 +118,10 @@ class Journal:
         `headers`: the request's, as `headers.header_dict` gathers them.
         """
         seconds = time.perf_counter() - started
+        if len(headers) > MAX_KEPT_HEADERS or sum(map(len, headers.values())) > (
+            MAX_KEPT_HEADER_BYTES
+        ):
+            headers = bounded_headers(headers)
         state = scope.get("state", {})
         entry: JournalEntry = {  # a literal: calling the TypedDict costs three times as much
             "id": next(self.ids),
@@ -121,6 +139,21 @@ class Journal:
         }
         self.log.add(entry)
         return self.store.record_request(entry)
+
+
+def bounded_headers(headers: dict[bytes, bytes]) -> dict[bytes, bytes]:
+    """The first `MAX_KEPT_HEADERS` headers, cut to `MAX_KEPT_HEADER_BYTES` in all: 150
+    requests with a megabyte header each must not hold 150 MB until the next reset."""
+    kept: dict[bytes, bytes] = {}
+    budget = MAX_KEPT_HEADER_BYTES
+    for name, value in itertools.islice(headers.items(), MAX_KEPT_HEADERS):
+        name = name[:budget]
+        budget -= len(name)
+        kept[name] = value if len(value) <= budget else value[: max(budget, 0)] + _CUT
+        budget -= len(value)
+        if budget <= 0:
+            break
+    return kept
 
 
 class KeptBody:
@@ -212,17 +245,14 @@ class JournalEntry(TypedDict):
 
 
 def entry_json(entry: JournalEntry) -> dict[str, Any]:
-    """The entry as the control API shows it, its secrets masked."""
-    headers = decode_headers(entry["headers"])
-    if "authorization" in headers:
-        headers["authorization"] = mask_authorization(headers["authorization"])
+    """The entry as the control API shows it, its secrets masked; every string encodable."""
     shown = {
         "id": entry["id"],
         "time": entry["time"],
         "method": entry["method"],
         "path": entry["path"],
-        "query": entry["query"].decode("latin-1"),
-        "headers": headers,
+        "query": mask_query(entry["query"].decode("latin-1")),
+        "headers": mask_headers(decode_headers(entry["headers"])),
         "body": mask_body(entry["body"]),
         "status": entry["status"],
         "durationMs": round(entry["seconds"] * 1000, 3),
@@ -236,7 +266,8 @@ def entry_json(entry: JournalEntry) -> dict[str, Any]:
 
 
 def log_line(entry: JournalEntry) -> str:
-    """`POST /api/widget/token -> 200 (key Bearer nas_…tive)`: the key masked, as always."""
+    """`POST /api/widget/token -> 200 (key Bearer nas_…tive)`: the key masked, as always,
+    and every field `printable`."""
     return _line(
         entry["method"], entry["path"], entry["status"], entry["headers"].get(_AUTHORIZATION)
     )
@@ -245,7 +276,18 @@ def log_line(entry: JournalEntry) -> str:
 @functools.lru_cache(maxsize=256)  # a client sends the same request again and again
 def _line(method: str, path: str, status: int | None, authorization: bytes | None) -> str:
     key = "none" if authorization is None else mask_authorization(authorization.decode("latin-1"))
-    return f"{method} {path} -> {status} (key {key})"
+    return f"{printable(method)} {printable(path)} -> {status} (key {printable(key)})"
+
+
+MAX_LOGGED_CHARS = 300
+
+
+def printable(text: str) -> str:
+    """`text` as one safe line of a log: control characters (a `%0A` in a path becomes a
+    newline) escaped, so no request can print a line of its own; cut to `MAX_LOGGED_CHARS`."""
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= MAX_LOGGED_CHARS else text[:MAX_LOGGED_CHARS] + "..."
 
 
 def mask_authorization(value: str) -> str:
@@ -253,17 +295,60 @@ def mask_authorization(value: str) -> str:
     return f"{scheme} {mask_secret(credential.strip())}" if credential else mask_secret(value)
 
 
+def mask_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Every header whose name says it carries a credential, masked (the admin token too)."""
+    for name, value in headers.items():
+        if name == "authorization":
+            headers[name] = mask_authorization(value)
+        elif _CREDENTIAL_NAME.search(name):
+            headers[name] = mask_secret(value)
+    return headers
+
+
+def mask_query(query: str) -> str:
+    """`key=…` and every other credential-named parameter masked; tokens anywhere masked."""
+    if not query:
+        return query
+    parts = []
+    for part in query.split("&"):
+        name, equals, value = part.partition("=")
+        if equals and _CREDENTIAL_NAME.search(name):
+            value = mask_secret(value)
+        parts.append(f"{name}{equals}{value}")
+    return mask_text("&".join(parts))
+
+
+def mask_text(text: str) -> str:
+    """Any access token in `text` masked, whatever surrounds it, and any secret field's value."""
+    text = _FIELD_TEXT.sub(lambda m: f'"{m[1]}"{m[2]}{mask_secret(m[3])}', text)
+    return _TOKEN_TEXT.sub(lambda match: mask_secret(match.group()), text)
+
+
 def mask_body(body: bytes) -> Any:
-    """The body as JSON where it parses (secrets masked), else as text; never the raw secret."""
+    """The body as JSON where it parses (secrets masked at any depth), else as text with any
+    token in it masked; never the raw secret, never text that cannot be encoded."""
     if not body:
         return ""
     text = body.decode("utf-8", "replace")
     try:
-        data = json.loads(text)
-    except ValueError:
-        return text
-    if isinstance(data, dict):
-        for name in SECRET_FIELDS:
-            if isinstance(data.get(name), str):
-                data[name] = mask_secret(data[name])
+        data = parse_json(text)
+    except Malformed:
+        return mask_text(text)
+    stack = [data]
+    while stack:  # a stack, not recursion: the body may nest as deep as the parser allows
+        value = stack.pop()
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if name in SECRET_FIELDS and isinstance(item, str):
+                    value[name] = mask_secret(item)
+                elif isinstance(item, dict | list):
+                    stack.append(item)
+                elif isinstance(item, str):
+                    value[name] = mask_text(item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, dict | list):
+                    stack.append(item)
+                elif isinstance(item, str):
+                    value[index] = mask_text(item)
     return data

@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from mockplatform.calls import CallRecord, CallStatus
 from mockplatform.conversation import Conversation, build_conversation
 from mockplatform.errors import StoreUnavailable
+from mockplatform.journal import printable
 from mockplatform.platform import LIVE_CALL_ROUTE, SCENARIO_PARAM, Platform
 from mockplatform.scenarios import CallScript, Scenario
 from mockplatform.store_guard import STORE_UNAVAILABLE
@@ -72,7 +73,8 @@ def end_reason(conversation: Conversation) -> str:
 
 
 class LiveCalls:
-    """The calls this process is streaming now: a call can be listened to by one socket.
+    """How this process plays calls. (Which socket may listen to a call is the store's to
+    say, `Store.claim_listener`: the "once" rule holds across workers and hosts.)
 
     `script`, when set (`Settings.call_script`), overrides every scenario's `call:` section;
     `pace_ms` (`serve --call-pace-ms`) only its pace, so end-to-end tests run calls fast.
@@ -81,7 +83,6 @@ class LiveCalls:
     def __init__(self, script: CallScript | None = None, pace_ms: int | None = None) -> None:
         self.script = script
         self.pace_ms = pace_ms
-        self.streaming: set[str] = set()
 
     def script_for(self, scenario: Scenario) -> CallScript:
         script = self.script or scenario.call
@@ -109,7 +110,7 @@ async def live_call(websocket: WebSocket) -> None:
     try:
         await _serve_call(websocket)
     except StoreUnavailable as exc:  # the mock's own failure: say so, as HTTP gets a 503
-        logger.warning("live call %s: %s", websocket.url.path, exc)
+        logger.warning("live call %s: %s", printable(websocket.url.path), exc)
         if await _send(websocket, "error", f"{STORE_UNAVAILABLE}: {exc}"):
             await websocket.close(code=CLOSE_INTERNAL_ERROR, reason=STORE_UNAVAILABLE)
 
@@ -118,7 +119,9 @@ async def _serve_call(websocket: WebSocket) -> None:
     platform, live = _platform(websocket), _live_calls(websocket)
     call_id = websocket.path_params["call_id"]
     call = await platform.store.get_call(call_id)
-    refusal = _refusal(call, websocket.query_params.get("key", ""), live)
+    refusal = _refusal(call, websocket.query_params.get("key", ""))
+    if refusal is None and not await platform.store.claim_listener(call_id):
+        refusal = CLOSE_BUSY, "Call already being listened to: a call can be listened to once"
     if refusal is not None:
         code, message = refusal
         await _send(websocket, "error", message)
@@ -133,11 +136,7 @@ async def _serve_call(websocket: WebSocket) -> None:
             call.instance_id
         )
     conversation = build_conversation(call, instance, script)
-    live.streaming.add(call_id)
-    try:
-        reason = await _play(websocket, platform, call, conversation, script)
-    finally:
-        live.streaming.discard(call_id)
+    reason = await _play(websocket, platform, call, conversation, script)
     call.status = CallStatus.ENDED
     call.ended_at = await platform.store.now()
     call.end_reason = reason
@@ -146,13 +145,13 @@ async def _serve_call(websocket: WebSocket) -> None:
         await websocket.close()
 
 
-def _refusal(call: CallRecord | None, key: str, live: LiveCalls) -> tuple[int, str] | None:
+def _refusal(call: CallRecord | None, key: str) -> tuple[int, str] | None:
     """Why this socket may not listen to the call, or None when it may."""
     if call is None or call.live_key_digest is None:
         return CLOSE_NOT_FOUND, "Call not found: no started call with this id"
     if not hmac.compare_digest(key_digest(key), call.live_key_digest):
         return CLOSE_REFUSED, "Invalid call key: use the callUrl the redeem response gave"
-    if call.status != CallStatus.STARTED or call.call_id in live.streaming:
+    if call.status != CallStatus.STARTED:
         return CLOSE_BUSY, f"Call already {call.status}: a call can be listened to once"
     return None
 

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mockplatform.auth import authenticate
-from mockplatform.calls import CallRecord, CallStatus, Redemption
+from mockplatform.calls import CallRecord, Redemption
 from mockplatform.errors import Rejection
 from mockplatform.faults import FaultResponse
 from mockplatform.headers import decode_headers, header_dict
@@ -184,11 +184,19 @@ async def choose_rule(
             )
         if status >= 400:
             example = _PREFER_EXAMPLE.search(prefer)
+            name = example.group(1) if example else None
+            names = operation.example_names(status)
+            if name is not None and name not in names:
+                raise Rejection(
+                    operation_id,
+                    400,
+                    field="Prefer",
+                    detail=f"Prefer: example={name} is not a documented example of "
+                    f"{operation.title} -> {status} (documented: {', '.join(names) or 'none'})",
+                )
             return Rule(
                 operation=operation_id,
-                respond=Respond(
-                    status, example=example.group(1) if example else None, detail="Prefer header"
-                ),
+                respond=Respond(status, example=name, detail="Prefer header"),
             )
     if not scenario.rules:
         return None
@@ -347,7 +355,8 @@ async def redeem_widget_token(exchange: Exchange) -> Response:
     forced = forced_rejection(REDEEM_TOKEN, rule)
     if forced is not None:
         raise forced
-    outcome, call = await platform.store.redeem_token(body["accessToken"])
+    live_key = new_live_key()
+    outcome, call = await platform.store.redeem_token(body["accessToken"], key_digest(live_key))
     if outcome is Redemption.UNKNOWN:
         raise Rejection(REDEEM_TOKEN, 401, example="unknown", detail="no such access token")
     assert call is not None
@@ -355,11 +364,7 @@ async def redeem_widget_token(exchange: Exchange) -> Response:
         refusal = redeem_refusal(outcome)
         await log_failed_redeem(platform, call, refusal)
         raise refusal
-    call.status = CallStatus.STARTED
-    call.started_at = await platform.store.now()
-    live_key = new_live_key()
-    call.live_key_digest = key_digest(live_key)
-    await platform.store.save_call(call)
+    # The store started the call in the redeem's own step: nothing is left here to fail.
     return FastJSONResponse(
         {
             "callId": call.call_id,

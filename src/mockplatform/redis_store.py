@@ -17,6 +17,8 @@ Keys, under a prefix (`mockplatform:` by default):
     calls:seq           the save order counter
     journal             list of JSON entries, newest first, capped with LTRIM
     journal:seq         team-wide journal ids (each worker's own counter would collide)
+    clock:nonce         the last clock move applied (a retried move is applied once)
+    listener:<call id>  set by the one socket that listens to the call ("listened to once")
 
 Expiry and the movable clock. A token's expiry and forget times are stored as mock times,
 and every script decides against the shared mock clock (Redis's TIME plus the offset, read
@@ -25,6 +27,14 @@ own key expiry (PEXPIRE, set to the moment the token is forgotten) reclaims the 
 then an expired token is still told apart from an unknown one, as `MemoryStore` does.
 Token keys are hashed: a key never holds a usable token, and a huge body never makes a
 huge key.
+
+A step that changes state and fails must change nothing. A command sent to a Redis that
+stalls (paused, swapping) times out after `COMMAND_TIMEOUT` and the request gets its 503;
+but Redis may run the command when it wakes. So every state-changing step that a client
+can see fail (a redeem, a clock move, a scenario switch, a reset) carries a deadline on
+Redis's own clock, set before the client could give up, and does nothing once it has
+passed. Commands are encoded one by one as they are queued, so no value of one request
+can fail the pipeline that carries others'.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ import asyncio
 import hashlib
 import json
 import secrets
+import time
 from dataclasses import fields
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -47,13 +58,24 @@ from redis.exceptions import NoScriptError
 from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import StoreUnavailable
 from mockplatform.journal import JournalEntry, entry_json
-from mockplatform.store import EXPIRED_TOKEN_MEMORY, MAX_CALLS, MAX_JOURNAL, MAX_TOKENS
+from mockplatform.store import (
+    EXPIRED_TOKEN_MEMORY,
+    MAX_CALLS,
+    MAX_CLOCK_OFFSET,
+    MAX_JOURNAL,
+    MAX_TOKENS,
+)
 
 DEFAULT_PREFIX = "mockplatform:"
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 # Fail fast when Redis is down: a request should get its 503 in a second, not hang.
 CONNECT_TIMEOUT = 1.0
 COMMAND_TIMEOUT = 2.0
+# A state-changing step is done only if Redis runs it within this long of its sending: well
+# before the client gives up on it, however far this host's clock and Redis's differ (the
+# difference is measured, to within half a round trip; see `RedisStore._deadline`).
+STEP_DEADLINE = COMMAND_TIMEOUT / 2
+LISTENER_CLAIM_MS = 7 * 24 * 3600 * 1000  # kept past any call's end (the call log says ended)
 MAX_CONNECTIONS = 64  # per worker process
 POOL_TIMEOUT = 5.0  # seconds a request waits for a free connection before its 503
 
@@ -62,6 +84,12 @@ local function mock_now(clock_key)
   local t = redis.call('TIME')
   return tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(redis.call('GET', clock_key) or '0')
 end
+"""
+
+# ARGV[1] of the script it starts: the deadline (Redis's time) after which it does nothing.
+_IN_TIME = """
+local t = redis.call('TIME')
+if tonumber(t[1]) + tonumber(t[2]) / 1000000 > tonumber(ARGV[1]) then return {'late'} end
 """
 
 # KEYS: clock.  The mock's now, as text (a Lua number would lose the microseconds).
@@ -109,14 +137,17 @@ save_call(KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[5])
 """
 )
 
-# KEYS: token, clock, calls:data.  ARGV: this redeem's nonce.
+# KEYS: token, clock, calls, calls:data, calls:seq.
+# ARGV: deadline, this redeem's nonce, the live key's digest, max calls.
 # The nonce makes a retried redeem (the reply was lost, redis-py sends it again) get its own
-# ACCEPTED back instead of a 409 for a token nobody else used.
-# The call log records the start in the same step, so a store failure before the handler's
-# own `save_call` never leaves a used token whose call still reads `token_issued`. The call
-# is returned as it was, like `MemoryStore` does; the JSON edited is our own `_dump_call`'s.
+# ACCEPTED back instead of a 409 for a token nobody else used. The call is started in the
+# same step (status, start time, live key digest, saved in the call log), so no later
+# step can fail between the token used and the call started; it is returned as saved. The
+# JSON edited is our own `_dump_call`'s.
 _REDEEM = (
-    _MOCK_NOW
+    _IN_TIME
+    + _MOCK_NOW
+    + _SAVE_CALL
     + """
 local t = redis.call('HMGET', KEYS[1], 'exp', 'forget', 'used', 'call_id', 'call')
 if not t[1] then return {'unknown'} end
@@ -125,19 +156,42 @@ if now >= tonumber(t[2]) then
   redis.call('DEL', KEYS[1])
   return {'unknown'}
 end
-local logged = redis.call('HGET', KEYS[3], t[4])
-local call = logged or t[5]
-if t[3] == ARGV[1] then return {'accepted', call} end
+local call = redis.call('HGET', KEYS[4], t[4]) or t[5]
+if t[3] == ARGV[2] then return {'accepted', call} end
 if t[3] ~= '' then return {'used', call} end
 if now >= tonumber(t[1]) then return {'expired', call} end
-redis.call('HSET', KEYS[1], 'used', ARGV[1])
-if logged then
-  local started = string.gsub(logged, '"status":"token_issued"', '"status":"started"', 1)
-  started = string.gsub(started, '"started_at":null',
-                        '"started_at":' .. string.format('%.6f', now), 1)
-  redis.call('HSET', KEYS[3], t[4], started)
+redis.call('HSET', KEYS[1], 'used', ARGV[2])
+local started = string.gsub(call, '"status":"token_issued"', '"status":"started"', 1)
+started = string.gsub(started, '"started_at":null',
+                      '"started_at":' .. string.format('%.6f', now), 1)
+if ARGV[3] ~= '' then
+  started = string.gsub(started, '"live_key_digest":null',
+                        '"live_key_digest":"' .. ARGV[3] .. '"', 1)
 end
-return {'accepted', call}
+save_call(KEYS[3], KEYS[4], KEYS[5], t[4], started, ARGV[4])
+return {'accepted', started}
+"""
+)
+
+# KEYS: clock, clock:nonce.  ARGV: deadline, seconds, max offset, nonce.  The new offset, or
+# 'bound' (unmoved) when it would pass the bound.
+_ADVANCE = (
+    _IN_TIME
+    + """
+if redis.call('GET', KEYS[2]) == ARGV[4] then return {'ok', redis.call('GET', KEYS[1])} end
+local offset = tonumber(redis.call('GET', KEYS[1]) or '0') + tonumber(ARGV[2])
+if offset > tonumber(ARGV[3]) then return {'bound'} end
+redis.call('SET', KEYS[2], ARGV[4])
+return {'ok', redis.call('INCRBYFLOAT', KEYS[1], ARGV[2])}
+"""
+)
+
+# KEYS: scenario.  ARGV: deadline, name ('' for none).
+_SET_SCENARIO = (
+    _IN_TIME
+    + """
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+return {'ok'}
 """
 )
 
@@ -167,20 +221,23 @@ return {id, now}
 """
 )
 
-# ARGV: the key pattern.  One script, so a reset is all or nothing.
-_RESET = """
+# ARGV: deadline, the key pattern.  One script, so a reset is all or nothing.
+_RESET = (
+    _IN_TIME
+    + """
 local cursor = '0'
 local removed = 0
 repeat
-  local page = redis.call('SCAN', cursor, 'MATCH', ARGV[1], 'COUNT', 1000)
+  local page = redis.call('SCAN', cursor, 'MATCH', ARGV[2], 'COUNT', 1000)
   cursor = page[1]
   for _, key in ipairs(page[2]) do
     redis.call('UNLINK', key)
     removed = removed + 1
   end
 until cursor == '0'
-return removed
+return {'ok', removed}
 """
+)
 
 
 def is_redis_url(url: str) -> bool:
@@ -229,10 +286,14 @@ class _AutoPipeline:
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self._client = client
+        self._encode = client.get_encoder().encode
         self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         self._sending: set[asyncio.Task[None]] = set()
 
     def call(self, *command: Any) -> asyncio.Future[Any]:
+        """Queue `command`. It is encoded here, so a value that cannot be sent (text that
+        is not valid Unicode) fails this command alone, not the pipeline it would share."""
+        command = tuple(self._encode(part) for part in command)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if not self._queue:
@@ -320,6 +381,9 @@ class RedisStore:
         self._list_calls = register(_LIST_CALLS)
         self._record = register(_RECORD)
         self._reset = register(_RESET)
+        self._advance = register(_ADVANCE)
+        self._set_scenario = register(_SET_SCENARIO)
+        self._skew: float | None = None  # Redis's clock minus this host's, less the error
 
     async def _command(self, *command: Any) -> Any:
         """One command through the auto-pipeline. Any Redis failure becomes
@@ -339,6 +403,30 @@ class RedisStore:
         except redis.RedisError as exc:
             raise StoreUnavailable(self.location, _one_line(exc)) from exc
 
+    async def _in_time(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        """A state-changing script (one starting with `_IN_TIME`), given the deadline after
+        which Redis is to do nothing: a step the client has given up on (and answered 503)
+        is never done later. Its reply without the leading 'ok'."""
+        result = await self._run(script, keys, [await self._deadline(), *args])
+        if result[0] == "late":
+            raise StoreUnavailable(
+                self.location,
+                f"Redis ran the step more than {STEP_DEADLINE} s after it was sent, so it "
+                "was not done",
+            )
+        return result[1:] if result[0] == "ok" else result
+
+    async def _deadline(self) -> str:
+        """Now plus `STEP_DEADLINE`, on Redis's clock (as text: a float's repr is exact)."""
+        if self._skew is None:
+            seconds, micros = await self._command("TIME")
+            after = time.time()
+            redis_now = int(seconds) + int(micros) / 1_000_000
+            # Redis read its clock before `after`: taking `after` as that moment makes the
+            # deadline come early, never late.
+            self._skew = redis_now - after
+        return repr(time.time() + self._skew + STEP_DEADLINE)
+
     def _token_key(self, token: str) -> str:
         return self._prefix + "token:" + hashlib.sha256(token.encode()).hexdigest()
 
@@ -357,8 +445,13 @@ class RedisStore:
     async def clock_offset(self) -> float:
         return float(await self._command("GET", self._clock) or 0)
 
-    async def advance_clock(self, seconds: float) -> float:
-        return float(await self._command("INCRBYFLOAT", self._clock, seconds))
+    async def advance_clock(self, seconds: float) -> float | None:
+        result = await self._in_time(
+            self._advance,
+            [self._clock, self._clock + ":nonce"],
+            [repr(seconds), MAX_CLOCK_OFFSET, secrets.token_hex(16)],
+        )
+        return None if result[0] == "bound" else float(result[0] or 0)
 
     # The active scenario ----------------------------------------------------------------
 
@@ -366,10 +459,7 @@ class RedisStore:
         return await self._command("GET", self._scenario)
 
     async def set_scenario(self, name: str | None) -> None:
-        if name is None:
-            await self._command("DEL", self._scenario)
-        else:
-            await self._command("SET", self._scenario, name)
+        await self._in_time(self._set_scenario, [self._scenario], [name or ""])
 
     async def next_count(self, key: str) -> int:
         """Count one more request for a scenario rule, team-wide (one INCR)."""
@@ -384,10 +474,17 @@ class RedisStore:
         args = [call.call_id, _dump_call(call), repr(call.token_expires_at), repr(forget_at)]
         await self._run(self._issue, keys, [*args, self._max_calls, self._max_tokens])
 
-    async def redeem_token(self, token: str) -> tuple[Redemption, CallRecord | None]:
-        keys = [self._token_key(token), self._clock, self._calls_data]
-        outcome, *call = await self._run(self._redeem, keys, [secrets.token_hex(16)])
+    async def redeem_token(
+        self, token: str, live_key_digest: str | None = None
+    ) -> tuple[Redemption, CallRecord | None]:
+        keys = [self._token_key(token), self._clock, *self._call_keys()]
+        args = [secrets.token_hex(16), live_key_digest or "", self._max_calls]
+        outcome, *call = await self._in_time(self._redeem, keys, args)
         return Redemption(outcome), _load_call(call[0]) if call else None
+
+    async def claim_listener(self, call_id: str) -> bool:
+        key = self._prefix + "listener:" + call_id
+        return bool(await self._command("SET", key, "1", "NX", "PX", LISTENER_CLAIM_MS))
 
     async def get_call(self, call_id: str) -> CallRecord | None:
         data = await self._command("HGET", self._calls_data, call_id)
@@ -426,7 +523,7 @@ class RedisStore:
     async def reset(self) -> None:
         """Forget everything under this store's prefix, in one step: the clock goes back,
         the scenario returns to the start-up one, tokens, calls and journal are gone."""
-        await self._run(self._reset, [], [_glob_escape(self._prefix) + "*"])
+        await self._in_time(self._reset, [], [_glob_escape(self._prefix) + "*"])
 
 
 def _dump_call(call: CallRecord) -> str:

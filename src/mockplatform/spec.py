@@ -284,8 +284,11 @@ def _first_problem(validator: Draft202012Validator, instance: Any) -> Invalid | 
 
 
 def _error_order(error: ValidationError) -> tuple[Any, ...]:
-    """Report the shallowest error first and, among equals, in a stable order."""
-    return (len(error.absolute_path), [str(p) for p in error.absolute_path], error.validator)
+    """Report the shallowest error first and, for one field, a wrong type before anything
+    else (`callerName: 5` "must be a string", not what a pattern forbids); among equals, in
+    a stable order."""
+    path = [str(p) for p in error.absolute_path]
+    return (len(path), path, error.validator != "type", error.validator)
 
 
 def _describe(error: ValidationError) -> Invalid:

@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict, deque
 from typing import Any, Protocol
 
-from mockplatform.calls import CallRecord, Redemption
+from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.journal import JournalEntry, entry_json
 
 MAX_CALLS = 10_000
@@ -23,22 +23,36 @@ MAX_TOKENS = 10_000
 MAX_JOURNAL = 1_000
 # An expired token is reported "expired" for this many lifetimes, then forgotten.
 EXPIRED_TOKEN_MEMORY = 10.0
+# How far ahead the clock may run (ten years): far enough for any expiry a test needs, near
+# enough that a token's 60 s lifetime still shows in the clock's float (at 1e19 s ahead a
+# token was born expired; two moves of 1e308 made the clock infinite).
+MAX_CLOCK_OFFSET = 10 * 365 * 24 * 3600
 
 
 class Store(Protocol):
     async def now(self) -> float:
         """The mock's clock: wall time plus however far the control API has moved it."""
 
-    async def advance_clock(self, seconds: float) -> float:
-        """Move the clock forward; returns the new offset."""
+    async def advance_clock(self, seconds: float) -> float | None:
+        """Move the clock forward (`seconds` >= 0); returns the new offset, or None, unmoved,
+        when it would pass `MAX_CLOCK_OFFSET`."""
 
     async def clock_offset(self) -> float: ...
 
     async def issue_token(self, token: str, call: CallRecord) -> None:
         """Remember a fresh token (valid until `call.token_expires_at`) and its call."""
 
-    async def redeem_token(self, token: str) -> tuple[Redemption, CallRecord | None]:
-        """Use a token once, atomically: the first redeem wins, any later one is USED."""
+    async def redeem_token(
+        self, token: str, live_key_digest: str | None = None
+    ) -> tuple[Redemption, CallRecord | None]:
+        """Use a token once, atomically: the first redeem wins, any later one is USED. The
+        winner's call is started in the same step (its `started_at` and `live_key_digest`
+        set, saved in the call log), so no later step can fail between the token used up
+        and the call started; the call is returned as the log now holds it."""
+
+    async def claim_listener(self, call_id: str) -> bool:
+        """True for the first socket to listen to a started call, False for every later one,
+        whichever worker or host it reaches: the "listened to once" rule."""
 
     async def get_call(self, call_id: str) -> CallRecord | None: ...
 
@@ -98,6 +112,7 @@ class MemoryStore:
         self._journal: deque[JournalEntry] = deque(maxlen=max_journal)
         self._scenario: str | None = None
         self._counts: dict[str, int] = {}
+        self._listened: OrderedDict[str, None] = OrderedDict()  # call ids, capped as calls
 
     async def now(self) -> float:
         return time.time() + self._offset
@@ -105,7 +120,9 @@ class MemoryStore:
     async def clock_offset(self) -> float:
         return self._offset
 
-    async def advance_clock(self, seconds: float) -> float:
+    async def advance_clock(self, seconds: float) -> float | None:
+        if self._offset + seconds > MAX_CLOCK_OFFSET:
+            return None
         self._offset += seconds
         self._purge(await self.now())
         return self._offset
@@ -120,7 +137,9 @@ class MemoryStore:
             self._forget(self._forget_queue.popleft())
         self._keep_call(call)
 
-    async def redeem_token(self, token: str) -> tuple[Redemption, CallRecord | None]:
+    async def redeem_token(
+        self, token: str, live_key_digest: str | None = None
+    ) -> tuple[Redemption, CallRecord | None]:
         now = await self.now()
         call = self._tokens.get(token)
         if call is None:
@@ -130,7 +149,19 @@ class MemoryStore:
         if now >= call.token_expires_at:
             return Redemption.EXPIRED, call
         self._redeemed.add(token)
+        call.status = CallStatus.STARTED
+        call.started_at = now
+        call.live_key_digest = live_key_digest
+        self._keep_call(call)
         return Redemption.ACCEPTED, call
+
+    async def claim_listener(self, call_id: str) -> bool:
+        if call_id in self._listened:
+            return False
+        self._listened[call_id] = None
+        while len(self._listened) > self._max_calls:
+            self._listened.popitem(last=False)
+        return True
 
     async def get_call(self, call_id: str) -> CallRecord | None:
         return self._calls.get(call_id)
@@ -174,6 +205,7 @@ class MemoryStore:
         self._purge_due = math.inf
         self._calls.clear()
         self._journal.clear()
+        self._listened.clear()
 
     def _purge(self, now: float) -> None:
         if now < self._purge_due:

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockplatform.errors import StoreUnavailable
+from mockplatform.journal import printable
 
 logger = logging.getLogger("mockplatform")
 
@@ -55,4 +56,4 @@ def unavailable_response(scope: Scope, exc: StoreUnavailable) -> JSONResponse:
 
 
 def log_failure(scope: Scope, exc: StoreUnavailable) -> None:
-    logger.warning("%s %s: %s", scope["method"], scope["path"], exc)
+    logger.warning("%s %s: %s", scope["method"], printable(scope["path"]), exc)

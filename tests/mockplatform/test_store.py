@@ -85,9 +85,13 @@ async def issue(store: Store, caller: str | None = None) -> tuple[str, CallRecor
 
 async def test_a_token_redeems_once(store: Store) -> None:
     token, call = await issue(store, caller="Rahul Sharma")
-    outcome, found = await store.redeem_token(token)
+    outcome, found = await store.redeem_token(token, "digest")
     assert outcome is Redemption.ACCEPTED
-    assert found == call
+    # started in the same step, and saved so: nothing after the redeem can fail between
+    assert found is not None and found.call_id == call.call_id
+    assert (found.status, found.live_key_digest) == (CallStatus.STARTED, "digest")
+    assert found.started_at is not None
+    assert await store.get_call(call.call_id) == found
     outcome, found = await store.redeem_token(token)
     assert outcome is Redemption.USED
     assert found is not None and found.call_id == call.call_id
