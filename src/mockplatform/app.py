@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -146,6 +147,7 @@ def create_app(
         Middleware(JournalMiddleware, journal=journal),
     ]
     app = MockApp(
+        lifespan=_closing(store),
         routes=routes,
         middleware=middleware,
         exception_handlers={
@@ -167,6 +169,20 @@ def create_app(
         raise ConfigError(f"--call-pace-ms {settings.call_pace_ms}: must be 0 or more")
     app.state.live_calls = live_call.LiveCalls(settings.call_script, settings.call_pace_ms)
     return app
+
+
+def _closing(store: Store) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """A lifespan that closes the store's connections (a Redis pool) when the server stops,
+    in the event loop that opened them."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        close = getattr(store, "aclose", None)
+        if close is not None:
+            await close()
+
+    return lifespan
 
 
 async def _render_rejection(request: Request, exc: Exception) -> JSONResponse:

@@ -210,7 +210,6 @@ def _serve(args: argparse.Namespace) -> int:
         check_reachable(store_url)
     listener = _listen(args.host, args.port)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(message)s")
-    guard_logs()
     host, port = listener.getsockname()[:2]
     platform = app.state.platform
     url = f"http://{_url_host(host)}:{port}"
@@ -221,6 +220,7 @@ def _serve(args: argparse.Namespace) -> int:
     options = server_options(args.log_level, **_limits(args))
     if args.workers == 1:
         config = uvicorn.Config(app, **options)
+        guard_logs()  # after uvicorn has configured its loggers
         config.load()  # uvicorn's protocol modules, imported now so the freeze covers them
         settle_heap()
         uvicorn.Server(config).run(sockets=[listener])
@@ -264,7 +264,9 @@ def server_options(
         access_log=False,
         log_level=log_level,
         timeout_graceful_shutdown=2,
-        limit_concurrency=max_connections,
+        # uvicorn answers 503 to a request once connections reach its limit; one more than
+        # ours, so it never does while the protocol turns the connection past ours away.
+        limit_concurrency=max_connections + 1,
         h11_max_incomplete_event_size=max_header_bytes,
         proxy_headers=forwarded_allow_ips is not None,
         forwarded_allow_ips=forwarded_allow_ips or "",

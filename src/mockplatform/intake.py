@@ -9,6 +9,7 @@ passes can fail later stages: every string in an accepted body encodes as UTF-8.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -211,6 +212,17 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite_float(text: str) -> float:
+    """`1e999999` is valid JSON, but as a float it is infinite, which no JSON can say back
+    (the journal showing the body failed on it)."""
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text[:20]} is too large a number")
+    return number
+
+
 # Built once: json.loads with hooks would build a new decoder for every request.
-_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-_SCAN = json.JSONDecoder(parse_constant=_no_constants).scan_once
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_constant=_no_constants, parse_float=_finite_float
+)
+_SCAN = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite_float).scan_once

@@ -4,10 +4,11 @@ uvicorn's defaults leave both open: 20,100 idle connections used up the process'
 descriptors (service fell to nothing, with nothing logged), and a megabyte header was read
 whole. `LimitedHttpToolsProtocol` is uvicorn's httptools protocol with both bounds, each
 answered at once and plainly: a connection past the cap gets a 503 and is closed before
-its request is read; a request line and headers past the limit get a 431 and the
-connection is closed, the rest unread. The bounds travel in uvicorn's own `Config` fields
-(`limit_concurrency`, and `h11_max_incomplete_event_size`, the same limit for uvicorn's
-other HTTP protocol), so `--workers` processes, which rebuild the config, get them too.
+its request is read (and logged, at most every 10 s); a request line and headers past the
+limit get a 431 and the connection is closed, the rest unread. The bounds travel in
+uvicorn's own `Config` fields (`limit_concurrency`, and `h11_max_incomplete_event_size`, the
+same limit for uvicorn's other HTTP protocol), so `--workers` processes, which rebuild the
+config, get them too.
 
 `SafeLogRecords` keeps secrets and forged lines out of uvicorn's log: its WebSocket lines
 print the path with the query, which for a live call holds `?key=`.
@@ -50,7 +51,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
-        self.max_connections: int | None = config.limit_concurrency
+        limit = config.limit_concurrency  # ours plus one: see cli.server_options
+        self.max_connections: int | None = None if limit is None else limit - 1
         self.max_head: int = config.h11_max_incomplete_event_size or DEFAULT_MAX_HEADER_BYTES
         self._head_bytes = 0  # of the request line and headers parsed so far
         self._unparsed_head = 0  # bytes fed while the head is still incomplete

@@ -22,12 +22,13 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1") -> Iterator[str]:
-    """Yield the base URL of `app` served by uvicorn on a free port; stop it afterwards."""
+def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", lifespan: str = "off") -> Iterator[str]:
+    """Yield the base URL of `app` served by uvicorn on a free port; stop it afterwards
+    (`lifespan="on"` runs the app's start-up and shutdown, e.g. to close a Redis store)."""
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     listener.bind((host, 0))
     port = listener.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
