@@ -5,18 +5,28 @@ negative data, every check, a fixed seed; then, from the HAR of every request se
 figures: how many requests, which statuses, how many 5xx (none expected: the default
 scenario never asks for one), and whether each response body matches openapi.yaml for its
 status (checked again here, independently of schemathesis's own checks).
+
+Then a hostile phase schemathesis cannot generate (it sends only text UTF-8 can carry, and
+knows nothing of the control API): seeded random JSON of any shape (lone surrogates, deep
+nesting, numbers past a float, duplicate keys, NaN, BOMs, invalid UTF-8) in the token
+request, in the redeem (with real tokens and `Prefer` headers too), and in every control
+request's body and parameters; each answer must be below 500, and the control API's reads
+must answer 200 throughout.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+
+import httpx
 
 from bench._common import (
     RESULTS_DIR,
@@ -30,7 +40,7 @@ from bench._common import (
     start_server,
 )
 from mockplatform.spec import default_spec_path, load_spec
-from mockplatform.world import DEFAULT_API_KEY
+from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
 
 MIN_REQUESTS = 5000
 
@@ -41,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-examples", type=int, default=700, help="per operation (700)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--hostile", type=int, default=6000, help="requests in the hostile phase (6000)"
+    )
     args = parser.parse_args(argv)
     results = run_and_report("bench.fuzz", "fuzz", run, table, args)
     if results is None:
@@ -50,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         and results["server_errors"] == 0
         and not results["nonconforming"]
         and results["requests"] >= MIN_REQUESTS
+        and results["hostile"]["server_errors"] == 0
+        and results["hostile"]["control_failures"] == 0
     )
     return 0 if ok else 1
 
@@ -86,6 +101,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ]
         print("bench.fuzz: " + " ".join(command[1:]), file=sys.stderr, flush=True)
         finished = subprocess.run(command, capture_output=True, text=True, cwd=RESULTS_DIR)
+        print(f"bench.fuzz: hostile phase, {args.hostile} requests", file=sys.stderr, flush=True)
+        hostile = hostile_phase(mock.url, args.hostile, args.seed)
         rss = mock.rss_bytes()
     finally:
         mock.stop()
@@ -113,7 +130,141 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "by_operation": dict(sorted(by_operation.items())),
         "server_errors": sum(v for k, v in statuses.items() if k >= 500),
         "nonconforming": nonconforming(entries),
+        "hostile": hostile,
         "mock_rss_after_mb": round(rss / 1024 / 1024, 1),
+    }
+
+
+# --- the hostile phase ----------------------------------------------------------------------
+
+_ODD_TEXT = ["\ud800", "\udc80x", "a\x00b", "\u2028", "\ufeff", "²", "", "x" * 300, "rt_test_x"]
+_RAW_BODIES = [
+    b"\xef\xbb\xbf{}",
+    b'{"a": 1, "a": 2}',
+    b'{"accessToken": NaN}',
+    b'{"seconds": 1e999999}',
+    b'{"agentId": "\xff\xfe"}',
+    b"[" * 3000,
+    b'{"accessToken": "' + b"\\ud800" + b'"}',
+    b"",
+    b"null",
+]
+_CONTROL = [
+    ("POST", "/_mock/clock/advance", "seconds"),
+    ("PUT", "/_mock/scenario", "name"),
+    ("POST", "/_mock/reset", "x"),
+]
+
+
+def random_json(rng: random.Random, depth: int = 0) -> Any:
+    """Any JSON value, odd text and deep nesting included (sent with `ensure_ascii`, so a
+    lone surrogate travels as its escape, as a client's JSON library would send it)."""
+    kind = rng.randrange(9 if depth < 4 else 6)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.random() < 0.5
+    if kind == 2:
+        return rng.choice([0, -1, 2**63, 2**200, 10**400, 1e308, -1e-308, 1.5])
+    if kind in (3, 4, 5):
+        if rng.random() < 0.5:
+            return rng.choice(_ODD_TEXT)
+        return "".join(chr(rng.randrange(0x110000)) for _ in range(rng.randrange(12)))
+    if kind == 6 and rng.random() < 0.05:
+        nested: Any = 1
+        for _ in range(rng.randrange(100, 3000)):
+            nested = [nested]
+        return nested
+    if kind in (6, 7):
+        return [random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return {rng.choice(_ODD_TEXT): random_json(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+
+def _body(rng: random.Random, fields: list[str]) -> bytes:
+    if rng.random() < 0.1:
+        return rng.choice(_RAW_BODIES)
+    value = random_json(rng)
+    if rng.random() < 0.7:
+        value = {rng.choice(fields): value} | (
+            {"agentId": DEFAULT_AGENT_ID} if rng.random() < 0.5 else {}
+        )
+    try:
+        return json.dumps(value).encode()
+    except (ValueError, RecursionError):  # 10**400 as a float, or deeper than json.dumps goes
+        return b"[" * 5000
+
+
+def hostile_phase(base_url: str, count: int, seed: int) -> dict[str, Any]:
+    """`count` hostile requests, spread over the token request, the redeem and the control
+    API; returns the statuses, the 5xx count and how often a control read failed after."""
+    rng = random.Random(seed)
+    statuses: Counter[int] = Counter()
+    by_target: Counter[str] = Counter()
+    control_failures = 0
+    auth = {"Authorization": f"Bearer {DEFAULT_API_KEY}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        for n in range(count):
+            target = rng.randrange(4)
+            if target == 0:
+                fields = ["agentId", "instanceId", "callerName", "language", "extra"]
+                response = client.post(
+                    "/api/widget/token", content=_body(rng, fields), headers=auth
+                )
+            elif target == 1:
+                headers = {"Content-Type": "application/json"}
+                if rng.random() < 0.3:
+                    headers["Prefer"] = rng.choice(
+                        [
+                            "code=401; example=zzz",
+                            "code=401; example=expired",
+                            "code=999",
+                            "code=409",
+                        ]
+                    )
+                body = _body(rng, ["accessToken"])
+                if rng.random() < 0.3:
+                    issued = client.post(
+                        "/api/widget/token", json={"agentId": DEFAULT_AGENT_ID}, headers=auth
+                    )
+                    body = json.dumps({"accessToken": issued.json()["accessToken"]}).encode()
+                response = client.post("/api/widget/calls", content=body, headers=headers)
+            elif target == 2:
+                method, path, field = rng.choice(_CONTROL)
+                headers = {"Content-Type": rng.choice(["application/json", "text/plain"])}
+                if rng.random() < 0.2:
+                    headers["Origin"] = rng.choice(["https://evil.example", "null"])
+                response = client.request(
+                    method, path, content=_body(rng, [field]), headers=headers
+                )
+            else:
+                text = (
+                    rng.choice(_ODD_TEXT)
+                    if rng.random() < 0.5
+                    else _body(rng, ["x"])[:50].decode("latin-1")
+                )
+                escaped = quote(text.encode("utf-8", "surrogatepass"), safe="")
+                path = rng.choice(
+                    [
+                        f"/_mock/calls?limit={escaped}",
+                        f"/_mock/requests?limit={escaped}",
+                        f"/_mock/calls/{escaped}",
+                    ]
+                )
+                response = client.get(path)
+            statuses[response.status_code] += 1
+            by_target[
+                f"{['token', 'redeem', 'control body', 'control parameter'][target]}"
+                f" -> {response.status_code}"
+            ] += 1
+            if n % 50 == 0:
+                for read in ("/_mock/clock", "/_mock/calls", "/_mock/requests"):
+                    control_failures += client.get(read).status_code != 200
+    return {
+        "requests": count,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "by_target": dict(sorted(by_target.items())),
+        "server_errors": sum(v for k, v in statuses.items() if k >= 500),
+        "control_failures": control_failures,
     }
 
 
@@ -159,6 +310,11 @@ def table(results: dict[str, Any]) -> str:
         f"responses not matching     {len(results['nonconforming'])}",
         f"schemathesis checks        exit {results['schemathesis_exit']}: "
         f"{results['schemathesis_summary']}",
+        f"hostile phase              {results['hostile']['requests']:,} requests "
+        f"(token, redeem, control API): {results['hostile']['server_errors']} 5xx, "
+        f"{results['hostile']['control_failures']} failed control reads",
+        "  statuses                 "
+        + ", ".join(f"{k}: {v:,}" for k, v in results["hostile"]["statuses"].items()),
         f"mock RSS afterwards        {results['mock_rss_after_mb']} MB",
     ]
     lines += [f"  ! {problem}" for problem in results["nonconforming"]]
