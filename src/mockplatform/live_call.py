@@ -26,8 +26,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from mockplatform.calls import CallRecord, CallStatus
 from mockplatform.conversation import Conversation, build_conversation
 from mockplatform.errors import StoreUnavailable
-from mockplatform.journal import printable
 from mockplatform.platform import LIVE_CALL_ROUTE, SCENARIO_PARAM, Platform
+from mockplatform.redaction import printable
 from mockplatform.scenarios import CallScript, Scenario
 from mockplatform.store_guard import STORE_UNAVAILABLE
 from mockplatform.tokens import key_digest

@@ -23,7 +23,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mockplatform.journal import mask_query, printable
+from mockplatform.redaction import mask_query, printable
 
 DEFAULT_MAX_CONNECTIONS = 1000
 DEFAULT_MAX_HEADER_BYTES = 16 * 1024

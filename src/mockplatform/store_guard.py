@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockplatform.errors import StoreUnavailable
-from mockplatform.journal import printable
+from mockplatform.redaction import printable
 
 logger = logging.getLogger("mockplatform")
 
