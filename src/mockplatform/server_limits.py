@@ -57,6 +57,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0  # of the request line and headers parsed so far
         self._unparsed_head = 0  # bytes fed while the head is still incomplete
         self._in_head = True
+        self._heads_completed = 0  # in the chunk being parsed
         self._refused = False
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
@@ -72,8 +73,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
+        self._heads_completed = 0
         super().data_received(data)
-        if self._in_head and not self._refused:
+        # A chunk in which no head was completed belonged to the head still arriving (one in
+        # which some head was, to whole requests first: pipelined, not counted).
+        if self._in_head and not self._refused and not self._heads_completed:
             self._unparsed_head += len(data)
             if self._unparsed_head > self.max_head + _HEAD_SLACK:
                 self._refuse_head()
@@ -92,6 +96,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head, self._unparsed_head = False, 0
+        self._heads_completed += 1
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

@@ -525,3 +525,11 @@ def test_1_surrogates_at_speed_fail_no_other_clients_request(team: MockProcess) 
             thread.join()
         assert failures == []
         assert_unharmed(client)
+
+
+def test_11_pipelined_requests_are_not_taken_for_one_long_head(team: MockProcess) -> None:
+    """Past the head limit in one read, but as 2,000 whole small requests: each answered."""
+    requests = b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\n\r\n" * 2000
+    answer = raw_exchange(team.url, requests + b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 404") == 2000
+    assert b"431" not in answer.split(b"\r\n", 1)[0]
