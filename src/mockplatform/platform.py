@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mockplatform.auth import authenticate
-from mockplatform.calls import CallRecord, Redemption
+from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import Rejection
 from mockplatform.faults import FaultResponse
 from mockplatform.headers import decode_headers, header_dict
