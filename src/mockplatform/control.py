@@ -74,7 +74,11 @@ class ControlGuard:
                 f"a page at {origin.decode('latin-1')!r} may not drive the mock; the control "
                 "API answers local pages and the mock's own"
             )
-        if scope["method"] in _STATE_CHANGING and _has_body(headers):
+        # A browser sends a cross-site "simple" request (text/plain, a form) without asking
+        # first, body or not; JSON needs a preflight, which the mock does not grant.
+        if scope["method"] in _STATE_CHANGING and (
+            _has_body(headers) or b"content-type" in headers
+        ):
             media_type = headers.get(b"content-type", b"").decode("latin-1")
             if media_type.partition(";")[0].strip().lower() != JSON_MEDIA_TYPE:
                 return (

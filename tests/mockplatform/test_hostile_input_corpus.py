@@ -215,6 +215,16 @@ def test_4_a_cross_site_control_request_is_refused_and_changes_nothing(
     assert http.get(f"/_mock/calls/{token['callId']}").status_code == 200  # not reset
 
 
+@pytest.mark.parametrize("media_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_4_a_bodiless_simple_request_to_the_control_api_is_refused(
+    http: httpx.Client, media_type: str
+) -> None:
+    token = issue(http)
+    assert http.post("/_mock/reset", headers={"Content-Type": media_type}).status_code == 415
+    assert http.get(f"/_mock/calls/{token['callId']}").status_code == 200  # not reset
+    assert http.post("/_mock/reset").status_code == 200  # a script's bare POST still resets
+
+
 @pytest.mark.parametrize("origin", ["http://localhost:5173", "http://127.0.0.1:3000", "own"])
 def test_4_a_local_page_or_the_mocks_own_may_use_the_control_api(
     http: httpx.Client, served: str, origin: str
