@@ -1,35 +1,32 @@
 """Our own named checks: scripted requests whose answers the spec pins down exactly.
 
 Schemathesis generates inputs and judges each response alone; these checks send the
-requests that matter most for this API — authentication before anything else, an unknown
-agent, an inactive subscription, many tokens in a row, a token redeemed twice — and judge
-the answers against openapi.yaml. Each returns one `CheckResult` named as in the report.
+requests that matter most for this API — authentication before anything else, an unknown or
+inactive agent, an inactive subscription, many tokens at once, a token redeemed twice and ten
+times at once — and judge the answers against openapi.yaml. Each fills the `CheckResult` the
+runner hands it; contract.registry says in which order they run and what each needs.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from contract.outcomes import CheckResult, Exchange
-from contract.probe import MIN_SECRET_LENGTH, Probe, near_miss
+from contract.outcomes import CheckResult, Exchange, contains_credential
+from contract.probe import Probe, near_miss
+from contract.tokens import predictability, random_part
 
-UNIQUE_IDS_REQUESTS = 24
+UNIQUE_IDS_REQUESTS = 12
 UNIQUE_IDS_THREADS = 4
+CONCURRENT_REDEEMS = 10
 # A caller name in three scripts plus an emoji: a correct server treats it as any other text.
 UNICODE_CALLER = "Rāhul Śarmā — राहुल शर्मा 李雷 😀"
-
-
-@dataclass(frozen=True)
-class ScriptedCheck:
-    name: str
-    description: str
-    run: Callable[[Probe], CheckResult]
+MIN_TOKENS_JUDGED = 8  # unpredictable_tokens needs this many samples to say anything
 
 
 def request_schema(probe: Probe) -> dict[str, Any]:
@@ -47,34 +44,28 @@ def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def _result(name: str) -> CheckResult:
-    check = CHECKS_BY_NAME[name]
-    return CheckResult(name=check.name, description=check.description)
-
-
 # -- accepts_valid_requests -------------------------------------------------------------------
 
 
 def valid_request_bodies(probe: Probe) -> list[dict[str, Any]]:
-    """The spec's valid variants: minimal, each language, a unicode and a longest callerName."""
+    """The spec's valid variants: minimal, each language, a unicode callerName, and every
+    field at once with --instance-id (the request the spec's example shows)."""
     properties = request_schema(probe).get("properties", {})
     bodies: list[dict[str, Any]] = [probe.token_body()]
     for language in properties.get("language", {}).get("enum", []):
         bodies.append(probe.token_body(language=language))
-    caller = properties.get("callerName", {})
-    if caller:
-        longest = caller.get("maxLength", 100)
-        bodies.append(probe.token_body(callerName=UNICODE_CALLER[:longest]))
-        bodies.append(probe.token_body(callerName=("Ñandú " * longest)[:longest]))
+    if "callerName" in properties:
+        bodies.append(probe.token_body(callerName=UNICODE_CALLER))
+    instance = probe.settings.instance_id
+    if instance and "instanceId" in properties:
+        bodies.append(probe.token_body(instanceId=instance, callerName="Rahul Sharma"))
     return bodies
 
 
-def accepts_valid_requests(probe: Probe) -> CheckResult:
-    result = _result("accepts_valid_requests")
+def accepts_valid_requests(probe: Probe, result: CheckResult) -> None:
     for body in valid_request_bodies(probe):
         exchange = probe.request_token(body=body)
         probe.require(result, probe.create, exchange, {200}, "a valid request must get 200")
-    return result
 
 
 # -- auth_first -------------------------------------------------------------------------------
@@ -104,8 +95,7 @@ def troublesome_bodies(probe: Probe) -> dict[str, dict[str, Any]]:
     }
 
 
-def auth_first(probe: Probe) -> CheckResult:
-    result = _result("auth_first")
+def auth_first(probe: Probe, result: CheckResult) -> None:
     for credential, headers in bad_credentials(probe).items():
         for what, body in troublesome_bodies(probe).items():
             sent = dict(headers)
@@ -114,26 +104,30 @@ def auth_first(probe: Probe) -> CheckResult:
             exchange = probe.request_token(headers=sent, **body)
             rule = f"{credential} with {what} must get 401 before anything else"
             probe.require(result, probe.create, exchange, {401}, rule)
-    return result
 
 
-# -- unknown_agent, inactive_subscription -----------------------------------------------------
+# -- unknown_agent, inactive_agent, inactive_subscription -------------------------------------
 
 
-def unknown_agent(probe: Probe) -> CheckResult:
-    result = _result("unknown_agent")
-    for body in (probe.token_body(agentId=str(uuid.uuid4())) for _ in range(2)):
-        exchange = probe.request_token(body=body)
-        probe.require(result, probe.create, exchange, {404}, "an unknown agentId must get 404")
-    return result
+def unknown_agent(probe: Probe, result: CheckResult) -> None:
+    exchange = probe.request_token(body=probe.token_body(agentId=str(uuid.uuid4())))
+    probe.require(result, probe.create, exchange, {404}, "an unknown agentId must get 404")
 
 
-def inactive_subscription(probe: Probe) -> CheckResult:
-    result = _result("inactive_subscription")
+def inactive_agent(probe: Probe, result: CheckResult) -> None:
+    agent = probe.settings.inactive_agent_id
+    if not agent:
+        result.not_verified("no --inactive-agent-id given (nor found in /_mock/world)")
+        return
+    exchange = probe.request_token(body=probe.token_body(agentId=agent))
+    probe.require(result, probe.create, exchange, {404}, "an inactive agent must get 404")
+
+
+def inactive_subscription(probe: Probe, result: CheckResult) -> None:
     key = probe.settings.inactive_key
     if not key:
-        result.not_verified("no --inactive-key given")
-        return result
+        result.not_verified("no --inactive-key given (nor found in /_mock/world)")
+        return
     exchange = probe.request_token(headers=probe.auth(key))
     probe.require(result, probe.create, exchange, {403}, "an inactive subscription must get 403")
     # Either order of 403 and 404 is legitimate when both apply; 401 or 200 is not.
@@ -147,14 +141,12 @@ def inactive_subscription(probe: Probe) -> CheckResult:
         {403, 404},
         "an inactive subscription asking for an unknown agent must get 403 or 404",
     )
-    return result
 
 
-# -- unique_ids -------------------------------------------------------------------------------
+# -- unique_ids, unpredictable_tokens ---------------------------------------------------------
 
 
-def unique_ids(probe: Probe) -> CheckResult:
-    result = _result("unique_ids")
+def unique_ids(probe: Probe, result: CheckResult) -> None:
     with ThreadPoolExecutor(UNIQUE_IDS_THREADS) as pool:
         exchanges = list(pool.map(lambda _: probe.request_token(), range(UNIQUE_IDS_REQUESTS)))
     result.requests += len(exchanges)
@@ -179,7 +171,34 @@ def unique_ids(probe: Probe) -> CheckResult:
                 )
                 break
             values[value] = exchange
-    return result
+
+
+def issued_tokens(probe: Probe) -> list[tuple[str, Exchange]]:
+    """Every access token the target issued in the run so far, in the order received."""
+    found = []
+    for exchange in list(probe.exchanges):
+        body = exchange.json()
+        if exchange.status == 200 and urlsplit(exchange.url).path == probe.create.path:
+            token = body.get("accessToken") if isinstance(body, dict) else None
+            if isinstance(token, str) and token:
+                found.append((token, exchange))
+    return found
+
+
+def unpredictable_tokens(probe: Probe, result: CheckResult) -> None:
+    """Judged on every token the run was issued (unique_ids' among them)."""
+    tokens = issued_tokens(probe)
+    if len(tokens) < MIN_TOKENS_JUDGED:
+        result.not_verified(
+            f"{len(tokens)} tokens issued in the run; at least {MIN_TOKENS_JUDGED} are needed"
+        )
+        return
+    result.requests += len(tokens)
+    why = predictability([random_part(token) for token, _ in tokens])
+    if why is not None:
+        result.fail(probe.violation(f"access tokens must be unpredictable: {why}", tokens[-1][1]))
+    else:
+        result.note = f"{len(tokens)} tokens judged"
 
 
 # -- single_use -------------------------------------------------------------------------------
@@ -195,20 +214,27 @@ def redeem_successes(probe: Probe) -> set[int]:
     return {status for status in probe.redeem_op.responses if 200 <= status < 300}
 
 
-def single_use(probe: Probe) -> CheckResult:
-    result = _result("single_use")
+def reuse_statuses(probe: Probe) -> set[int]:
+    """The spec's refusal of a token already used: the refusal that is not the one for an
+    unknown or expired token (whose examples are named so)."""
+    op = probe.redeem_op
+    named = {s for s in op.responses if {"expired", "unknown"} & set(op.example_names(s))}
+    return redeem_rejections(probe) - named or redeem_rejections(probe)
+
+
+def single_use(probe: Probe, result: CheckResult) -> None:
     if not probe.redeem_available:
         result.not_verified(f"the target does not serve {probe.redeem_op.title}")
-        return result
+        return
     issued = probe.issue()
     result.requests += 1
     if issued is None:
         result.not_verified("the target issued no token to redeem")
-        return result
+        return
     first = probe.redeem(issued.token)
     fresh = "a fresh token must be redeemable once"
     if not probe.require(result, probe.redeem_op, first, redeem_successes(probe), fresh):
-        return result
+        return
     call_id = (first.json() or {}).get("callId")
     if issued.call_id and call_id != issued.call_id:
         result.fail(
@@ -220,60 +246,68 @@ def single_use(probe: Probe) -> CheckResult:
         )
     second = probe.redeem(issued.token)
     again = "a token is single use; the second redeem"
-    probe.require(result, probe.redeem_op, second, redeem_rejections(probe), again)
-    return result
+    probe.require(result, probe.redeem_op, second, reuse_statuses(probe), again)
+    _redeemed_at_once(probe, result)
 
 
-# -- no_api_key_echo --------------------------------------------------------------------------
+def _redeemed_at_once(probe: Probe, result: CheckResult) -> None:
+    """Ten redeems of one fresh token at the same moment: exactly one starts a call."""
+    issued = probe.issue()
+    result.requests += 1
+    if issued is None:
+        return
+    with ThreadPoolExecutor(CONCURRENT_REDEEMS) as pool:
+        answers = list(pool.map(lambda _: probe.redeem(issued.token), range(CONCURRENT_REDEEMS)))
+    successes = [a for a in answers if a.status in redeem_successes(probe)]
+    result.requests += len(answers)
+    if len(successes) != 1:
+        result.fail(
+            probe.violation(
+                f"{CONCURRENT_REDEEMS} simultaneous redeems of one token must start exactly one "
+                f"call, not {len(successes)}",
+                (successes or answers)[-1],
+            )
+        )
+        return
+    refused = reuse_statuses(probe)
+    for answer in answers:
+        if answer is not successes[0]:
+            what = "a simultaneous redeem of a token being used"
+            probe.require(result, probe.redeem_op, answer, refused, what)
 
 
-def no_api_key_echo(probe: Probe) -> CheckResult:
-    """No response to any request of the run carries a key we sent (body or headers)."""
-    result = _result("no_api_key_echo")
-    keys = [key for key in probe.settings.secrets if len(key) >= MIN_SECRET_LENGTH]
+# -- no_credential_echo -----------------------------------------------------------------------
+
+
+def presented_credentials(probe: Probe, exchange: Exchange) -> list[str]:
+    """What the request presented as a credential: its bearer key, its access token."""
+    found = []
+    scheme, _, key = exchange.headers.get("Authorization", "").strip().partition(" ")
+    if key.strip():
+        found.append(key.strip())
+    elif scheme and scheme.lower() != "bearer":
+        found.append(scheme)
+    if urlsplit(exchange.url).path == probe.redeem_op.path and exchange.body:
+        try:
+            token = json.loads(exchange.body)
+        except ValueError:
+            token = None
+        if isinstance(token, dict) and isinstance(token.get("accessToken"), str):
+            found.append(token["accessToken"])
+    return found
+
+
+def no_credential_echo(probe: Probe, result: CheckResult) -> None:
+    """No response of the run carries a credential its request presented, valid or not, of
+    any length (matched as a whole token), nor any key the run was given."""
     for exchange in list(probe.exchanges):
-        result.requests += 1
         if exchange.status is None:
             continue
-        haystack = exchange.response_body + b"\n" + repr(exchange.response_headers).encode()
-        for key in keys:
-            if key.encode() in haystack:
-                result.fail(probe.violation("a response must never echo the API key", exchange))
+        result.requests += 1
+        haystack = exchange.response_body.decode("utf-8", "replace") + "\n"
+        haystack += "\n".join(f"{k}: {v}" for k, v in exchange.response_headers.items())
+        for credential in {*presented_credentials(probe, exchange), *probe.settings.secrets}:
+            if contains_credential(haystack, credential):
+                rule = "a response must never carry a credential the caller presented"
+                result.fail(probe.violation(rule, exchange))
                 break
-    return result
-
-
-CHECKS = [
-    ScriptedCheck(
-        "accepts_valid_requests",
-        "the spec's example request and its valid variants (each language, a unicode and a "
-        "longest callerName) get 200 with the documented body",
-        accepts_valid_requests,
-    ),
-    ScriptedCheck(
-        "auth_first",
-        "no key, a malformed header or a wrong key gets 401 with the documented body, even "
-        "when the body is invalid or the agent unknown",
-        auth_first,
-    ),
-    ScriptedCheck(
-        "unknown_agent", "an unknown agent gets 404 with the documented body", unknown_agent
-    ),
-    ScriptedCheck(
-        "inactive_subscription",
-        "a key with an inactive subscription (--inactive-key) gets 403 with the documented body",
-        inactive_subscription,
-    ),
-    ScriptedCheck(
-        "unique_ids", "access tokens and call ids are unique across many requests", unique_ids
-    ),
-    ScriptedCheck(
-        "single_use",
-        "a token redeems once (starting its own call) and is refused the second time",
-        single_use,
-    ),
-    ScriptedCheck(
-        "no_api_key_echo", "no response ever carries the API key it was sent", no_api_key_echo
-    ),
-]
-CHECKS_BY_NAME = {check.name: check for check in CHECKS}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import NoReturn
 from contract.settings import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_SEED,
+    DEFAULT_TIMEOUT,
     PHASES,
     ContractError,
     ExpiryMode,
@@ -44,20 +47,79 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--base-url", required=True, help="the implementation, e.g. http://127.0.0.1:8080"
     )
-    run.add_argument("--api-key", required=True, help="an API key with an active subscription")
+    key = run.add_mutually_exclusive_group(required=True)
+    key.add_argument(
+        "--api-key",
+        help="an API key with an active subscription (visible in ps: prefer --api-key-env)",
+    )
+    key.add_argument(
+        "--api-key-env", metavar="VAR", help="read the API key from this environment variable"
+    )
     run.add_argument("--agent-id", help="an active agent (default: the spec example's agentId)")
+    run.add_argument(
+        "--instance-id",
+        help="an instance of that agent, sent in a valid request that must get 200 "
+        "(default: on the mock, from /_mock/world; else the spec example's)",
+    )
+    run.add_argument(
+        "--inactive-agent-id", help="an inactive agent: expect 404 (on the mock: found itself)"
+    )
     run.add_argument("--spec", type=Path, help="openapi.yaml (default: the repository's)")
-    run.add_argument("--inactive-key", help="a key whose subscription is inactive: expect 403")
+    run.add_argument(
+        "--inactive-key",
+        help="a key whose subscription is inactive: expect 403 (on the mock: found itself)",
+    )
+    run.add_argument(
+        "--inactive-key-env", metavar="VAR", help="read --inactive-key from this variable"
+    )
+    run.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="send this header with every request (repeatable; e.g. a gateway's)",
+    )
     run.add_argument(
         "--expiry",
         type=ExpiryMode,
         choices=list(ExpiryMode),
         default=ExpiryMode.AUTO,
         help="how to observe the token lifetime: fast (the mock's clock), realtime (wait it), "
-        "jwt (read exp/iat); default: the first that applies",
+        "jwt (read the claims only: never a PASS); default: fast where it applies, else realtime",
     )
-    run.add_argument("--strict", action="store_true", help="NOT VERIFIED counts as a failure")
+    run.add_argument(
+        "--checks", metavar="A,B", help="run (and send the requests of) only these checks"
+    )
+    run.add_argument("--skip", metavar="A,B", help="do not run (nor send) these checks")
+    run.add_argument(
+        "--strict", action="store_true", help="WARN and NOT VERIFIED count as failures too"
+    )
+    run.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="CHECK",
+        help="with --strict: this check may end WARN or NOT VERIFIED (repeatable)",
+    )
+    run.add_argument(
+        "--max-requests",
+        type=int,
+        metavar="N",
+        help="a hard budget: send at most N requests in all (checks and schemathesis)",
+    )
+    run.add_argument("--rate", type=float, metavar="N", help="at most N requests per second")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help="seconds to wait for each response (default %(default)s)",
+    )
     run.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
+    run.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report here")
+    run.add_argument(
+        "--html", type=Path, metavar="FILE", help="write a self-contained HTML report here"
+    )
     run.add_argument(
         "--max-examples",
         type=int,
@@ -85,43 +147,91 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContractError as exc:
         print(f"contract: could not test: {exc}", file=sys.stderr)
         return EXIT_COULD_NOT_TEST
-    except KeyboardInterrupt:
-        print("contract: interrupted", file=sys.stderr)
-        return EXIT_COULD_NOT_TEST
     except Exception as exc:  # a fault of the harness itself: still one line, still "not tested"
         print(f"contract: could not test: internal error: {exc!r}", file=sys.stderr)
         return EXIT_COULD_NOT_TEST
 
 
 def _run(args: argparse.Namespace) -> int:
-    from contract.render import summary, write_junit
+    from contract import registry
+    from contract.outcomes import Report
+    from contract.render import check_outputs, summary, write_reports
     from contract.runner import run
 
+    outputs = {"junit": args.junit, "json": args.json, "html": args.html}
+    check_outputs(outputs)
+    only = registry.select(_names(args.checks), _names(args.skip))
+    unknown = [name for name in args.allow if name not in registry.BY_NAME]
+    if unknown:
+        raise ContractError(f"--allow: unknown check {unknown[0]!r}")
     settings = Settings(
         base_url=args.base_url,
-        api_key=args.api_key,
+        api_key=_secret(args.api_key, args.api_key_env, "--api-key-env") or "",
         agent_id=args.agent_id,
+        instance_id=args.instance_id,
+        inactive_agent_id=args.inactive_agent_id,
         spec_path=args.spec,
-        inactive_key=args.inactive_key,
+        inactive_key=_secret(args.inactive_key, args.inactive_key_env, "--inactive-key-env"),
         expiry=args.expiry,
         strict=args.strict,
+        allow=frozenset(args.allow),
         max_examples=args.max_examples,
         seed=args.seed,
+        timeout=args.timeout,
+        max_requests=args.max_requests,
+        rate=args.rate,
+        headers=_headers(args.header),
         phases=tuple(filter(None, (phase.strip() for phase in args.phases.split(",")))),
+        only=None if only == frozenset(registry.BY_NAME) else only,
     )
 
     def progress(message: str) -> None:
         if not args.quiet:
             print(f"[contract] {message}", file=sys.stderr, flush=True)
 
-    report = run(settings, progress)
-    print(summary(report))
-    if args.junit:
-        try:
-            write_junit(report, args.junit)
-        except OSError as exc:
-            raise ContractError(f"cannot write --junit {args.junit}: {exc.strerror}") from None
-    return EXIT_CONFORMANT if report.conformant else EXIT_VIOLATED
+    report = Report(base_url=settings.base_url)
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        run(settings, progress, report)
+    except KeyboardInterrupt:
+        report.could_not_test = "interrupted (SIGINT or SIGTERM): the checks that ran are reported"
+    except ContractError:
+        pass  # report.could_not_test says why
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        write_reports(report, outputs)
+    if report.checks:
+        print(summary(report))
+    if report.could_not_test is not None:
+        print(f"contract: could not test: {report.could_not_test}", file=sys.stderr)
+    return report.exit_code
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwinds the run like ^C, so the reports are still written
+
+
+def _names(option: str | None) -> list[str] | None:
+    return [name.strip() for name in option.split(",") if name.strip()] if option else None
+
+
+def _secret(value: str | None, variable: str | None, option: str) -> str | None:
+    if variable is None:
+        return value
+    found = os.environ.get(variable)
+    if not found:
+        raise ContractError(f"{option} {variable}: the variable is not set or empty")
+    return found
+
+
+def _headers(lines: list[str]) -> dict[str, str]:
+    headers = {}
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip() or any(c.isspace() for c in name.strip()):
+            raise ContractError(f"--header {line!r}: write it as 'Name: value'")
+        headers[name.strip()] = value.strip()
+    return headers
 
 
 if __name__ == "__main__":

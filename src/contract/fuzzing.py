@@ -1,48 +1,50 @@
 """The schemathesis part of a run: generated requests, its built-in checks and ours, and the links.
 
 Runs schemathesis's own engine (the one behind `schemathesis run`) over openapi.yaml against
-the target — examples, coverage, fuzzing and stateful phases — with our hooks loaded, and
-folds what it found into one `CheckResult` per check name, plus `stateful_links` for the
-spec's link from createWidgetToken to redeemWidgetToken.
+the target — examples, coverage, fuzzing and stateful phases — with our hooks loaded and only
+the selected checks on, and folds what it found into one `CheckResult` per check name, plus
+`stateful_links` for the spec's link from createWidgetToken to redeemWidgetToken.
+
+Judged by the documented contract: a failure that only our assumptions ask for (a body
+openapi.yaml forbids by an assumed keyword, an assumed error's status or body) is a WARN, and
+so is a null sent for an optional field and accepted as if absent (leniency). A response
+that could not show a check's rule (a 5xx to anything but not_a_server_error, a 429) does not
+count for it: a check left with none is NOT VERIFIED.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from contract.outcomes import CheckResult, Violation, mask
 from contract.settings import PHASES, ContractError, Settings
-from mockplatform.spec import REDEEM_TOKEN
+from contract.traffic import THROTTLED, Traffic
+from mockplatform.spec import (
+    REDEEM_TOKEN,
+    RuleKind,
+    Spec,
+    documented_request_problem,
+    response_kind,
+)
 
 ALL_PHASES = PHASES
 STATEFUL = "stateful_links"
-STATEFUL_DESCRIPTION = (
-    "schemathesis follows the spec's links (createWidgetToken 200 -> redeemWidgetToken) and "
-    "every response on the way conforms"
-)
 # Errors that say the target stopped answering, as opposed to schemathesis's own trouble.
 TARGET_ERRORS = {"Network Error", "Unresponsive Operation", "Unhealthy API", "Server Unavailable"}
 ANSWERS = "answers_every_request"
 RUN = "schemathesis_run"
-DESCRIPTIONS = {
-    "not_a_server_error": "no generated input, valid or not, gets a 5xx",
-    "status_code_conformance": "every status code returned is documented for its operation",
-    "content_type_conformance": "every response has a documented content type",
-    "response_headers_conformance": "documented response headers are present and valid",
-    "response_schema_conformance": "every response body matches the spec's schema for its status",
-    "negative_data_rejection": "requests that break the schema are rejected with a 4xx",
-    "positive_data_acceptance": "requests that satisfy the schema are accepted",
-    "missing_required_header": "a request missing a required header (Authorization) is refused",
-    "unsupported_method": "an undocumented method gets 405 with Allow",
-    "ignored_auth": "an operation that requires authentication enforces it",
-    "allow_header_conformance": "a 405 lists the allowed methods in Allow",
-    ANSWERS: "every generated request gets an HTTP response (no dropped connection, no timeout)",
-    RUN: "schemathesis ran every phase without an error of its own",
-    "use_after_free": "a deleted resource stays gone",
-    "ensure_resource_availability": "a created resource is available",
-    "object_level_authorization": "one caller cannot read another's objects",
+SERVER_ERROR = "not_a_server_error"
+# Ours, not schemathesis's: results it produces by other means than a check of that name.
+DERIVED = {ANSWERS, RUN, STATEFUL}
+# Checks whose failure may be only a matter of our assumptions.
+SCHEMA_CHECKS = {
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
 }
 
 
@@ -58,22 +60,27 @@ def run_schemathesis(
     settings: Settings,
     secrets: dict[str, str],
     *,
+    checks: Iterable[str],
+    traffic: Traffic,
     include_redeem: bool,
     progress: Callable[[str], None],
 ) -> FuzzOutcome:
-    """Run schemathesis's engine against the target and collect its verdicts by check name."""
+    """Run schemathesis's engine against the target with only `checks` on, every request
+    through `traffic`, and collect its verdicts by check name."""
     from contract import hooks
 
-    previous = hooks.configure(settings.api_key)
+    previous = hooks.configure(settings.api_key, traffic)
     try:
-        return _run_engine(settings, secrets, include_redeem, progress)
+        return _run_engine(settings, secrets, set(checks), traffic, include_redeem, progress)
     finally:
-        hooks.configure(previous)  # schemathesis's check registry is process-wide: leave no key
+        hooks.configure(previous)  # schemathesis's registries are process-wide: leave no key
 
 
 def _run_engine(
     settings: Settings,
     secrets: dict[str, str],
+    checks: set[str],
+    traffic: Traffic,
     include_redeem: bool,
     progress: Callable[[str], None],
 ) -> FuzzOutcome:
@@ -87,8 +94,13 @@ def _run_engine(
             # left in the working directory.
             "cache": {"enabled": False},
             "base-url": settings.base_url,
-            "headers": {"Authorization": f"Bearer {settings.api_key}"},
+            "headers": {**settings.headers, "Authorization": f"Bearer {settings.api_key}"},
             "request-timeout": settings.timeout,
+            # Only the selected checks: schemathesis's and our hooks alike.
+            "checks": {
+                "enabled": False,
+                **{name: {"enabled": True} for name in checks - DERIVED},
+            },
             # Nor a Hypothesis example database: the seed alone decides what is generated.
             "generation": {"max-examples": settings.max_examples, "database": "none"},
             # The link leads to the redeem operation: without it there is nothing to follow.
@@ -109,22 +121,33 @@ def _run_engine(
 
     outcome = FuzzOutcome()
     stateful_ran = False
-    for event in from_schema(schema).execute():
+    stream = from_schema(schema).execute()
+    for event in stream:
+        if traffic.exhausted or traffic.gave_up:
+            stream.stop()  # the budget is spent or the gateway keeps refusing: send no more
         if isinstance(event, events.PhaseStarted) and event.phase.name.value in ALL_PHASES:
             progress(f"schemathesis: {event.phase.name.value} phase")
         elif isinstance(event, events.PhaseFinished) and event.phase.name.value == "stateful":
             stateful_ran = event.status.value != "skip"
         elif isinstance(event, events.ScenarioFinished):
-            _collect(outcome, event, secrets)
+            _collect(outcome, event, secrets, settings.spec)
         elif isinstance(event, events.NonFatalError):
-            _error(outcome, event, secrets)
+            if not (traffic.exhausted or traffic.gave_up):
+                _error(outcome, event, secrets)
         elif isinstance(event, events.FatalError):
             raise ContractError(f"schemathesis stopped: {event.exception}")
         elif isinstance(event, events.EngineFinished):
             for failure in event.failures or []:
                 name = getattr(failure, "check_name", None) or "after_run"
                 _result(outcome, name).fail(Violation(rule=_rule(failure)))
-    links = CheckResult(STATEFUL, STATEFUL_DESCRIPTION, requests=outcome.links_followed)
+    if traffic.exhausted:
+        outcome.errors.append(f"stopped: --max-requests {traffic.max_requests} spent")
+    for name in checks - {STATEFUL}:
+        _result(outcome, name)  # a selected check that saw nothing is reported, not dropped
+    for name in (ANSWERS, RUN):
+        if name in checks:
+            _result(outcome, name).requests += outcome.cases
+    links = CheckResult(STATEFUL, requests=outcome.links_followed)
     if "stateful" not in settings.phases:
         links.not_verified("the stateful phase was not run")
     elif not include_redeem:
@@ -151,12 +174,11 @@ def _error(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:  # typ
 
 def _result(outcome: FuzzOutcome, name: str) -> CheckResult:
     if name not in outcome.checks:
-        description = DESCRIPTIONS.get(name, "schemathesis check")
-        outcome.checks[name] = CheckResult(name, description)
+        outcome.checks[name] = CheckResult(name)
     return outcome.checks[name]
 
 
-def _collect(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def _collect(outcome: FuzzOutcome, event, secrets: dict[str, str], spec: Spec) -> None:  # type: ignore[no-untyped-def]
     recorder = event.recorder
     outcome.cases += len(recorder.cases)
     is_stateful = event.phase.value == "stateful"
@@ -165,18 +187,66 @@ def _collect(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:  # t
             outcome.links_followed += 1
         for check in recorder.checks.get(case_id, []):
             result = _result(outcome, check.name)
-            result.requests += 1
             info = check.failure_info
+            response = recorder.find_response(case_id=(info and info.failure.case_id) or case_id)
+            status = getattr(response, "status_code", None)
+            if status == THROTTLED or (
+                status is not None and status >= 500 and check.name != SERVER_ERROR
+            ):
+                continue  # an answer that cannot show this check's rule
+            result.requests += 1
             if info is None or check.status.value != "failure":
                 continue
-            response = recorder.find_response(case_id=info.failure.case_id or case_id)
-            result.fail(
-                Violation(
-                    rule=mask(_rule(info.failure), secrets),
-                    curl=_mask_curl(info.code_sample, secrets),
-                    response=mask(_response_text(response), secrets),
-                )
+            violation = Violation(
+                rule=mask(_rule(info.failure), secrets),
+                curl=_mask_curl(info.code_sample, secrets),
+                response=mask(_response_text(response), secrets),
             )
+            why = _only_assumed(check.name, node.value, status, spec)
+            if why is None:
+                result.fail(violation)
+            else:
+                result.warn(
+                    Violation(f"{why}: {violation.rule}", violation.curl, violation.response)
+                )
+
+
+def _only_assumed(name: str, case: Any, status: int | None, spec: Spec) -> str | None:
+    """Why a schemathesis failure is only a WARN (our assumption, or leniency), or None."""
+    if name not in SCHEMA_CHECKS or status is None or status >= 500:
+        return None
+    operation = spec.operation(case.operation.definition.raw.get("operationId", ""))
+    if name != "negative_data_rejection":
+        negative = _negative_locations(case)
+        if status in operation.responses:
+            if response_kind(operation, status) is RuleKind.ASSUMED:
+                return f"{status} is our assumption (x-contract: assumed)"
+        elif 400 <= status < 500 and negative:
+            return f"a {status} for an invalid request where the spec assumes 400"
+        return None
+    if 200 <= status < 300 and _negative_locations(case) == {"body"}:
+        body = case.body
+        if documented_request_problem(operation, spec, body) is None:
+            return "accepted a body only our assumptions forbid"
+        if isinstance(body, dict):
+            present = {key: value for key, value in body.items() if value is not None}
+            if (
+                len(present) < len(body)
+                and documented_request_problem(operation, spec, present) is None
+            ):
+                return "accepted a null for an optional field as if it were absent (lenient)"
+    return None
+
+
+def _negative_locations(case: Any) -> set[str]:
+    meta = getattr(case, "meta", None)
+    if meta is None:
+        return set()
+    return {
+        str(getattr(location, "value", location)).lower()
+        for location, info in meta.components.items()
+        if info.mode.is_negative
+    }
 
 
 def _rule(failure) -> str:  # type: ignore[no-untyped-def]

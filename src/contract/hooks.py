@@ -6,11 +6,16 @@ Loaded by `contract run` and usable with plain schemathesis:
         schemathesis run openapi.yaml --url http://127.0.0.1:8080 \\
         -H "Authorization: Bearer $CONTRACT_API_KEY"
 
-  auth_first       a request to an operation that requires the API key, sent without a
-                   well-formed bearer key (or, when CONTRACT_API_KEY is set, with another
-                   key), gets 401 with the documented `error` — never 400, 403, 404 or 200;
-  no_api_key_echo  no response carries the bearer key it was sent;
-  unique_ids       no two token responses carry the same accessToken or callId.
+  auth_first          a request to an operation that requires the API key, sent without
+                      a well-formed bearer key (or, when CONTRACT_API_KEY is set, with
+                      another key), gets 401 with the documented `error` — never 400, 403,
+                      404 or 200;
+  no_credential_echo  no response carries the credential it was sent (any length);
+  unique_ids          no two token responses carry the same accessToken or callId.
+
+Under `contract run`, three hooks also put schemathesis's requests through the run's
+`Traffic` (budget, pace, 429 back-off, counts) and drop the failures of a 429 answer, which
+is the gateway's, not the contract's; with plain schemathesis they do nothing.
 """
 
 from __future__ import annotations
@@ -21,16 +26,53 @@ from typing import Any
 
 import schemathesis
 
+from contract.traffic import THROTTLED, Traffic
+from mockplatform.spec import REDEEM_TOKEN
+
 API_KEY_VARIABLE = "CONTRACT_API_KEY"
 TOKEN_FIELDS = ("accessToken", "callId")
 _configured_key: str | None = None
+_traffic: Traffic | None = None
 
 
-def configure(api_key: str | None) -> str | None:
-    """The key the run authenticates with (anything else is a wrong key); returns the last one."""
-    global _configured_key
-    previous, _configured_key = _configured_key, api_key
+def configure(api_key: str | None, traffic: Traffic | None = None) -> str | None:
+    """The key the run authenticates with (anything else is a wrong key) and the run's
+    traffic gate; returns the last key. `configure(None)` leaves nothing behind."""
+    global _configured_key, _traffic
+    previous, _configured_key, _traffic = _configured_key, api_key, traffic
     return previous
+
+
+@schemathesis.hook
+def before_call(context: schemathesis.HookContext, case: schemathesis.Case, kwargs: Any) -> None:
+    """Every schemathesis request spends the run's budget and keeps its pace."""
+    if _traffic is not None:
+        _traffic.admit()
+
+
+@schemathesis.hook
+def after_call(
+    context: schemathesis.HookContext, case: schemathesis.Case, response: schemathesis.Response
+) -> None:
+    if _traffic is None:
+        return
+    ok = 200 <= response.status_code < 300
+    body = _json(response) if ok else None
+    operation_id = _operation(case).get("operationId", "")
+    _traffic.answered(
+        case.method.upper(),
+        case.path,
+        response.status_code,
+        _header(response, "retry-after"),
+        issued=isinstance(body, dict) and "accessToken" in body,
+        started=ok and operation_id == REDEEM_TOKEN,
+    )
+
+
+@schemathesis.hook
+def filter_failure(context: schemathesis.HookContext, failure, case, response) -> bool:  # type: ignore[no-untyped-def]
+    """A 429 is the gateway asking us to slow down (Traffic does), not a broken rule."""
+    return response is None or response.status_code != THROTTLED
 
 
 def expected_key() -> str | None:
@@ -76,6 +118,13 @@ def documented_messages(case: schemathesis.Case, status: int) -> list[str]:
         _resolve(document, item).get("value") for item in media.get("examples", {}).values()
     ]
     return [item["error"] for item in examples if isinstance(item, dict) and "error" in item]
+
+
+def _header(response: schemathesis.Response, name: str) -> str | None:
+    for key, values in response.headers.items():
+        if key.lower() == name:
+            return values[0] if isinstance(values, list) and values else str(values)
+    return None
 
 
 def _json(response: schemathesis.Response) -> Any:

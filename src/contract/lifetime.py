@@ -1,59 +1,36 @@
 """The token lifetime: accepted shortly before the spec's `x-token-lifetime-seconds`, refused after.
 
-Three ways to observe it, chosen automatically unless `--expiry` says which:
+Two ways to observe it, chosen automatically unless `--expiry` says which:
   fast      the target exposes the mock's `POST /_mock/clock/advance`: move its clock instead
             of waiting (milliseconds);
-  jwt       the token is a JWT: read how long it says it lives (`exp` - `iat`);
   realtime  wait the lifetime for real; started first, it runs alongside the other checks,
             so a run costs about one lifetime, not a multiple of it.
-Where none applies (no redeem endpoint, no clock, an opaque token) the check is NOT VERIFIED,
-never passed.
+A JWT's claims (`exp` - `iat`) are read and reported, and a JWT that says it lives longer
+fails; but what a token says is not what a server enforces, so the lifetime passes only when
+a redeem after expiry was seen refused. Where no redeem can be observed (a platform whose
+SDK redeems out of sight) the check is NOT VERIFIED, never passed; `--expiry jwt` reads the
+claims only.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from contract.checks import redeem_rejections, redeem_successes
-from contract.outcomes import CheckResult
+from contract.outcomes import CheckResult, Outcome
 from contract.probe import Issued, Probe
 from contract.settings import ExpiryMode
+from contract.tokens import decode_jwt
 
 NAME = "token_lifetime"
-DESCRIPTION = (
-    "a token is accepted shortly before the spec's lifetime (x-token-lifetime-seconds) and "
-    "refused after it"
-)
 
 
 def tolerance(lifetime: float) -> float:
     """How far from the lifetime we redeem: 10% of it, at least 1 s, at most half of it."""
     return min(max(1.0, 0.1 * lifetime), lifetime / 2)
-
-
-def decode_jwt(token: str) -> dict[str, Any] | None:
-    """The claims of a JWT (signature not checked: we only read what it says), or None."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        header = json.loads(_b64url(parts[0]))
-        claims = json.loads(_b64url(parts[1]))
-    except ValueError:
-        return None
-    if not isinstance(header, dict) or "alg" not in header or not isinstance(claims, dict):
-        return None
-    return claims
-
-
-def _b64url(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def expired_statuses(probe: Probe) -> set[int]:
@@ -84,7 +61,7 @@ class LifetimeCheck:
         self.progress = progress
         self.lifetime = probe.spec.token_lifetime_seconds
         self.tolerance = tolerance(self.lifetime)
-        self.result = CheckResult(NAME, DESCRIPTION)
+        self.result = CheckResult(NAME)
         self.mode: ExpiryMode | None = None
         self._sample: Issued | None = None
         self._thread: threading.Thread | None = None
@@ -94,6 +71,8 @@ class LifetimeCheck:
         if self.mode is None:
             return
         self.result.note = f"{self.mode} mode, lifetime {self.lifetime:g} s ± {self.tolerance:g} s"
+        if self.mode is ExpiryMode.JWT:
+            return
         if self.mode is ExpiryMode.REALTIME:
             self.progress(
                 f"{NAME}: realtime mode, waiting {self.lifetime + self.tolerance:g} s "
@@ -103,18 +82,26 @@ class LifetimeCheck:
             self._thread.start()
 
     def finish(self) -> CheckResult:
+        self._guarded(self._jwt)()
         if self.mode is ExpiryMode.FAST:
             self._guarded(self._fast)()
-        elif self.mode is ExpiryMode.JWT:
-            self._guarded(self._jwt)()
         elif self._thread is not None:
             self._thread.join()
+        if self.mode is ExpiryMode.JWT and self.result.outcome is not Outcome.FAIL:
+            self.result.not_verified(
+                f"{self.result.note}; claims only (--expiry jwt): enforcement not observed"
+            )
         return self.result
 
     # -- choosing a mode ------------------------------------------------------------------
 
     def _choose(self) -> ExpiryMode | None:
         probe, mode = self.probe, self.requested
+        self._sample = probe.issue()
+        self.result.requests += 1
+        is_jwt = self._sample is not None and decode_jwt(self._sample.token) is not None
+        if mode is ExpiryMode.JWT:
+            return ExpiryMode.JWT if is_jwt else self._unobservable("the token is not a JWT")
         if mode in (ExpiryMode.AUTO, ExpiryMode.FAST) and probe.has_clock:
             if probe.redeem_available:
                 return ExpiryMode.FAST
@@ -124,19 +111,11 @@ class LifetimeCheck:
             return self._unobservable(
                 "fast mode needs the mock's POST /_mock/clock/advance, which the target lacks"
             )
-        if mode in (ExpiryMode.AUTO, ExpiryMode.JWT):
-            self._sample = probe.issue()
-            self.result.requests += 1
-            claims = decode_jwt(self._sample.token) if self._sample else None
-            if claims is not None and isinstance(claims.get("exp"), int | float):
-                return ExpiryMode.JWT
-            if mode is ExpiryMode.JWT:
-                return self._unobservable("the token is not a JWT with an `exp` claim")
         if probe.redeem_available:
             return ExpiryMode.REALTIME
         return self._unobservable(
-            f"the target does not serve {probe.redeem_op.title}, has no controllable clock "
-            "and its token is opaque"
+            f"the target does not serve {probe.redeem_op.title}: no redeem after expiry "
+            "can be seen refused"
         )
 
     def _unobservable(self, why: str) -> None:
@@ -197,14 +176,17 @@ class LifetimeCheck:
         self._judge_late(late.issued, self.lifetime + self.tolerance)
 
     def _jwt(self) -> None:
+        """Report what a JWT says of its lifetime; fail a JWT that says another one."""
         sample = self._sample
-        assert sample is not None
-        claims = decode_jwt(sample.token) or {}
-        issued_at = claims.get("iat")
-        if not isinstance(issued_at, int | float):
-            self.result.not_verified("the JWT has `exp` but no `iat` to measure its lifetime from")
+        claims = decode_jwt(sample.token) if sample is not None else None
+        if sample is None or claims is None:
             return
-        stated = float(claims["exp"]) - float(issued_at)
+        issued_at, expires = claims.get("iat"), claims.get("exp")
+        if not isinstance(issued_at, int | float) or not isinstance(expires, int | float):
+            self.result.note += "; the JWT carries no iat/exp to read a lifetime from"
+            return
+        stated = float(expires) - float(issued_at)
+        self.result.note += f"; the JWT says {stated:g} s (exp - iat)"
         if abs(stated - self.lifetime) > self.tolerance:
             self.result.fail(
                 self.probe.violation(

@@ -2,6 +2,10 @@
 
 A violation carries everything a reader needs to reproduce it without the harness: the
 request as a curl command, the response that came back, and the rule that response broke.
+
+Four outcomes, from worst to best: FAIL (a documented, universal or offered simulated rule
+broken: exit 1), WARN (a target chose otherwise where the spec marks our assumption, or was
+lenient), NOT VERIFIED (no request could show the rule), PASS.
 """
 
 from __future__ import annotations
@@ -15,13 +19,22 @@ from typing import Any
 
 MAX_BODY_SHOWN = 600
 MAX_VIOLATIONS_KEPT = 5
+MAX_SENT_KEPT = 20
 MAX_REQUEST_BODY_SHOWN = 2000
+# What may stand beside a credential in a text: anything but the characters keys are made of.
+KEY_EDGE_BEFORE = r"(?<![A-Za-z0-9_\-])"
+KEY_EDGE_AFTER = r"(?![A-Za-z0-9_\-])"
 
 
 class Outcome(StrEnum):
     PASS = "PASS"
     FAIL = "FAIL"
+    WARN = "WARN"
     NOT_VERIFIED = "NOT VERIFIED"
+
+
+# Which outcome wins when two sources judge one check.
+_SEVERITY = {Outcome.PASS: 0, Outcome.NOT_VERIFIED: 1, Outcome.WARN: 2, Outcome.FAIL: 3}
 
 
 @dataclass(frozen=True)
@@ -77,36 +90,60 @@ class Violation:
 
 @dataclass
 class CheckResult:
-    """One named check of the report: PASS, FAIL (with violations) or NOT VERIFIED (with why)."""
+    """One named check of the report: its outcome, the violations (FAIL) or warnings (WARN)
+    it saw, and a note (why NOT VERIFIED, or what was observed). `requests` counts the
+    requests that could show the rule: a check left at 0 is NOT VERIFIED, never PASS."""
 
     name: str
-    description: str
+    description: str = ""
     outcome: Outcome = Outcome.PASS
     violations: list[Violation] = field(default_factory=list)
+    warnings: list[Violation] = field(default_factory=list)
     note: str = ""
     requests: int = 0
     more_violations: int = 0  # seen but not kept, to keep the report readable
+    # What the check sent and got back, as (curl, response), keys masked: the HTML report's.
+    sent: list[tuple[str, str]] = field(default_factory=list, repr=False)
+
+    def _raise_to(self, outcome: Outcome) -> None:
+        if _SEVERITY[outcome] > _SEVERITY[self.outcome]:
+            self.outcome = outcome
 
     def fail(self, violation: Violation) -> None:
-        self.outcome = Outcome.FAIL
-        if violation in self.violations:
+        self._raise_to(Outcome.FAIL)
+        self._keep(self.violations, violation)
+
+    def warn(self, violation: Violation) -> None:
+        """A target's choice differs from our assumption, or it was lenient: not a violation."""
+        self._raise_to(Outcome.WARN)
+        self._keep(self.warnings, violation)
+
+    def _keep(self, kept: list[Violation], violation: Violation) -> None:
+        if violation in kept:
             return
-        if len(self.violations) < MAX_VIOLATIONS_KEPT:
-            self.violations.append(violation)
+        if len(kept) < MAX_VIOLATIONS_KEPT:
+            kept.append(violation)
         else:
             self.more_violations += 1
 
     def not_verified(self, why: str) -> None:
-        if self.outcome is not Outcome.FAIL:
-            self.outcome = Outcome.NOT_VERIFIED
+        self._raise_to(Outcome.NOT_VERIFIED)
         self.note = why
 
+    def settle(self) -> None:
+        """A check that passed without one request able to show its rule proved nothing."""
+        if self.outcome is Outcome.PASS and self.requests == 0:
+            self.not_verified(self.note or "no request could show this rule")
+
     def merge(self, other: CheckResult) -> None:
-        """Fold another source's verdict on the same check into this one (FAIL wins)."""
+        """Fold another source's verdict on the same check into this one (the worst wins)."""
         for violation in other.violations:
             self.fail(violation)
+        for warning in other.warnings:
+            self.warn(warning)
         self.more_violations += other.more_violations
         self.requests += other.requests
+        self.sent += other.sent[: MAX_SENT_KEPT - len(self.sent)]
         if other.outcome is Outcome.NOT_VERIFIED and self.outcome is Outcome.PASS:
             self.not_verified(other.note)
         elif other.note and not self.note:
@@ -114,14 +151,31 @@ class CheckResult:
 
 
 @dataclass
+class Coverage:
+    """Per operation: the documented statuses observed, those never observed, and any other."""
+
+    operation: str
+    observed: list[int]
+    never: list[int]
+    undocumented: list[int]
+
+
+@dataclass
 class Report:
-    """All checks of a run, in the order they are printed, and what was tested."""
+    """All checks of a run, in the order they are printed, and what was tested.
+
+    `could_not_test` is set when the run stopped before a verdict (exit 2); the checks that
+    ran until then are still reported."""
 
     base_url: str
     checks: list[CheckResult] = field(default_factory=list)
     strict: bool = False
+    allowed: frozenset[str] = frozenset()  # --allow: not failed by --strict
     elapsed: float = 0.0
     facts: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # requests, tokens, calls, throttled
+    coverage: list[Coverage] = field(default_factory=list)
+    could_not_test: str | None = None
 
     def add(self, result: CheckResult) -> CheckResult:
         for existing in self.checks:
@@ -135,9 +189,10 @@ class Report:
         return next((check for check in self.checks if check.name == name), None)
 
     def counts_as_failure(self, check: CheckResult) -> bool:
-        return check.outcome is Outcome.FAIL or (
-            self.strict and check.outcome is Outcome.NOT_VERIFIED
-        )
+        """FAIL always; WARN and NOT VERIFIED too under --strict, unless --allow names the check."""
+        if check.outcome is Outcome.FAIL:
+            return True
+        return self.strict and check.outcome is not Outcome.PASS and check.name not in self.allowed
 
     @property
     def conformant(self) -> bool:
@@ -145,6 +200,8 @@ class Report:
 
     @property
     def exit_code(self) -> int:
+        if self.could_not_test is not None:
+            return 2
         return 0 if self.conformant else 1
 
 
@@ -171,6 +228,19 @@ def _quote(part: str, secrets: dict[str, str]) -> str:
 
 
 def _secrets_pattern(secrets: dict[str, str]) -> re.Pattern[str] | None:
-    """One pass over the text, longest secret first, so no expression is masked again."""
+    """One pass over the text, longest secret first, so no expression is masked again. A
+    secret is matched as a whole token (not inside a longer run of key characters), so a
+    key of any length is masked without scrambling the words that happen to contain it."""
     values = sorted((value for value in secrets if value), key=len, reverse=True)
-    return re.compile("|".join(re.escape(value) for value in values)) if values else None
+    if not values:
+        return None
+    alternatives = "|".join(re.escape(value) for value in values)
+    return re.compile(f"{KEY_EDGE_BEFORE}(?:{alternatives}){KEY_EDGE_AFTER}")
+
+
+def contains_credential(haystack: str, credential: str) -> bool:
+    """Whether `credential` appears in `haystack` as a whole token (any length)."""
+    if not credential:
+        return False
+    pattern = f"{KEY_EDGE_BEFORE}{re.escape(credential)}{KEY_EDGE_AFTER}"
+    return re.search(pattern, haystack) is not None

@@ -15,14 +15,20 @@ from typing import Any
 
 import httpx
 
-from contract.outcomes import CheckResult, Exchange, Violation
+from contract.outcomes import MAX_SENT_KEPT, CheckResult, Exchange, Violation
 from contract.settings import Settings
-from mockplatform.spec import CREATE_TOKEN, REDEEM_TOKEN, Operation
+from contract.traffic import THROTTLED, Throttled, Traffic
+from mockplatform.spec import (
+    CREATE_TOKEN,
+    REDEEM_TOKEN,
+    Operation,
+    RuleKind,
+    response_kind,
+)
 
 KEY_VARIABLES = ("CONTRACT_API_KEY", "CONTRACT_INACTIVE_KEY")
 KEY_HINT = "keys are shown as $CONTRACT_API_KEY / $CONTRACT_INACTIVE_KEY: export them to replay"
 JSON = "application/json"
-MIN_SECRET_LENGTH = 6
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,9 @@ def near_miss(key: str) -> str:
 class Probe:
     """An HTTP client of the target that remembers what it sent and received (thread-safe)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, traffic: Traffic | None = None) -> None:
         self.settings = settings
+        self.traffic = traffic or Traffic(settings.max_requests, settings.rate)
         self.spec = settings.spec
         self.create = self.spec.operation(CREATE_TOKEN)
         self.redeem_op = self.spec.operation(REDEEM_TOKEN)
@@ -52,21 +59,24 @@ class Probe:
         self._client = httpx.Client(
             base_url=settings.base_url, timeout=settings.timeout, follow_redirects=False
         )
-        # Each key the run knows, and every variant of it we send, printed as shell expressions
-        # (a key too short to be secret would only scramble the report).
+        # Each key the run knows, of any length, and every variant of it we send, printed as
+        # shell expressions (matched as whole tokens, so a short key scrambles no words).
         self.secrets = {
             key: f"${variable}"
             for key, variable in zip(
                 (settings.api_key, settings.inactive_key), KEY_VARIABLES, strict=True
             )
-            if key and len(key) >= MIN_SECRET_LENGTH
+            if key
         }
-        if settings.api_key in self.secrets:
-            wrong = near_miss(settings.api_key)
-            self.secrets[wrong] = "${CONTRACT_API_KEY%?}" + wrong[-1]
+        wrong = near_miss(settings.api_key)
+        self.secrets[wrong] = "${CONTRACT_API_KEY%?}" + wrong[-1]
 
     def close(self) -> None:
         self._client.close()
+
+    def add_secret(self, inactive_key: str) -> None:
+        """A key found during the run (the mock's inactive key) is masked like a given one."""
+        self.secrets[inactive_key] = f"${KEY_VARIABLES[1]}"
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -80,12 +90,28 @@ class Probe:
         content: bytes | None = None,
         record: bool = True,
     ) -> Exchange:
-        """Send one request; a transport failure becomes an Exchange without a status."""
-        headers = dict(headers or {})
+        """Send one request through the run's `Traffic` (budget, pace, 429 back-off); a
+        transport failure becomes an Exchange without a status."""
+        headers = {**self.settings.headers, **(headers or {})}
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False).encode()
             headers.setdefault("Content-Type", JSON)
         request = self._client.build_request(method, path, headers=headers, content=content)
+        while True:
+            exchange = self._send_once(method, request, headers, content)
+            if exchange.status != THROTTLED:
+                break
+            if self.traffic.gave_up is not None:
+                raise Throttled(self.traffic.gave_up)
+        if record:
+            with self._lock:
+                self.exchanges.append(exchange)
+        return exchange
+
+    def _send_once(
+        self, method: str, request: httpx.Request, headers: dict[str, str], content: bytes | None
+    ) -> Exchange:
+        self.traffic.admit()
         try:
             response = self._client.send(request)
             exchange = Exchange(
@@ -105,9 +131,19 @@ class Probe:
                 body=content,
                 transport_error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
             )
-        if record:
-            with self._lock:
-                self.exchanges.append(exchange)
+            return exchange
+        path = request.url.path
+        ok = 200 <= response.status_code < 300
+        issued = ok and path == self.create.path and "accessToken" in _body_keys(exchange)
+        started = ok and path == self.redeem_op.path
+        self.traffic.answered(
+            method,
+            path,
+            response.status_code,
+            response.headers.get("retry-after"),
+            issued=issued,
+            started=started,
+        )
         return exchange
 
     def auth(self, api_key: str | None = None) -> dict[str, str]:
@@ -228,12 +264,31 @@ class Probe:
         what: str,
     ) -> bool:
         """Count the exchange in `result`; unless it is one of `statuses` with its documented
-        body, fail `result` with `what: <the rule broken>`. True when the exchange conforms."""
+        body, judge `what: <the rule broken>`: a WARN where only our assumptions say so (see
+        `assumed`), else a FAIL. True when the exchange conforms."""
         result.requests += 1
+        if len(result.sent) < MAX_SENT_KEPT:
+            result.sent.append((exchange.curl(self.secrets), exchange.response_text(self.secrets)))
         rule = self.expect(operation, exchange, statuses)
-        if rule is not None:
-            result.fail(self.violation(f"{what}: {rule}", exchange))
-        return rule is None
+        if rule is None:
+            return True
+        violation = self.violation(f"{what}: {rule}", exchange)
+        if self.assumed(operation, exchange, statuses):
+            result.warn(violation)
+        else:
+            result.fail(violation)
+        return False
+
+    def assumed(self, operation: Operation, exchange: Exchange, statuses: set[int]) -> bool:
+        """Whether only our assumptions (x-contract: assumed) ask for what the target did not
+        do: every status we expected is an assumed response (413 for an oversized body, 415,
+        400), or the status we expected came with another body where the body is assumed.
+        No response, a 5xx or an accepted invalid request is never an assumption's matter."""
+        status = exchange.status
+        if status is None or status >= 500 or status < 300:
+            return False
+        judged = {status} if status in statuses else statuses
+        return all(response_kind(operation, code) is RuleKind.ASSUMED for code in judged)
 
     def documented_message(self, operation: Operation, exchange: Exchange) -> str | None:
         """An error response must carry exactly the documented `error` message."""
@@ -261,6 +316,11 @@ class Probe:
             curl=exchange.curl(self.secrets),
             response=exchange.response_text(self.secrets),
         )
+
+
+def _body_keys(exchange: Exchange) -> set[str]:
+    body = exchange.json()
+    return set(body) if isinstance(body, dict) else set()
 
 
 def _error_message(exchange: Exchange) -> str | None:

@@ -2,33 +2,22 @@
 
 Registered under the `pytest11` entry point, so it loads in every pytest run of this
 environment: it stays inert (no import of schemathesis, no test added) unless
-`--contract-base-url` is given. Then one test per check is added to the session; the first
-to run runs the whole harness once, and each test reports its own check: FAIL fails with the
-rule, curl and response; NOT VERIFIED is a skip (a failure with --contract-strict).
+`--contract-base-url` is given. Then one test per check of contract.registry is added to
+the session, selectable like any test (`-k`, deselection): the first to run runs the harness
+once with only the selected checks, so what is deselected is not sent either. Each test
+reports its own check: FAIL fails with the rule, curl and response; WARN passes with a
+warning; NOT VERIFIED is a skip (WARN and NOT VERIFIED fail with --contract-strict). A target
+that could not be tested is an ERROR of every test, apart from any violation.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-# The checks that become tests, known before the run; every schemathesis check is folded
-# into one `schemathesis` test.
-OUR_CHECKS = (
-    "accepts_valid_requests",
-    "auth_first",
-    "unknown_agent",
-    "inactive_subscription",
-    "unique_ids",
-    "single_use",
-    "no_api_key_echo",
-    "documented_errors",
-    "token_lifetime",
-    "stateful_links",
-)
-SCHEMATHESIS_ITEM = "schemathesis"
 _REPORT_KEY = pytest.StashKey[Any]()
 
 
@@ -42,7 +31,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--contract-expiry", default="auto", help="auto, fast, realtime or jwt (see contract run)"
     )
-    group.addoption("--contract-strict", action="store_true", help="NOT VERIFIED fails")
+    group.addoption("--contract-inactive-agent-id", help="an inactive agent: expect 404")
+    group.addoption("--contract-instance-id", help="an instance of the agent: expect 200")
+    group.addoption("--contract-strict", action="store_true", help="WARN and NOT VERIFIED fail")
+    group.addoption(
+        "--contract-allow", action="append", default=[], help="a check --contract-strict spares"
+    )
+    group.addoption("--contract-max-requests", type=int, help="send at most N requests")
+    group.addoption("--contract-rate", type=float, help="at most N requests per second")
     group.addoption("--contract-max-examples", type=int, help="schemathesis examples per phase")
     group.addoption("--contract-phases", help="schemathesis phases, comma-separated")
 
@@ -58,9 +54,11 @@ def pytest_collection_modifyitems(
 ) -> None:
     if not config.getoption("contract_base_url"):
         return
-    for name in (*OUR_CHECKS, SCHEMATHESIS_ITEM):
-        node = f"contract[{name}]"
-        items.append(ContractItem.from_parent(session, name=node, nodeid=node, check=name))
+    from contract.registry import CHECKS
+
+    for check in CHECKS:
+        node = f"contract[{check.name}]"
+        items.append(ContractItem.from_parent(session, name=node, nodeid=node, check=check.name))
 
 
 class ContractItem(pytest.Item):
@@ -70,28 +68,29 @@ class ContractItem(pytest.Item):
         super().__init__(**kwargs)
         self.check = check
 
+    def setup(self) -> None:
+        report = _report(self.session)
+        if isinstance(report, str):  # could not test: an error, not a violation
+            raise CouldNotTest(f"contract: could not test: {report}")
+
     def runtest(self) -> None:
         from contract.outcomes import Outcome
 
-        report = _report(self.config)
-        if isinstance(report, str):
-            pytest.fail(f"contract: could not test: {report}", pytrace=False)
-        if self.check == SCHEMATHESIS_ITEM:
-            ours = set(OUR_CHECKS)
-            checks = [check for check in report.checks if check.name not in ours]
-        else:
-            checks = [check for check in report.checks if check.name == self.check]
-        if not checks:
-            pytest.skip(f"{self.check} did not run")
-        failed = [check for check in checks if check.outcome is Outcome.FAIL]
-        if failed:
-            raise ContractFailure(failed)
-        unverified = [check for check in checks if check.outcome is Outcome.NOT_VERIFIED]
-        if unverified:
-            why = "; ".join(f"{check.name}: {check.note}" for check in unverified)
-            if report.strict:
-                pytest.fail(f"NOT VERIFIED (--contract-strict): {why}", pytrace=False)
-            pytest.skip(f"NOT VERIFIED: {why}")
+        report = _report(self.session)
+        check = report.get(self.check)
+        if check is None:
+            pytest.skip(f"{self.check} did not run (no schemathesis phase, or not selected)")
+        if check.outcome is Outcome.FAIL:
+            raise ContractFailure([check])
+        if check.outcome is Outcome.WARN:
+            if report.counts_as_failure(check):
+                raise ContractFailure([check])
+            warnings.warn(ContractWarning(f"{check.name}: {check.warnings[0].rule}"), stacklevel=1)
+        if check.outcome is Outcome.NOT_VERIFIED:
+            why = f"NOT VERIFIED: {check.name}: {check.note}"
+            if report.counts_as_failure(check):
+                pytest.fail(f"{why} (--contract-strict)", pytrace=False)
+            pytest.skip(why)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:  # type: ignore[no-untyped-def]
         if isinstance(excinfo.value, ContractFailure):
@@ -100,6 +99,14 @@ class ContractItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path | str, int | None, str]:
         return self.config.getoption("contract_base_url"), None, self.name
+
+
+class CouldNotTest(Exception):
+    """The target could not be tested: every contract test errors with the reason."""
+
+
+class ContractWarning(UserWarning):
+    """A target chose otherwise where the spec states our assumption, or was lenient."""
 
 
 class ContractFailure(Exception):
@@ -113,22 +120,31 @@ class ContractFailure(Exception):
         return "\n\n".join(failure_details(check) for check in self.checks)
 
 
-def _report(config: pytest.Config) -> Any:
-    """Run the harness once per session; the report, or the one-line reason it could not test."""
+def _report(session: pytest.Session) -> Any:
+    """Run the harness once per session, only the selected checks; the report, or the
+    one-line reason it could not test."""
+    config = session.config
     if _REPORT_KEY not in config.stash:
         from contract.runner import run
         from contract.settings import ContractError, ExpiryMode, Settings
 
         option = config.getoption
+        selected = frozenset(item.check for item in session.items if isinstance(item, ContractItem))
         try:
             settings = Settings(
                 base_url=option("contract_base_url"),
                 api_key=option("contract_api_key"),
                 agent_id=option("contract_agent_id"),
+                instance_id=option("contract_instance_id"),
+                inactive_agent_id=option("contract_inactive_agent_id"),
                 spec_path=Path(option("contract_spec")) if option("contract_spec") else None,
                 inactive_key=option("contract_inactive_key"),
                 expiry=ExpiryMode(option("contract_expiry")),
                 strict=option("contract_strict"),
+                allow=frozenset(option("contract_allow")),
+                max_requests=option("contract_max_requests"),
+                rate=option("contract_rate"),
+                only=selected,
             )
             if option("contract_max_examples"):
                 settings.max_examples = option("contract_max_examples")

@@ -1,9 +1,14 @@
-"""One run of the harness: check the target is testable, then every check, into one `Report`.
+"""One run of the harness: check the target is testable, then each selected check, in order.
 
-Order matters: the realtime lifetime check starts first and waits in the background; the
-scripted checks and schemathesis run meanwhile; the fast lifetime check runs last because
-moving the target's clock would expire the tokens other checks are still using;
-`no_api_key_echo` looks at every exchange of the run, so it comes after everything else.
+The order is contract.registry's: the lifetime check starts first (realtime waits in the
+background), the scripted checks and schemathesis run meanwhile, the fast lifetime check
+finishes after them (moving the target's clock would expire the tokens others still use), and
+the checks that judge the whole run's traffic come last. Only selected checks send anything.
+
+Every request goes through one `Traffic`: when `--max-requests` is spent the checks that could
+not finish are NOT VERIFIED; when a gateway throttles beyond the run's patience the run stops
+(exit 2). The report is filled as the run goes, so whoever holds it can write what was found
+even when the run stops early (exit 2, SIGINT, SIGTERM).
 """
 
 from __future__ import annotations
@@ -11,72 +16,103 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from contract import checks, scenarios
 from contract.fuzzing import run_schemathesis
 from contract.lifetime import LifetimeCheck
-from contract.outcomes import CheckResult, Report
+from contract.outcomes import CheckResult, Coverage, Report
 from contract.probe import Probe
-from contract.settings import CouldNotTest, Settings
+from contract.registry import CHECKS, Check, Stage, description
+from contract.settings import ContractError, CouldNotTest, Settings, request_example
+from contract.traffic import BudgetExhausted, Traffic
+from mockplatform.spec import CREATE_TOKEN
 
 Progress = Callable[[str], None]
 GATEWAY_ERRORS = (502, 503, 504)
+INACTIVE_SUBSCRIPTIONS = ("cancelled", "trial_expired")
 
 
 def _quiet(message: str) -> None:
     return None
 
 
-def run(settings: Settings, progress: Progress = _quiet) -> Report:
-    """Test the target at `settings.base_url`; raises `CouldNotTest` if it cannot be tested."""
+def run(settings: Settings, progress: Progress = _quiet, report: Report | None = None) -> Report:
+    """Test the target at `settings.base_url`; raises `ContractError` if it cannot be tested
+    (after setting `report.could_not_test`, so a report passed in can still be written)."""
     started = time.monotonic()
-    report = Report(base_url=settings.base_url, strict=settings.strict)
-    probe = Probe(settings)
+    if report is None:
+        report = Report(base_url=settings.base_url)
+    report.strict, report.allowed = settings.strict, settings.allow
+    traffic = Traffic(settings.max_requests, settings.rate)
+    probe = Probe(settings, traffic)
+    selected = [check for check in CHECKS if settings.wants(check.name)]
     try:
         preflight(probe)
         progress(f"checking {settings.base_url} against {settings.spec.path.name}")
         report.facts.append(
             "target: the mock (control API answers)" if probe.is_mock else "target: not the mock"
         )
+        discover(probe, report)
         lifetime = LifetimeCheck(probe, settings.expiry, progress)
-        if settings.wants(lifetime.result.name):
-            lifetime.start()
-        for check in checks.CHECKS:
-            if check.name != "no_api_key_echo" and settings.wants(check.name):
-                _record(report, check.run(probe), progress)
-        if settings.phases and (settings.only is None or _wants_fuzzing(settings)):
-            fuzz = run_schemathesis(
-                settings,
-                probe.secrets,
-                include_redeem=probe.redeem_available,
-                progress=progress,
-            )
-            report.facts.append(f"schemathesis: {fuzz.cases} generated requests")
-            for error in fuzz.errors:
-                report.facts.append(f"schemathesis error: {error}")
-            for name, result in fuzz.checks.items():
-                if settings.wants(name):
-                    _record(report, result, progress)
-        if settings.wants(scenarios.NAME):
-            _record(report, scenarios.documented_errors(probe), progress)
-        if settings.wants(lifetime.result.name):
-            _record(report, lifetime.finish(), progress)
-        if settings.wants("no_api_key_echo"):
-            _record(report, checks.no_api_key_echo(probe), progress)
+        if any(check.stage is Stage.LIFETIME for check in selected):
+            _attempt(lambda: lifetime.start(), lifetime.result)
+        fuzzed = False
+        for check in selected:
+            if check.stage is Stage.SCHEMATHESIS:
+                if not fuzzed and settings.phases:
+                    _fuzz(probe, report, selected, progress)
+                fuzzed = True
+            elif check.stage is Stage.LIFETIME:
+                _record(report, _attempt(lifetime.finish, lifetime.result), progress)
+            elif check.run is not None:
+                result = CheckResult(check.name)
+                _attempt(lambda run=check.run, r=result: run(probe, r), result)  # type: ignore[misc]
+                _record(report, result, progress)
+        for check in report.checks:
+            check.settle()
+    except ContractError as exc:
+        report.could_not_test = str(exc)
+        raise
     finally:
         probe.close()
-    report.elapsed = time.monotonic() - started
+        report.elapsed = time.monotonic() - started
+        report.counts = traffic.counts()
+        report.coverage = coverage(probe, traffic)
+        if traffic.exhausted:
+            report.facts.append(f"--max-requests {settings.max_requests} spent: the run stopped")
     return report
 
 
-def _wants_fuzzing(settings: Settings) -> bool:
-    from contract.fuzzing import DESCRIPTIONS, STATEFUL
+def _attempt(body: Callable[[], object], result: CheckResult) -> CheckResult:
+    """Run one check's requests; a spent budget leaves it NOT VERIFIED (a FAIL seen stays)."""
+    try:
+        body()
+    except BudgetExhausted as exc:
+        result.not_verified(f"{exc} before this check could finish")
+    return result
 
-    assert settings.only is not None
-    ours = {"auth_first", "no_api_key_echo", "unique_ids"}
-    return bool(settings.only & (set(DESCRIPTIONS) | {STATEFUL} | ours))
+
+def _fuzz(probe: Probe, report: Report, selected: list[Check], progress: Progress) -> None:
+    names = [c.name for c in selected if c.stage is Stage.SCHEMATHESIS or c.hooked]
+    fuzz = run_schemathesis(
+        probe.settings,
+        probe.secrets,
+        checks=names,
+        traffic=probe.traffic,
+        include_redeem=probe.redeem_available,
+        progress=progress,
+    )
+    if probe.traffic.gave_up:
+        raise ContractError(probe.traffic.gave_up)
+    report.facts.append(f"schemathesis: {fuzz.cases} generated requests")
+    for error in fuzz.errors:
+        report.facts.append(f"schemathesis: {error}")
+    for name, result in fuzz.checks.items():
+        if probe.settings.wants(name):
+            _record(report, result, progress)
 
 
 def _record(report: Report, result: CheckResult, progress: Progress) -> None:
+    if not result.description:
+        result.description = description(result.name)
     merged = report.add(result)
     progress(f"{merged.name}: {merged.outcome}")
 
@@ -105,7 +141,82 @@ def preflight(probe: Probe) -> None:
             f"{settings.base_url} answers {exchange.status} (a gateway's: the service behind it "
             "is down or unreachable)"
         )
+    if exchange.status >= 500:
+        # Nothing could be judged: every check would see the same failure and prove nothing.
+        shown = f" {message!r}" if message else ""
+        raise CouldNotTest(
+            f"{settings.base_url} answers {exchange.status}{shown} to a valid token request; "
+            "its platform side is failing"
+        )
     if exchange.status in (404, 405) and not documented:
         raise CouldNotTest(
             f"{settings.base_url} has no {probe.create.title} ({exchange.status}); check --base-url"
         )
+
+
+def discover(probe: Probe, report: Report) -> None:
+    """Fill what was not given: from the mock's /_mock/world, else the spec's example."""
+    settings = probe.settings
+    world = _world(probe)
+    if world is not None:
+        found = []
+        if settings.inactive_key is None:
+            settings.inactive_key = next(
+                (
+                    account.get("apiKey")
+                    for account in world.get("accounts", [])
+                    if account.get("subscription") in INACTIVE_SUBSCRIPTIONS
+                ),
+                None,
+            )
+            if settings.inactive_key:
+                probe.add_secret(settings.inactive_key)
+                found.append("an inactive key")
+        if settings.inactive_agent_id is None:
+            settings.inactive_agent_id = next(
+                (a.get("id") for a in world.get("agents", []) if a.get("active") is False), None
+            )
+            found += ["an inactive agent"] if settings.inactive_agent_id else []
+        if settings.instance_id is None:
+            settings.instance_id = next(
+                (
+                    i.get("id")
+                    for i in world.get("instances", [])
+                    if i.get("agentId") == settings.agent_id
+                ),
+                None,
+            )
+            found += ["an instance of the agent"] if settings.instance_id else []
+        if found:
+            report.facts.append(f"from /_mock/world: {', '.join(found)}")
+    if settings.instance_id is None:
+        example = request_example(settings.spec.operation(CREATE_TOKEN).document)
+        settings.instance_id = example.get("instanceId")
+
+
+def _world(probe: Probe) -> dict | None:
+    if not probe.is_mock:
+        return None
+    body = probe.send("GET", "/_mock/world", record=False).json()
+    return body if isinstance(body, dict) else None
+
+
+def coverage(probe: Probe, traffic: Traffic) -> list[Coverage]:
+    """Per operation of the spec, which documented statuses the run saw answered."""
+    found = []
+    for operation in probe.spec.operations.values():
+        seen = {
+            status
+            for (method, path, status) in traffic.statuses
+            if method == operation.method and path == operation.path
+        }
+        documented = set(operation.responses)
+        found.append(
+            Coverage(
+                operation=operation.title,
+                observed=sorted(seen & documented),
+                never=sorted(documented - seen),
+                undocumented=sorted(seen - documented),
+            )
+        )
+    return found

@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 
 from mockplatform.spec import CREATE_TOKEN, Spec, load_spec
 
-DEFAULT_MAX_EXAMPLES = 50
+# Small by default: against a staging wired to the real platform every token issued is a real
+# call session (see the README's figures for what a default run sends).
+DEFAULT_MAX_EXAMPLES = 10
 DEFAULT_SEED = 20260305
 DEFAULT_TIMEOUT = 10.0
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
@@ -45,14 +47,21 @@ class Settings:
     agent_id: str | None = None  # default: the agentId of the spec's request example
     spec_path: Path | None = None
     inactive_key: str | None = None
+    # default: on the mock, one of the agent's instances (/_mock/world); else the spec example's
+    instance_id: str | None = None
+    inactive_agent_id: str | None = None  # on the mock: found in /_mock/world
     expiry: ExpiryMode = ExpiryMode.AUTO
     strict: bool = False
+    allow: frozenset[str] = frozenset()  # checks --strict does not fail for WARN/NOT VERIFIED
     max_examples: int = DEFAULT_MAX_EXAMPLES
     seed: int = DEFAULT_SEED
     timeout: float = DEFAULT_TIMEOUT
+    max_requests: int | None = None  # a hard budget across every check and schemathesis
+    rate: float | None = None  # requests per second
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request
     # Schemathesis phases to run; the tests narrow this to stay fast.
     phases: tuple[str, ...] = PHASES
-    # Only these checks (by name), None = all; for focused tests.
+    # Only these checks (by name), None = all: what is not selected is not sent.
     only: frozenset[str] | None = None
     spec: Spec = field(init=False, repr=False)
 
@@ -73,23 +82,38 @@ class Settings:
             )
         if self.max_examples < 1:
             raise ContractError(f"--max-examples must be at least 1, not {self.max_examples}")
+        if self.max_requests is not None and self.max_requests < 1:
+            raise ContractError(f"--max-requests must be at least 1, not {self.max_requests}")
+        if self.rate is not None and not self.rate > 0:
+            raise ContractError("--rate must be a positive number of requests per second")
+        if not self.timeout > 0:
+            raise ContractError("--timeout must be a positive number of seconds")
+        if "authorization" in {name.lower() for name in self.headers}:
+            raise ContractError("--header cannot set Authorization; pass the key with --api-key")
         from mockplatform.errors import SpecError
 
         try:
             self.spec = load_spec(self.spec_path)
         except SpecError as exc:
             raise ContractError(str(exc)) from None
+        example = self.spec.operation(CREATE_TOKEN).document
         if self.agent_id is None:
-            example = self.spec.operation(CREATE_TOKEN).document
-            self.agent_id = _request_example(example).get("agentId")
+            self.agent_id = request_example(example).get("agentId")
             if not self.agent_id:
                 raise ContractError(
                     "the spec's token request has no example agentId; pass --agent-id"
                 )
-
-        invalid = self.spec.operation(CREATE_TOKEN).validate_request({"agentId": self.agent_id})
-        if invalid is not None:
-            raise ContractError(f"--agent-id: {invalid.detail}")
+        create = self.spec.operation(CREATE_TOKEN)
+        for option, name, value in (
+            ("--agent-id", "agentId", self.agent_id),
+            ("--instance-id", "instanceId", self.instance_id),
+            ("--inactive-agent-id", "agentId", self.inactive_agent_id),
+        ):
+            if value is None:
+                continue
+            invalid = create.validate_request({"agentId": self.agent_id, name: value})
+            if invalid is not None:
+                raise ContractError(f"{option}: {invalid.detail}")
 
     def wants(self, name: str) -> bool:
         return self.only is None or name in self.only
@@ -100,7 +124,7 @@ class Settings:
         return [key for key in (self.api_key, self.inactive_key) if key]
 
 
-def _request_example(operation: dict) -> dict:
+def request_example(operation: dict) -> dict:
     media = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
     if "example" in media:
         return dict(media["example"])

@@ -11,6 +11,7 @@ import copy
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,7 @@ def load_spec(path: str | Path | None = None) -> Spec:
             spec_path, registry, fast_registry, path_name, method, raw
         )
     spec = Spec(spec_path, document, operations)
+    _check_contract_marks(spec_path, document, "")
     lifetime = spec.operation(CREATE_TOKEN).extension("x-token-lifetime-seconds")
     if not isinstance(lifetime, int | float) or lifetime <= 0:
         raise SpecError(
@@ -330,3 +332,101 @@ def _show(value: Any) -> str:
 
 def _shorten(text: str) -> str:
     return text if len(text) <= _MAX_SHOWN_VALUE else text[: _MAX_SHOWN_VALUE - 3] + "..."
+
+
+# -- What the platform documented, and what we assumed (`x-contract`) ------------------------
+# The one reader of the classification (openapi.yaml's description states the design): the
+# mock keeps enforcing every rule; the harness and the validation proxy ask here how hard to
+# judge a target that breaks one.
+
+CONTRACT_MARK = "x-contract"
+UNIVERSAL_RULES = "x-contract-universal"
+
+
+class RuleKind(StrEnum):
+    """Who stated a rule: the platform's docs, every implementation, the mock, or us."""
+
+    DOCUMENTED = "documented"
+    UNIVERSAL = "universal"
+    SIMULATED = "simulated"
+    ASSUMED = "assumed"
+
+
+def rule_kind(
+    node: Any, keyword: str | None = None, inherited: RuleKind = RuleKind.DOCUMENTED
+) -> RuleKind:
+    """The kind of the rules `node` states (an operation, a response or a schema), or of
+    its one `keyword` (a schema keyword or a named rule); unmarked means `inherited`."""
+    mark = node.get(CONTRACT_MARK) if isinstance(node, dict) else None
+    if isinstance(mark, str):
+        return RuleKind(mark)
+    if isinstance(mark, dict) and keyword is not None and keyword in mark:
+        return RuleKind(mark[keyword])
+    return inherited
+
+
+def operation_kind(operation: Operation) -> RuleKind:
+    return rule_kind(operation.document)
+
+
+def response_kind(operation: Operation, status: int) -> RuleKind:
+    """The kind of a documented response (its status and body); an undocumented one is
+    judged by the operation's kind."""
+    return rule_kind(operation.responses.get(status), inherited=operation_kind(operation))
+
+
+def universal_rules(spec: Spec) -> dict[str, str]:
+    """The rules held of every implementation, by name, each with its sentence."""
+    return dict(spec.document.get(UNIVERSAL_RULES, {}))
+
+
+def documented_schema(spec: Spec, schema: Any) -> Any:
+    """`schema` with `$ref`s resolved and every assumed keyword left out: what a request must
+    satisfy by the platform's documentation alone."""
+    while isinstance(schema, dict) and "$ref" in schema:
+        schema = _pointer(spec.document, schema["$ref"])
+    if isinstance(schema, list):
+        return [documented_schema(spec, item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        keyword: documented_schema(spec, value)
+        for keyword, value in schema.items()
+        if keyword != CONTRACT_MARK and rule_kind(schema, keyword) is not RuleKind.ASSUMED
+    }
+
+
+def documented_request_problem(operation: Operation, spec: Spec, body: Any) -> Invalid | None:
+    """Why `body` breaks the platform's documented request schema (assumptions aside)."""
+    media = _json_media(operation.document.get("requestBody", {}))
+    if "schema" not in media:
+        return None
+    schema = documented_schema(spec, media["schema"])
+    return _first_problem(Draft202012Validator(schema, format_checker=FormatChecker()), body)
+
+
+def _pointer(document: Any, ref: str) -> Any:
+    for part in ref.removeprefix("#/").split("/"):
+        document = document[part.replace("~1", "/").replace("~0", "~")]
+    return document
+
+
+def _check_contract_marks(spec_path: Path, node: Any, where: str) -> None:
+    """Every `x-contract` mark names a kind: a typo must not silently make a rule documented."""
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            _check_contract_marks(spec_path, item, f"{where}/{index}")
+        return
+    if not isinstance(node, dict):
+        return
+    mark = node.get(CONTRACT_MARK)
+    kinds = mark.values() if isinstance(mark, dict) else [] if mark is None else [mark]
+    for kind in kinds:
+        if kind not in set(RuleKind):
+            choices = ", ".join(RuleKind)
+            raise SpecError(
+                f"{spec_path}: {where or '/'}/{CONTRACT_MARK}: {kind!r} is not one of {choices}"
+            )
+    for key, value in node.items():
+        if key != CONTRACT_MARK:
+            _check_contract_marks(spec_path, value, f"{where}/{_escape(str(key))}")

@@ -8,8 +8,10 @@ accept without crying wolf.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
+import itertools
 import json
 import secrets
 import time
@@ -22,10 +24,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from mockplatform.spec import Spec
+from mockplatform.spec import CREATE_TOKEN, Spec, documented_request_problem
 
 ACTIVE_KEY = "fake_live_4f9a1c2e8b7d"
 INACTIVE_KEY = "fake_lapsed_0b3e5d7c9a1f"
+INSTANCE_ID = "3b241101-e2bb-4255-8caf-4136c566a962"
+INACTIVE_AGENT_ID = "9d5ed678-fe57-4cca-a76b-c1d2b2c3e4f5"
 MAX_BODY = 65536
 
 
@@ -41,12 +45,27 @@ class Behaviour:
     lifetime: float | None = None  # token lifetime; None = the spec's
     reusable: bool = False  # a token redeems any number of times
     fixed_token: bool = False  # the same accessToken for every call
+    reuse_status: int = 409  # the status a second redeem gets
+    racy_redeem: bool = False  # two redeems at once can both start the call
+    never_expires: bool = False  # a redeem never checks the token's age
+    instance_not_found: bool = False  # 404 for every request that names an instance
+    inactive_agent_ok: bool = False  # an inactive agent gets a token
+    sequential_tokens: bool = False  # rt_live_00000001, rt_live_00000002, ...
+    echo_key: bool = False  # a 401 says which key the caller sent
+    always_500: bool = False  # the voice platform behind it is down: 500 to everything
     # Legitimate choices
     extra_fields: bool = False  # undocumented extra fields in every body
     jwt: bool = False  # the token is a JWT carrying iat/exp
     not_found_before_forbidden: bool = False  # unknown agent (404) before inactive key (403)
     clock: bool = True  # expose the mock's POST /_mock/clock/advance
     no_redeem: bool = False  # like a real platform: the SDK redeems out of sight
+    charset: bool = False  # application/json; charset=utf-8
+    documented_only: bool = False  # callerName is any string: no length or character limit
+    null_as_absent: bool = False  # {"language": null} is read as no language
+    unprocessable: bool = False  # 422 with a body of its own for an invalid request, not 400
+    size_as_400: bool = False  # an oversized body gets 400, not 413
+    throttle_every: int = 0  # a gateway answers every Nth request 429 (Retry-After: 0)
+    throttle_forever: bool = False  # a gateway answers 429 with Retry-After: 3600 to all
     # The mock's scenario API with one scenario, platform-failure (X-Mock-Scenario), and
     # Prefer: code=N: None = off; else the `error` the scenario's 500 says (documented or not).
     failure_message: str | None = None
@@ -67,31 +86,53 @@ class FakePlatform:
     agents: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, _Token] = field(default_factory=dict)
     offset: float = 0.0
+    inactive_agents: set[str] = field(default_factory=lambda: {INACTIVE_AGENT_ID})
+    instances: dict[str, str] = field(default_factory=dict)  # instance -> its agent
+    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def now(self) -> float:
         return time.time() + self.offset
+
+    def json(self, body: Any, status: int = 200) -> JSONResponse:
+        media = "application/json; charset=utf-8" if self.behaviour.charset else None
+        headers = {"X-Request-Id": secrets.token_hex(6)} if self.behaviour.extra_fields else None
+        return JSONResponse(body, status, headers=headers, media_type=media)
 
     def error(self, operation_id: str, status: int, **extra: str) -> JSONResponse:
         body: dict[str, Any] = self.spec.error_body(operation_id, status, **extra)
         if self.behaviour.extra_fields:
             body["requestId"] = secrets.token_hex(6)
-        return JSONResponse(body, status)
+        return self.json(body, status)
+
+    def invalid(self, operation_id: str, field: str, detail: str) -> JSONResponse:
+        if self.behaviour.unprocessable:
+            return self.json({"message": "validation failed", "errors": [detail]}, 422)
+        return self.error(operation_id, 400, field=field, detail=detail)
 
     async def read(self, request: Request, operation_id: str) -> Any:
         """The validated JSON body, or the documented 413 / 415 / 400 response."""
+        b = self.behaviour
         media = request.headers.get("content-type", "").split(";")[0].strip()
         if media != "application/json":
             return self.error(operation_id, 415)
         raw = await request.body()
         if len(raw) > MAX_BODY:
+            if b.size_as_400:
+                return self.invalid(operation_id, "", "the body is too large")
             return self.error(operation_id, 413)
         try:
             body = json.loads(raw)
         except ValueError:
-            return self.error(operation_id, 400, detail="not JSON")
-        invalid = self.spec.operation(operation_id).validate_request(body)
+            return self.invalid(operation_id, "", "not JSON")
+        if b.null_as_absent and isinstance(body, dict):
+            body = {name: value for name, value in body.items() if value is not None}
+        operation = self.spec.operation(operation_id)
+        if b.documented_only:
+            invalid = documented_request_problem(operation, self.spec, body)
+        else:
+            invalid = operation.validate_request(body)
         if invalid is not None:
-            return self.error(operation_id, 400, field=invalid.field, detail=invalid.detail)
+            return self.invalid(operation_id, invalid.field, invalid.detail)
         return body
 
     def key_status(self, request: Request) -> int | None:
@@ -108,8 +149,22 @@ class FakePlatform:
             return 403
         return 401
 
+    async def gateway(self, request: Request) -> JSONResponse | None:
+        """A rate-limiting gateway in front of the platform."""
+        b = self.behaviour
+        if b.throttle_forever:
+            return JSONResponse({"message": "slow down"}, 429, headers={"Retry-After": "3600"})
+        if b.throttle_every and next(self.counter) % b.throttle_every == 0:
+            return JSONResponse({"message": "slow down"}, 429, headers={"Retry-After": "0"})
+        return None
+
     async def create_token(self, request: Request) -> JSONResponse:
-        op, b = "createWidgetToken", self.behaviour
+        op, b = CREATE_TOKEN, self.behaviour
+        throttled = await self.gateway(request)
+        if throttled is not None:
+            return throttled
+        if b.always_500:
+            return self.error(op, 500)
         if b.failure_message:
             if request.headers.get("x-mock-scenario") == "platform-failure":
                 return JSONResponse({"error": b.failure_message}, 500)
@@ -122,15 +177,26 @@ class FakePlatform:
                 return self.error(op, 404)
         key = self.key_status(request)
         if key == 401:
+            if b.echo_key:
+                sent = request.headers.get("authorization", "").partition(" ")[2]
+                return self.error(op, 401, detail=f"no account has the key {sent}")
             return self.error(op, 401)
         body = await self.read(request, op)
         if isinstance(body, JSONResponse):
             return body
-        known = body["agentId"] in self.agents or b.any_agent
+        agent = body["agentId"]
+        known = (
+            agent in self.agents
+            or b.any_agent
+            or (b.inactive_agent_ok and agent in self.inactive_agents)
+        )
         if key == 403 and (known or not b.not_found_before_forbidden):
             return self.error(op, 403)
         if not known:
             return self.error(op, 404)
+        instance = body.get("instanceId")
+        if instance is not None and (b.instance_not_found or instance not in self.instances):
+            return self.error(op, 404, detail="no such instance")
         if b.unicode_crash and not body.get("callerName", "").isascii():
             return JSONResponse({"error": "Voice platform error"}, 500)
         if b.hangup_language and body.get("language") == b.hangup_language:
@@ -146,11 +212,13 @@ class FakePlatform:
             payload.pop(b.drop_field)
         if b.extra_fields:
             payload |= {"expiresIn": lifetime, "region": "ap-south-1"}
-        return JSONResponse(payload)
+        return self.json(payload)
 
     def new_token(self, issued_at: float, lifetime: float) -> str:
         if self.behaviour.fixed_token:
             return "rt_live_fixed_token_for_everyone"
+        if self.behaviour.sequential_tokens:
+            return f"rt_live_{next(self.counter):08d}"
         if not self.behaviour.jwt:
             return f"rt_live_{secrets.token_urlsafe(24)}"
         header = _b64({"alg": "HS256", "typ": "JWT"})
@@ -172,6 +240,9 @@ class FakePlatform:
 
     async def redeem(self, request: Request) -> JSONResponse:
         op = "redeemWidgetToken"
+        throttled = await self.gateway(request)
+        if throttled is not None:
+            return throttled
         if self.behaviour.failure_message:
             preferred = self.preferred(request, op)
             if preferred is not None:
@@ -180,12 +251,17 @@ class FakePlatform:
         if isinstance(body, JSONResponse):
             return body
         token = self.tokens.get(body["accessToken"])
+        b = self.behaviour
         if token is None:
             return self.error(op, 401, example="unknown")
-        if self.now() >= token.expires_at:
+        if self.now() >= token.expires_at and not b.never_expires:
             return self.error(op, 401, example="expired")
-        if token.used and not self.behaviour.reusable:
-            return self.error(op, 409)
+        if token.used and not b.reusable:
+            if b.reuse_status == 409:
+                return self.error(op, 409)
+            return self.error(op, b.reuse_status, example="unknown")
+        if b.racy_redeem:
+            await asyncio.sleep(0.05)  # looks the token up, then marks it: a race
         token.used = True
         payload: dict[str, Any] = {
             "callId": token.call_id,
@@ -194,7 +270,7 @@ class FakePlatform:
         }
         if self.behaviour.extra_fields:
             payload["sdkSession"] = secrets.token_hex(8)
-        return JSONResponse(payload, 201)
+        return self.json(payload, 201)
 
     async def control_index(self, request: Request) -> JSONResponse:
         return JSONResponse({"endpoints": ["GET /_mock/scenarios"]})
@@ -227,7 +303,9 @@ def _b64(claims: dict[str, Any]) -> str:
 
 
 def create_fake_app(spec: Spec, behaviour: Behaviour, agent_id: str) -> Starlette:
-    platform = FakePlatform(spec, behaviour, agents={agent_id: "Front Desk Agent"})
+    platform = FakePlatform(
+        spec, behaviour, agents={agent_id: "Front Desk Agent"}, instances={INSTANCE_ID: agent_id}
+    )
     create, redeem = spec.operation("createWidgetToken"), spec.operation("redeemWidgetToken")
     routes = [Route(create.path, platform.create_token, methods=[create.method])]
     if not behaviour.no_redeem:

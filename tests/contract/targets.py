@@ -6,7 +6,7 @@ from typing import Any
 
 from contract import Settings
 from mockplatform.world import DEFAULT_API_KEY
-from tests.contract.fake_platform import ACTIVE_KEY, INACTIVE_KEY
+from tests.contract.fake_platform import ACTIVE_KEY, INACTIVE_AGENT_ID, INACTIVE_KEY, INSTANCE_ID
 
 SEED = 7
 MAX_EXAMPLES = 5
@@ -17,7 +17,12 @@ NO_SCHEMATHESIS: tuple[
 
 def fake_settings(url: str, **overrides: Any) -> Settings:
     """The fake platform with its active and inactive keys."""
-    options: dict[str, Any] = {"api_key": ACTIVE_KEY, "inactive_key": INACTIVE_KEY}
+    options: dict[str, Any] = {
+        "api_key": ACTIVE_KEY,
+        "inactive_key": INACTIVE_KEY,
+        "instance_id": INSTANCE_ID,
+        "inactive_agent_id": INACTIVE_AGENT_ID,
+    }
     options |= {"seed": SEED, "max_examples": MAX_EXAMPLES, **overrides}
     return Settings(base_url=url, **options)
 

@@ -1,0 +1,191 @@
+"""Every check of the harness, registered once: its name, what it holds, what it needs, its order.
+
+The runner runs them in this order, the CLI's `--checks` / `--skip` and the pytest plugin
+select from them (deciding what is *sent*, not only what is shown), the README's table is
+this registry (tests/contract/test_registry.py keeps them equal), and the report lists them.
+
+Stages:
+  scripted      our own requests, run one after another in order
+  schemathesis  judged inside one schemathesis run (its engine, our hooks), shared by all
+  lifetime      token_lifetime: started before everything (realtime waits in the
+                background) and finished in its place (fast mode moves the target's clock)
+  after         judged on what the whole run sent and received so far
+
+schemathesis's own `use_after_free`, `ensure_resource_availability` and
+`object_level_authorization` are not here: this API has no resource that is deleted, read
+back or owned by a caller, so they could only ever pass vacuously.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from contract import checks, lifetime, scenarios
+from contract.outcomes import CheckResult
+from contract.probe import Probe
+from contract.settings import ContractError
+
+
+class Stage(StrEnum):
+    SCRIPTED = "scripted"
+    SCHEMATHESIS = "schemathesis"
+    LIFETIME = "lifetime"
+    AFTER = "after"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    description: str
+    stage: Stage
+    needs: str = ""  # what the target or the run must offer, in words ("" = nothing more)
+    run: Callable[[Probe, CheckResult], None] | None = None
+    # Also judged on every schemathesis response by a hook of the same name (contract.hooks).
+    hooked: bool = False
+    # The rule of openapi.yaml's x-contract-universal this check holds every target to.
+    universal: str | None = None
+
+
+def _scripted(run: Callable[[Probe, CheckResult], None], description: str, **more) -> Check:  # type: ignore[no-untyped-def]
+    return Check(run.__name__, description, Stage.SCRIPTED, run=run, **more)
+
+
+def _schemathesis(name: str, description: str, **more) -> Check:  # type: ignore[no-untyped-def]
+    return Check(name, description, Stage.SCHEMATHESIS, needs="a schemathesis phase", **more)
+
+
+REDEEM = "the redeem operation (simulated)"
+CHECKS: tuple[Check, ...] = (
+    _scripted(
+        checks.accepts_valid_requests,
+        "the spec's example request and its valid variants (each language, a unicode "
+        "callerName, --instance-id) get 200 with the documented body",
+    ),
+    _scripted(
+        checks.auth_first,
+        "no key, a malformed header or a wrong key gets 401 with the documented body, even "
+        "when the body is invalid or the agent unknown",
+        hooked=True,
+        universal="auth-first",
+    ),
+    _scripted(checks.unknown_agent, "an unknown agent gets 404 with the documented body"),
+    _scripted(
+        checks.inactive_agent,
+        "an inactive agent (--inactive-agent-id) gets 404 with the documented body",
+        needs="--inactive-agent-id",
+    ),
+    _scripted(
+        checks.inactive_subscription,
+        "a key with an inactive subscription (--inactive-key) gets 403 with the documented body",
+        needs="--inactive-key",
+    ),
+    _scripted(
+        checks.unique_ids,
+        "access tokens and call ids are unique across simultaneous requests",
+        hooked=True,
+        universal="unpredictable-tokens",
+    ),
+    _scripted(
+        checks.single_use,
+        "a token redeems once, starting its own call; a second redeem gets exactly the "
+        "documented 409; of 10 simultaneous redeems exactly one succeeds",
+        needs=REDEEM,
+    ),
+    _schemathesis("not_a_server_error", "no generated input, valid or not, gets a 5xx"),
+    _schemathesis(
+        "status_code_conformance", "every status code returned is documented for its operation"
+    ),
+    _schemathesis("content_type_conformance", "every response has a documented content type"),
+    _schemathesis(
+        "response_headers_conformance", "documented response headers are present and valid"
+    ),
+    _schemathesis(
+        "response_schema_conformance",
+        "every response body matches the spec's schema for its status",
+    ),
+    _schemathesis(
+        "negative_data_rejection",
+        "a request the documented contract forbids is not accepted (one only our assumptions "
+        "forbid, or a null for an optional field, is a WARN)",
+    ),
+    _schemathesis("positive_data_acceptance", "requests that satisfy the schema are accepted"),
+    _schemathesis(
+        "missing_required_header", "a request missing a required header (Authorization) gets 401"
+    ),
+    _schemathesis("unsupported_method", "an undocumented method gets 405"),
+    _schemathesis("allow_header_conformance", "a 405 lists the allowed methods in Allow"),
+    _schemathesis("ignored_auth", "an operation that requires authentication enforces it"),
+    _schemathesis(
+        "answers_every_request",
+        "every generated request gets an HTTP response (no dropped connection, no timeout)",
+    ),
+    _schemathesis("schemathesis_run", "schemathesis ran every phase without an error of its own"),
+    Check(
+        "stateful_links",
+        "schemathesis follows the spec's links (createWidgetToken 200 -> redeemWidgetToken) "
+        "and every response on the way conforms",
+        Stage.SCHEMATHESIS,
+        needs=f"the stateful phase, {REDEEM}",
+    ),
+    Check(
+        lifetime.NAME,
+        "a token is accepted shortly before the spec's lifetime (x-token-lifetime-seconds) "
+        "and refused after it; a JWT's claims are reported, not taken for enforcement",
+        Stage.LIFETIME,
+        needs=f"{REDEEM}; the mock's clock, or one lifetime of waiting",
+    ),
+    Check(
+        "documented_errors",
+        "every documented error of the token endpoint is reachable and answered as the spec "
+        "says; an assumed one (400, 413, 415) answered otherwise is a WARN naming what was "
+        "sent (on the mock: every shipped scenario and Prefer: code=N)",
+        Stage.AFTER,
+        run=scenarios.documented_errors,
+    ),
+    Check(
+        "unpredictable_tokens",
+        "the tokens of the run share nothing but a fixed prefix, count nothing, and vary by "
+        "at least 64 bits (estimated from the characters that vary)",
+        Stage.AFTER,
+        needs="8 tokens issued in the run (unique_ids issues 12)",
+        run=checks.unpredictable_tokens,
+        universal="unpredictable-tokens",
+    ),
+    Check(
+        "no_credential_echo",
+        "no response of the run carries a credential its request presented (key or token, "
+        "valid or not, of any length)",
+        Stage.AFTER,
+        run=checks.no_credential_echo,
+        hooked=True,
+        universal="no-credential-echo",
+    ),
+)
+BY_NAME = {check.name: check for check in CHECKS}
+
+
+def description(name: str) -> str:
+    check = BY_NAME.get(name)
+    return check.description if check is not None else "schemathesis check"
+
+
+def select(only: list[str] | None = None, skip: list[str] | None = None) -> frozenset[str]:
+    """The names `--checks` and `--skip` leave; an unknown name is a clear error (exit 2)."""
+    for option, names in (("--checks", only), ("--skip", skip)):
+        unknown = [name for name in names or [] if name not in BY_NAME]
+        if unknown:
+            raise ContractError(
+                f"{option}: unknown check {unknown[0]!r}; choose from {', '.join(BY_NAME)}"
+            )
+    chosen = set(only) if only else set(BY_NAME)
+    return frozenset(chosen - set(skip or []))
+
+
+def markdown_table() -> str:
+    """The README's table of checks, generated from this registry."""
+    rows = ["| check | what it holds | needs |", "|---|---|---|"]
+    for check in CHECKS:
+        rows.append(f"| `{check.name}` | {check.description} | {check.needs or '-'} |")
+    return "\n".join(rows)
