@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -256,8 +257,14 @@ def _redeemed_at_once(probe: Probe, result: CheckResult) -> None:
     result.requests += 1
     if issued is None:
         return
+    start = threading.Barrier(CONCURRENT_REDEEMS)
+
+    def redeem(_: int) -> Exchange:
+        start.wait()  # all ten leave together
+        return probe.redeem(issued.token)
+
     with ThreadPoolExecutor(CONCURRENT_REDEEMS) as pool:
-        answers = list(pool.map(lambda _: probe.redeem(issued.token), range(CONCURRENT_REDEEMS)))
+        answers = list(pool.map(redeem, range(CONCURRENT_REDEEMS)))
     successes = [a for a in answers if a.status in redeem_successes(probe)]
     result.requests += len(answers)
     if len(successes) != 1:

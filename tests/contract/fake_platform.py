@@ -261,7 +261,7 @@ class FakePlatform:
                 return self.error(op, 409)
             return self.error(op, b.reuse_status, example="unknown")
         if b.racy_redeem:
-            await asyncio.sleep(0.05)  # looks the token up, then marks it: a race
+            await asyncio.sleep(0.2)  # looks the token up, then marks it: a race
         token.used = True
         payload: dict[str, Any] = {
             "callId": token.call_id,
@@ -303,8 +303,11 @@ def _b64(claims: dict[str, Any]) -> str:
 
 
 def create_fake_app(spec: Spec, behaviour: Behaviour, agent_id: str) -> Starlette:
+    # Its own instance, and the spec example's (which schemathesis's examples phase sends).
+    example = spec.operation(CREATE_TOKEN).document["requestBody"]["content"]["application/json"]
+    instances = {INSTANCE_ID: agent_id, example["example"]["instanceId"]: agent_id}
     platform = FakePlatform(
-        spec, behaviour, agents={agent_id: "Front Desk Agent"}, instances={INSTANCE_ID: agent_id}
+        spec, behaviour, agents={agent_id: "Front Desk Agent"}, instances=instances
     )
     create, redeem = spec.operation("createWidgetToken"), spec.operation("redeemWidgetToken")
     routes = [Route(create.path, platform.create_token, methods=[create.method])]

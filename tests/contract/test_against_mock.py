@@ -77,7 +77,7 @@ def test_every_check_passes(ran: Ran, has_scenarios: bool) -> None:
 def test_our_named_checks_and_schemathesis_checks_all_report(ran: Ran) -> None:
     ours = {
         "accepts_valid_requests", "auth_first", "unknown_agent", "inactive_subscription",
-        "unique_ids", "single_use", "no_api_key_echo", "token_lifetime", "documented_errors",
+        "unique_ids", "single_use", "no_credential_echo", "token_lifetime", "documented_errors",
         "stateful_links",
     }  # fmt: skip
     schemathesis = {

@@ -21,10 +21,20 @@ SCRIPTED_FAULTS = {
     "a token that lives 300 s": (Behaviour(lifetime=300), "token_lifetime"),
     "a token usable twice": (Behaviour(reusable=True), "single_use"),
     "a fixed token for every call": (Behaviour(fixed_token=True), "unique_ids"),
-    "a JWT that says it lives 300 s": (
-        Behaviour(jwt=True, clock=False, lifetime=300),
+    "a JWT that says it lives 300 s": (Behaviour(jwt=True, lifetime=300), "token_lifetime"),
+    "a second redeem answered 401, not 409": (Behaviour(reuse_status=401), "single_use"),
+    "two simultaneous redeems both start the call": (Behaviour(racy_redeem=True), "single_use"),
+    "a JWT whose expiry no redeem checks": (
+        Behaviour(jwt=True, never_expires=True),
         "token_lifetime",
     ),
+    "404 for every request naming an instance": (
+        Behaviour(instance_not_found=True),
+        "accepts_valid_requests",
+    ),
+    "an inactive agent gets a token": (Behaviour(inactive_agent_ok=True), "inactive_agent"),
+    "sequential tokens": (Behaviour(sequential_tokens=True), "unpredictable_tokens"),
+    "a 401 that echoes the key it was sent": (Behaviour(echo_key=True), "no_credential_echo"),
 }
 
 
@@ -38,7 +48,6 @@ def test_fault_fails_the_named_check(serve_fake, behaviour, check) -> None:
     assert report.exit_code == 1
     violation = report.get(check).violations[0]
     assert violation.rule
-    # Every violation but the JWT's reading of claims comes with the request and the response.
     assert violation.curl.startswith("curl ")
     assert violation.response.startswith("HTTP ")
     assert ACTIVE_KEY not in violation.curl + violation.response
