@@ -20,7 +20,7 @@ from contract.fuzzing import run_schemathesis
 from contract.lifetime import LifetimeCheck
 from contract.outcomes import CheckResult, Coverage, Report
 from contract.probe import Probe
-from contract.registry import CHECKS, Check, Stage, description
+from contract.registry import BY_NAME, CHECKS, Check, Stage, description
 from contract.settings import ContractError, CouldNotTest, Settings, request_example
 from contract.traffic import BudgetExhausted, Traffic
 from mockplatform.spec import CREATE_TOKEN
@@ -57,17 +57,23 @@ def run(settings: Settings, progress: Progress = _quiet, report: Report | None =
         fuzzed = False
         for check in selected:
             if check.stage is Stage.SCHEMATHESIS:
-                if not fuzzed and settings.phases:
+                if not fuzzed and settings.phases and not traffic.exhausted:
                     _fuzz(probe, report, selected, progress)
                 fuzzed = True
+                if traffic.exhausted and report.get(check.name) is None:
+                    spent = CheckResult(check.name)
+                    spent.not_verified(f"--max-requests {settings.max_requests} spent before it")
+                    _record(report, spent, progress)
             elif check.stage is Stage.LIFETIME:
                 _record(report, _attempt(lifetime.finish, lifetime.result), progress)
             elif check.run is not None:
                 result = CheckResult(check.name)
                 _attempt(lambda run=check.run, r=result: run(probe, r), result)  # type: ignore[misc]
                 _record(report, result, progress)
-        for check in report.checks:
-            check.settle()
+        for result in report.checks:
+            result.settle()  # once every source has spoken: schemathesis's hooks, our requests
+        order = {name: position for position, name in enumerate(BY_NAME)}
+        report.checks.sort(key=lambda result: order.get(result.name, len(order)))
     except ContractError as exc:
         report.could_not_test = str(exc)
         raise
@@ -92,14 +98,17 @@ def _attempt(body: Callable[[], object], result: CheckResult) -> CheckResult:
 
 def _fuzz(probe: Probe, report: Report, selected: list[Check], progress: Progress) -> None:
     names = [c.name for c in selected if c.stage is Stage.SCHEMATHESIS or c.hooked]
-    fuzz = run_schemathesis(
-        probe.settings,
-        probe.secrets,
-        checks=names,
-        traffic=probe.traffic,
-        include_redeem=probe.redeem_available,
-        progress=progress,
-    )
+    try:
+        fuzz = run_schemathesis(
+            probe.settings,
+            probe.secrets,
+            checks=names,
+            traffic=probe.traffic,
+            include_redeem=probe.redeem_available,
+            progress=progress,
+        )
+    except BudgetExhausted:
+        return  # spent before schemathesis could start: its checks are NOT VERIFIED
     if probe.traffic.gave_up:
         raise ContractError(probe.traffic.gave_up)
     report.facts.append(f"schemathesis: {fuzz.cases} generated requests")
@@ -151,6 +160,11 @@ def preflight(probe: Probe) -> None:
     if exchange.status in (404, 405) and not documented:
         raise CouldNotTest(
             f"{settings.base_url} has no {probe.create.title} ({exchange.status}); check --base-url"
+        )
+    if exchange.status not in probe.create.responses:
+        raise CouldNotTest(
+            f"{settings.base_url} answers {exchange.status}, which the spec does not document, "
+            "to a valid token request (a gateway in front of it? see --header)"
         )
 
 

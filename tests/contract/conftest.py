@@ -11,7 +11,10 @@ from mockplatform import create_app
 from mockplatform.spec import Spec
 from mockplatform.testing import serve_in_thread
 from mockplatform.world import DEFAULT_AGENT_ID
-from tests.contract.fake_platform import Behaviour, create_fake_app
+from tests.contract.fake_platform import Behaviour, FakePlatform, create_fake_app
+
+# The fakes a test started, by URL: what they were sent is the proof of what was sent.
+started: dict[str, FakePlatform] = {}
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +31,10 @@ def serve_fake(spec: Spec) -> Iterator[Callable[..., str]]:
 
         def start(behaviour: Behaviour | None = None, fake_spec: Spec | None = None) -> str:
             app = create_fake_app(fake_spec or spec, behaviour or Behaviour(), DEFAULT_AGENT_ID)
-            return stack.enter_context(serve_in_thread(app))
+            url = stack.enter_context(serve_in_thread(app))
+            started[url] = app.state.platform
+            return url
+
+        started.clear()
 
         yield start

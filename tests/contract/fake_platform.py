@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockplatform.spec import CREATE_TOKEN, Spec, documented_request_problem
 
@@ -66,6 +68,7 @@ class Behaviour:
     size_as_400: bool = False  # an oversized body gets 400, not 413
     throttle_every: int = 0  # a gateway answers every Nth request 429 (Retry-After: 0)
     throttle_forever: bool = False  # a gateway answers 429 with Retry-After: 3600 to all
+    gateway_header: str | None = None  # a gateway lets through only requests with this header
     # The mock's scenario API with one scenario, platform-failure (X-Mock-Scenario), and
     # Prefer: code=N: None = off; else the `error` the scenario's 500 says (documented or not).
     failure_message: str | None = None
@@ -89,6 +92,7 @@ class FakePlatform:
     inactive_agents: set[str] = field(default_factory=lambda: {INACTIVE_AGENT_ID})
     instances: dict[str, str] = field(default_factory=dict)  # instance -> its agent
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    sent: int = 0  # requests received, whatever the route
 
     def now(self) -> float:
         return time.time() + self.offset
@@ -152,6 +156,8 @@ class FakePlatform:
     async def gateway(self, request: Request) -> JSONResponse | None:
         """A rate-limiting gateway in front of the platform."""
         b = self.behaviour
+        if b.gateway_header and request.headers.get(b.gateway_header) != "open-sesame":
+            return JSONResponse({"message": "gateway: who are you?"}, 407)
         if b.throttle_forever:
             return JSONResponse({"message": "slow down"}, 429, headers={"Retry-After": "3600"})
         if b.throttle_every and next(self.counter) % b.throttle_every == 0:
@@ -318,6 +324,18 @@ def create_fake_app(spec: Spec, behaviour: Behaviour, agent_id: str) -> Starlett
         routes.append(Route("/_mock/scenarios", platform.scenarios, methods=["GET"]))
     if behaviour.clock:
         routes.append(Route("/_mock/clock/advance", platform.advance, methods=["POST"]))
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(_Counted, platform=platform)])
     app.state.platform = platform
     return app
+
+
+class _Counted:
+    """Counts every HTTP request the fake receives: what the harness really sent."""
+
+    def __init__(self, app: ASGIApp, platform: FakePlatform) -> None:
+        self.app, self.platform = app, platform
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.platform.sent += 1
+        await self.app(scope, receive, send)

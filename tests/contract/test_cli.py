@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import xml.etree.ElementTree as ET
 
@@ -12,6 +14,7 @@ from starlette.routing import Route
 
 from contract.cli import main
 from mockplatform.testing import serve_in_thread
+from tests.contract.conftest import started
 from tests.contract.fake_platform import ACTIVE_KEY, Behaviour
 
 
@@ -120,4 +123,131 @@ def test_strict_makes_not_verified_fail(capsys, serve_fake) -> None:
     assert code == 0
     code, out, _ = contract(capsys, *args, "--strict")
     assert code == 1
-    assert "NOT VERIFIED counts as failure" in out
+    assert "WARN and NOT VERIFIED count as failures" in out
+
+
+def test_strict_fails_unless_allowed(capsys, serve_fake) -> None:
+    """A real platform cannot be made to answer 500, nor offers the redeem: --allow those."""
+    url = serve_fake(Behaviour(no_redeem=True, clock=False))
+    args = ["--base-url", url, "--api-key", ACTIVE_KEY, "--phases", "", "--strict"]
+    code, out, _ = contract(capsys, *args)
+    assert code == 1
+    allowed = ["inactive_subscription", "inactive_agent", "documented_errors", "single_use"]
+    code, out, _ = contract(
+        capsys, *args, *(f"--allow={name}" for name in allowed), "--allow", "token_lifetime"
+    )
+    assert code == 0, out
+    assert "except documented_errors, inactive_agent" in out
+
+
+def test_reports_are_written_when_it_could_not_test(capsys, serve_fake, tmp_path) -> None:
+    url = serve_fake(Behaviour(always_500=True))
+    files = {kind: tmp_path / "out" / f"contract.{kind}" for kind in ("xml", "json", "html")}
+    code, out, err = contract(
+        capsys, "--base-url", url, "--api-key", ACTIVE_KEY,
+        "--junit", str(files["xml"]), "--json", str(files["json"]), "--html", str(files["html"]),
+    )  # fmt: skip
+    assert code == 2
+    assert "answers 500 'Voice platform error' to a valid token request" in err
+    assert "PASS" not in out  # a target failing everything earns no PASS
+    report = json.loads(files["json"].read_text())
+    assert report["exitCode"] == 2 and "answers 500" in report["couldNotTest"]
+    assert report["counts"]["requests"] == 1
+    error = ET.parse(files["xml"]).getroot().find("testsuite/testcase/error")
+    assert error is not None and "answers 500" in error.get("message")
+    assert "COULD NOT TEST" in files["html"].read_text()
+
+
+def test_a_gateway_throttling_beyond_patience_exits_2_saying_so(capsys, serve_fake) -> None:
+    url = serve_fake(Behaviour(throttle_forever=True))
+    code, _, err = contract(capsys, "--base-url", url, "--api-key", ACTIVE_KEY, "--phases", "")
+    assert code == 2
+    assert "throttled: the target answered 429" in err and "--rate" in err
+
+
+def test_the_budget_is_hard_and_counted(capsys, serve_fake, tmp_path) -> None:
+    url = serve_fake()
+    report_file = tmp_path / "report.json"
+    code, out, _ = contract(
+        capsys, "--base-url", url, "--api-key", ACTIVE_KEY, "--max-requests", "100",
+        "--json", str(report_file),
+    )  # fmt: skip
+    report = json.loads(report_file.read_text())
+    assert report["counts"]["requests"] == 100
+    # What the target itself received, schemathesis's requests included (one of its two
+    # capability probes never leaves the client, but is counted).
+    assert 99 <= started[url].sent <= 100
+    outcomes = {check["name"]: check for check in report["checks"]}
+    assert outcomes["token_lifetime"]["outcome"] == "NOT VERIFIED"
+    assert "--max-requests 100 spent" in outcomes["token_lifetime"]["note"]
+    assert "--max-requests 100 spent: the run stopped" in out
+    assert "schemathesis: stopped: --max-requests 100 spent" in out  # spent inside it
+    assert code == 0  # nothing broken, only less verified
+    assert "Sent: 100 requests" in out
+
+
+def test_checks_decide_what_is_sent(capsys, serve_fake) -> None:
+    url = serve_fake()
+    code, out, _ = contract(
+        capsys, "--base-url", url, "--api-key", ACTIVE_KEY, "--checks", "unknown_agent,auth_first",
+        "--skip", "auth_first",
+    )  # fmt: skip
+    assert code == 0
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("PASS")] == [
+        "unknown_agent"
+    ]
+    platform = started[url]
+    assert len(platform.tokens) == 1  # the preflight's: no other check issued one
+    assert platform.sent <= 4  # preflight, the mock's control API and redeem probes, one 404
+
+
+def test_key_from_the_environment_and_gateway_headers(capsys, serve_fake, monkeypatch) -> None:
+    url = serve_fake(Behaviour(gateway_header="X-Gateway-Pass"))
+    monkeypatch.setenv("STAGING_KEY", ACTIVE_KEY)
+    args = ["--base-url", url, "--api-key-env", "STAGING_KEY", "--phases", ""]
+    code, _, err = contract(capsys, *args, "--checks", "unknown_agent")
+    assert code == 2 and "answers 407" in err  # the gateway refuses a request without it
+    code, out, err = contract(
+        capsys, *args, "--checks", "unknown_agent", "--header", "X-Gateway-Pass: open-sesame"
+    )
+    assert code == 0, out + err
+    monkeypatch.delenv("STAGING_KEY")
+    code, _, err = contract(capsys, *args)
+    assert code == 2 and "--api-key-env STAGING_KEY: the variable is not set" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--checks", "warp_drive"], "--checks: unknown check 'warp_drive'"),
+        (["--allow", "warp_drive"], "--allow: unknown check 'warp_drive'"),
+        (["--header", "no colon"], "write it as 'Name: value'"),
+        (["--header", "Authorization: Bearer x"], "--header cannot set Authorization"),
+        (["--max-requests", "0"], "--max-requests must be at least 1"),
+        (["--rate", "0"], "--rate must be a positive number"),
+    ],
+)
+def test_staging_options_are_checked(capsys, args, said) -> None:
+    code, _, err = contract(capsys, "--base-url", "http://127.0.0.1:1", "--api-key", "k", *args)
+    assert code == 2 and said in err
+
+
+def test_output_paths_are_checked_before_the_run(capsys, serve_fake, tmp_path) -> None:
+    url = serve_fake()
+    code, _, err = contract(capsys, "--base-url", url, "--api-key", "k", "--html", str(tmp_path))
+    assert code == 2 and "is a directory; name a file" in err
+    assert started[url].sent == 0
+
+
+def test_html_report_is_self_contained_and_masks_keys(capsys, serve_fake, tmp_path) -> None:
+    url = serve_fake(Behaviour(echo_key=True))
+    page = tmp_path / "report.html"
+    code, _, _ = contract(
+        capsys, "--base-url", url, "--api-key", ACTIVE_KEY, "--phases", "", "--html", str(page)
+    )
+    assert code == 1
+    text = page.read_text()
+    assert "FAIL no_credential_echo" in text and "requests judged" in text
+    assert "curl -sS -X POST" in text and "$CONTRACT_API_KEY" in text
+    assert ACTIVE_KEY not in text
+    assert not re.search(r"<(script|link|img)\b|src=|url\(", text)

@@ -21,7 +21,7 @@ def schemathesis_run(spec_path: Path, url: str, cwd: Path) -> subprocess.Complet
     command = [
         str(SCHEMATHESIS), "run", str(spec_path), "--url", url,
         "-H", f"Authorization: Bearer {ACTIVE_KEY}",
-        "--checks", "auth_first,no_api_key_echo,unique_ids,not_a_server_error",
+        "--checks", "auth_first,no_credential_echo,unique_ids,not_a_server_error",
         "--phases", "examples,coverage", "--max-examples", "3", "--seed", "1", "--no-color",
     ]  # fmt: skip
     return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)

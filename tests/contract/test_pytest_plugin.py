@@ -9,6 +9,7 @@ import pytest
 
 import contract.runner  # noqa: F401 - see warm_imports
 from mockplatform.world import DEFAULT_API_KEY
+from tests.contract.conftest import started
 from tests.contract.fake_platform import ACTIVE_KEY, Behaviour
 
 pytest_plugins = ["pytester"]
@@ -53,8 +54,23 @@ def test_runs_the_checks_as_tests_against_the_mock(pytester, harness_mock_url) -
     assert "contract[auth_first] PASSED" in ran.stdout
     assert "contract[token_lifetime] PASSED" in ran.stdout
     assert "test_qa_own_check PASSED" in ran.stdout
-    # Without --contract-inactive-key the 403 check is NOT VERIFIED: a skip, not a pass.
-    assert "NOT VERIFIED: inactive_subscription: no --inactive-key given" in ran.stdout
+    # With no schemathesis phase, its checks did not run: skipped, never passed.
+    assert "contract[not_a_server_error] SKIPPED" in ran.stdout
+
+
+def test_deselected_checks_send_nothing(pytester, serve_fake) -> None:
+    """`-k` decides what is sent, not only what is shown."""
+    url = serve_fake()
+    ran = pytest_in(
+        pytester, "-v", "--contract-base-url", url, "--contract-api-key", ACTIVE_KEY,
+        "-k", "unknown_agent",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout
+    assert "contract[unknown_agent] PASSED" in ran.stdout
+    assert "contract[single_use]" not in ran.stdout
+    platform = started[url]
+    assert len(platform.tokens) == 1  # the preflight's; no schemathesis, no other check
+    assert platform.sent <= 4
 
 
 def test_a_violation_fails_its_test_with_the_rule(pytester, serve_fake) -> None:
@@ -69,9 +85,11 @@ def test_a_violation_fails_its_test_with_the_rule(pytester, serve_fake) -> None:
     assert "contract[unique_ids]" not in ran.stdout.split("short test summary")[-1]
 
 
-def test_unreachable_target_fails_every_contract_test_with_the_reason(pytester) -> None:
+def test_unreachable_target_is_an_error_not_a_violation(pytester) -> None:
     ran = pytest_in(
         pytester, "--contract-base-url", "http://127.0.0.1:1", "--contract-api-key", "k"
     )
     assert ran.returncode == 1
     assert "could not test: cannot reach http://127.0.0.1:1" in ran.stdout
+    assert "ERROR contract[auth_first]" in ran.stdout
+    assert "FAILED contract[" not in ran.stdout
