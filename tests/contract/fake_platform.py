@@ -62,6 +62,8 @@ class Behaviour:
     clock: bool = True  # expose the mock's POST /_mock/clock/advance
     no_redeem: bool = False  # like a real platform: the SDK redeems out of sight
     charset: bool = False  # application/json; charset=utf-8
+    exact_bearer: bool = False  # only "Bearer" itself (else the scheme in any case, RFC 7235)
+    any_instance: bool = False  # an instance of another agent (or none known) is accepted
     documented_only: bool = False  # callerName is any string: no length or character limit
     null_as_absent: bool = False  # {"language": null} is read as no language
     unprocessable: bool = False  # 422 with a body of its own for an invalid request, not 400
@@ -145,7 +147,7 @@ class FakePlatform:
         if header is None:
             return None if self.behaviour.keyless else 401
         scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer":
+        if scheme.lower() != "bearer" or (self.behaviour.exact_bearer and scheme != "Bearer"):
             return 401
         if hmac.compare_digest(key.strip().encode(), ACTIVE_KEY.encode()):
             return None
@@ -201,7 +203,8 @@ class FakePlatform:
         if not known:
             return self.error(op, 404)
         instance = body.get("instanceId")
-        if instance is not None and (b.instance_not_found or instance not in self.instances):
+        known_instance = b.any_instance or self.instances.get(instance) == agent
+        if instance is not None and (b.instance_not_found or not known_instance):
             return self.error(op, 404, detail="no such instance")
         if b.unicode_crash and not body.get("callerName", "").isascii():
             return JSONResponse({"error": "Voice platform error"}, 500)
