@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from typing import Any
 
 # The least randomness in what varies between tokens.
@@ -59,12 +60,11 @@ def predictability(samples: list[str]) -> str | None:
     shared = "".join(
         varying[0][i] if len({part[i] for part in varying}) == 1 else "\0" for i in range(width)
     )
-    for run in shared.split("\0"):
-        if len(run) >= SHARED_RUN and run.isalnum():
-            return (
-                f"after the common prefix {prefix!r}, every token holds {run!r} at the same "
-                "place (a shared part)"
-            )
+    for run in re.findall(f"[A-Za-z0-9]{{{SHARED_RUN},}}", shared):
+        return (
+            f"after the common prefix {prefix!r}, every token holds {run!r} at the same "
+            "place (a shared part)"
+        )
     numbers = [_as_number(part) for part in varying]
     if all(number is not None for number in numbers):
         values = sorted(number for number in numbers if number is not None)

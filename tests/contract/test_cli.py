@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -251,3 +256,27 @@ def test_html_report_is_self_contained_and_masks_keys(capsys, serve_fake, tmp_pa
     assert "curl -sS -X POST" in text and "$CONTRACT_API_KEY" in text
     assert ACTIVE_KEY not in text
     assert not re.search(r"<(script|link|img)\b|src=|url\(", text)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_reports_are_written_when_interrupted(serve_fake, tmp_path, signum) -> None:
+    """Stopped while the lifetime is watched in real time: exit 2, the reports say so."""
+    url = serve_fake(Behaviour(clock=False))
+    report_file = tmp_path / "report.json"
+    command = [
+        str(Path(sys.executable).with_name("contract")), "run", "--base-url", url,
+        "--api-key-env", "KEY", "--phases", "", "--json", str(report_file),
+    ]  # fmt: skip
+    env = {**os.environ, "KEY": ACTIVE_KEY}
+    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if "single_use:" in line:  # the realtime wait has begun in the background
+                break
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "interrupted (SIGINT or SIGTERM)" in err
+    report = json.loads(report_file.read_text())
+    assert report["exitCode"] == 2 and report["couldNotTest"].startswith("interrupted")
+    assert {"auth_first", "single_use"} <= {check["name"] for check in report["checks"]}

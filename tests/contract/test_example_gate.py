@@ -27,7 +27,7 @@ GATE = Path(__file__).resolve().parents[2] / "examples" / "contract-gate.yml"
 STEP = "Check staging against openapi.yaml"
 
 
-def gate_command(environment: dict[str, str]) -> list[str]:
+def gate_command() -> list[str]:
     workflow = yaml.safe_load(GATE.read_text())
     steps = workflow["jobs"]["contract"]["steps"]
     command = next(step["run"] for step in steps if step.get("name") == STEP)
@@ -50,7 +50,7 @@ def test_the_gate_passes_a_correct_staging(serve_fake, tmp_path, monkeypatch) ->
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
-    code = main(gate_command(environment) + ["--quiet"])
+    code = main([*gate_command(), "--quiet"])
     report = json.loads((tmp_path / "reports" / "contract.json").read_text())
     assert code == 0, [(c["name"], c["outcome"], c["note"]) for c in report["checks"]]
     assert "--strict" in report["verdict"] and report["exitCode"] == 0

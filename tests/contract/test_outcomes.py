@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import subprocess
 
-from contract.outcomes import CheckResult, Exchange, Outcome, Report, Violation
+from contract.outcomes import (
+    CheckResult,
+    Exchange,
+    Outcome,
+    Report,
+    Violation,
+    contains_credential,
+    mask,
+)
 from contract.probe import near_miss
 
 KEY = "nas_live_s3cr3t"
@@ -75,3 +83,14 @@ def test_a_long_body_full_of_a_secret_is_masked_without_recursion() -> None:
     body = ("x " * 2500).encode()
     curl = Exchange("POST", "http://127.0.0.1:9/", {}, body).curl({"x": "$X"})
     assert curl.count('"$X"') == 1000  # the request body is shown up to 2,000 characters
+
+
+def test_a_key_of_any_length_is_masked_as_a_whole_token() -> None:
+    """A two-character key is masked where it stands alone, not inside longer words."""
+    sent = Exchange("POST", "http://127.0.0.1:9/", {"Authorization": "Bearer k7"}, b"{}")
+    assert "k7" not in sent.curl({"k7": "$CONTRACT_API_KEY"}).replace("$CONTRACT_API_KEY", "")
+    assert mask("the key k7 was wrong; k7x and xk7 are other words", {"k7": "$K"}) == (
+        "the key $K was wrong; k7x and xk7 are other words"
+    )
+    assert contains_credential('{"detail": "no account has the key k7"}', "k7")
+    assert not contains_credential('{"error": "Invalid API key"}', "k")
