@@ -113,6 +113,7 @@ def _run_engine(
             },
         }
     )
+    schema: schemathesis.BaseSchema
     try:
         schema = schemathesis.openapi.from_path(settings.spec.path, config=config)
     except Exception as exc:  # schemathesis's loader errors share no public base class

@@ -82,9 +82,10 @@ def expected_key() -> str | None:
 
 def _sent_key(response: schemathesis.Response) -> tuple[bool, str | None]:
     """(well-formed, key) from the Authorization header the request really carried."""
-    header = response.request.headers.get("Authorization")
-    if header is None:
+    raw = response.request.headers.get("Authorization")
+    if raw is None:
         return False, None
+    header = raw.decode("latin-1") if isinstance(raw, bytes) else raw
     scheme, _, key = header.strip().partition(" ")
     key = key.strip()
     return scheme.lower() == "bearer" and bool(key), key or None

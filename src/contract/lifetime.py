@@ -118,7 +118,8 @@ class LifetimeCheck:
             "can be seen refused"
         )
 
-    def _unobservable(self, why: str) -> None:
+    def _unobservable(self, why: str) -> ExpiryMode | None:
+        """No mode applies: NOT VERIFIED, saying why (returns no mode)."""
         self.result.not_verified(why)
         return None
 

@@ -294,7 +294,7 @@ class Probe:
         """An error response must carry exactly the documented `error` message."""
         if exchange.status not in operation.responses:
             return None  # an undocumented status is problem()'s to report
-        names = operation.example_names(exchange.status) or [None]
+        names: list[str | None] = [*operation.example_names(exchange.status)] or [None]
         documented = []
         for name in names:
             example = operation.example(exchange.status, name)

@@ -268,7 +268,7 @@ def check_outputs(outputs: dict[str, Path | None]) -> None:
 
 
 def write_reports(report: Report, outputs: dict[str, Path | None]) -> None:
-    writers: dict[str, Callable[[Path], None]] = {
+    writers: dict[str, Callable[[Path], object]] = {
         "junit": lambda path: junit(report).write(path, encoding="utf-8", xml_declaration=True),
         "json": lambda path: path.write_text(
             json.dumps(as_json(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -12,6 +12,7 @@ reported NOT VERIFIED.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urlsplit
 
 from contract.outcomes import CheckResult, Exchange
@@ -81,13 +82,13 @@ def _judge(probe: Probe, result: CheckResult, exchange: Exchange, context: str) 
 def _malformed_requests(probe: Probe, result: CheckResult) -> None:
     """An invalid body, a non-JSON media type and an oversized body, with a valid key; each
     judged and reported by what was actually sent."""
-    agent = probe.settings.agent_id
+    agent = probe.settings.agent_id or ""
     oversized = b'{"agentId": "%s", "callerName": "%s"}' % (
         agent.encode(),
         b"x" * OVERSIZED_BODY_BYTES,
     )
     plain = f'{{"agentId": "{agent}"}}'.encode()
-    requests = [
+    requests: list[tuple[str, set[int], dict[str, Any]]] = [
         ("a body that breaks the schema (a JSON array)", {400}, {"body": []}),
         (
             "a JSON body sent as text/plain",
@@ -145,7 +146,8 @@ def _prefer_each_error(probe: Probe, result: CheckResult) -> None:
     """Prism's convention: `Prefer: code=N[, example=NAME]` answers that documented error."""
     for operation in (probe.create, probe.redeem_op):
         for status in sorted(code for code in operation.responses if code >= 400):
-            for name in operation.example_names(status) or [None]:
+            names: list[str | None] = [*operation.example_names(status)] or [None]
+            for name in names:
                 prefer = f"code={status}" + (f", example={name}" if name else "")
                 headers = {"Prefer": prefer}
                 if operation is probe.create:
