@@ -1,6 +1,6 @@
 """Talking to the target: every request the scripted checks send goes through one `Probe`.
 
-The probe records each exchange (so `no_api_key_echo` can look at all of them), judges a
+The probe records each exchange (so `no_credential_echo` can look at all of them), judges a
 response against openapi.yaml (documented status, JSON content type, schema), and turns a
 broken rule into a `Violation` with the request as curl and the keys masked.
 """

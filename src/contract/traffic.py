@@ -26,6 +26,8 @@ PATIENCE_SECONDS = 60.0
 # Back-off when a 429 names no Retry-After: 1 s, doubling per 429 in a row, at most 16 s.
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 16.0
+# A gateway that answers 429 this many times in a row (even with Retry-After: 0) is refusing.
+MAX_THROTTLED_IN_A_ROW = 20
 
 
 class BudgetExhausted(Exception):
@@ -51,6 +53,7 @@ class Traffic:
         self._lock = threading.Lock()
         self._next_at = 0.0
         self._backoff = FIRST_BACKOFF
+        self._in_a_row = 0
         self.exhausted = False
         self.gave_up: str | None = None
 
@@ -89,18 +92,21 @@ class Traffic:
             self.statuses[(method, path, status)] += 1
             if status != THROTTLED:
                 self._backoff = FIRST_BACKOFF
+                self._in_a_row = 0
                 self.tokens += issued
                 self.calls += started
                 return
             self.throttled += 1
+            self._in_a_row += 1
             wait = _retry_after_seconds(retry_after)
             if wait is None:
                 wait, self._backoff = self._backoff, min(self._backoff * 2, MAX_BACKOFF)
-            if self.waited + wait > PATIENCE_SECONDS:
+            if self.waited + wait > PATIENCE_SECONDS or self._in_a_row > MAX_THROTTLED_IN_A_ROW:
                 self.gave_up = (
-                    f"throttled: the target answered 429 {self.throttled} times and asked to "
-                    f"wait {wait:g} s more, beyond the run's patience ({PATIENCE_SECONDS:g} s "
-                    "in all); try a lower --rate or a smaller --max-requests"
+                    f"throttled: the target answered 429 {self.throttled} times "
+                    f"({self._in_a_row} in a row) and asked to wait {wait:g} s more, beyond the "
+                    f"run's patience ({PATIENCE_SECONDS:g} s in all, {MAX_THROTTLED_IN_A_ROW} "
+                    "refusals in a row); try a lower --rate or a smaller --max-requests"
                 )
                 return
             self.waited += wait

@@ -154,7 +154,7 @@ def test_the_contract_harness_finds_the_team_conformant(team: list[MockProcess])
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CONFORMANT" in result.stdout
-    assert " 0 failed, 0 not verified" in result.stdout
+    assert " 0 failed, 0 warned, 0 not verified" in result.stdout
     httpx.post(f"{team[0].url}/_mock/reset").raise_for_status()
 
 
