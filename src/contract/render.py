@@ -281,8 +281,3 @@ def write_reports(report: Report, outputs: dict[str, Path | None]) -> None:
                 writers[option](path)
             except OSError as exc:
                 raise ContractError(f"cannot write --{option} {path}: {exc.strerror}") from None
-
-
-def write_junit(report: Report, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    junit(report).write(path, encoding="utf-8", xml_declaration=True)

@@ -72,11 +72,6 @@ class Traffic:
         if start > now:
             time.sleep(start - now)
 
-    def refund(self) -> None:
-        """A request admitted but not sent after all (it will be tried again)."""
-        with self._lock:
-            self.sent -= 1
-
     def answered(
         self,
         method: str,
