@@ -40,13 +40,6 @@ SERVER_ERROR = "not_a_server_error"
 CAPABILITY_PROBES = 2  # schemathesis.engine.run.probes.PROBES in 4.32
 # Ours, not schemathesis's: results it produces by other means than a check of that name.
 DERIVED = {ANSWERS, RUN, STATEFUL}
-# Checks whose failure may be only a matter of our assumptions.
-SCHEMA_CHECKS = {
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_schema_conformance",
-    "negative_data_rejection",
-}
 
 
 @dataclass
@@ -70,14 +63,18 @@ def run_schemathesis(
     through `traffic`, and collect its verdicts by check name."""
     from contract import hooks
 
-    previous = hooks.configure(settings.api_key, traffic)
+    outcome = FuzzOutcome()
+    previous = hooks.configure(settings.api_key, traffic, _judge(outcome, settings.spec, secrets))
     try:
-        return _run_engine(settings, secrets, set(checks), traffic, include_redeem, progress)
+        return _run_engine(
+            outcome, settings, secrets, set(checks), traffic, include_redeem, progress
+        )
     finally:
         hooks.configure(previous)  # schemathesis's registries are process-wide: leave no key
 
 
 def _run_engine(
+    outcome: FuzzOutcome,
     settings: Settings,
     secrets: dict[str, str],
     checks: set[str],
@@ -125,7 +122,6 @@ def _run_engine(
     # the hooks: they are taken from the budget here (an upper bound: some never leave).
     for _ in range(CAPABILITY_PROBES):
         traffic.admit()
-    outcome = FuzzOutcome()
     stateful_ran = False
     stream = from_schema(schema).execute()
     for event in stream:
@@ -136,7 +132,7 @@ def _run_engine(
         elif isinstance(event, events.PhaseFinished) and event.phase.name.value == "stateful":
             stateful_ran = event.status.value != "skip"
         elif isinstance(event, events.ScenarioFinished):
-            _collect(outcome, event, secrets, settings.spec)
+            _collect(outcome, event, secrets)
         elif isinstance(event, events.NonFatalError):
             if not (traffic.exhausted or traffic.gave_up):
                 _error(outcome, event, secrets)
@@ -184,7 +180,7 @@ def _result(outcome: FuzzOutcome, name: str) -> CheckResult:
     return outcome.checks[name]
 
 
-def _collect(outcome: FuzzOutcome, event, secrets: dict[str, str], spec: Spec) -> None:  # type: ignore[no-untyped-def]
+def _collect(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     recorder = event.recorder
     outcome.cases += len(recorder.cases)
     is_stateful = event.phase.value == "stateful"
@@ -203,23 +199,51 @@ def _collect(outcome: FuzzOutcome, event, secrets: dict[str, str], spec: Spec) -
             result.requests += 1
             if info is None or check.status.value != "failure":
                 continue
-            violation = Violation(
-                rule=mask(_rule(info.failure), secrets),
-                curl=_mask_curl(info.code_sample, secrets),
-                response=mask(_response_text(response), secrets),
-            )
-            why = _only_assumed(check.name, node.value, status, spec)
-            if why is None:
-                result.fail(violation)
-            else:
-                result.warn(
-                    Violation(f"{why}: {violation.rule}", violation.curl, violation.response)
+            result.fail(
+                Violation(
+                    rule=mask(_rule(info.failure), secrets),
+                    curl=_mask_curl(info.code_sample, secrets),
+                    response=mask(_response_text(response), secrets),
                 )
+            )
+
+
+# schemathesis's failure classes, by the check that raises them (those _only_assumed judges).
+FAILURE_CHECKS = {
+    "AcceptedNegativeData": "negative_data_rejection",
+    "UndefinedStatusCode": "status_code_conformance",
+    "UndefinedContentType": "content_type_conformance",
+    "MalformedMediaType": "content_type_conformance",
+    "MissingContentType": "content_type_conformance",
+    "JsonSchemaError": "response_schema_conformance",
+    "MalformedJson": "response_schema_conformance",
+}
+
+
+def _judge(
+    outcome: FuzzOutcome, spec: Spec, secrets: dict[str, str]
+) -> Callable[[Any, Any, Any], bool]:
+    """The run's judge of each schemathesis failure: an assumption-only one becomes a WARN of
+    its check (kept here, with the request and response) and is dropped from schemathesis."""
+
+    def keep(failure: Any, case: Any, response: Any) -> bool:
+        name = FAILURE_CHECKS.get(type(failure).__name__)
+        status = getattr(response, "status_code", None)
+        why = None if name is None else _only_assumed(name, case, status, spec)
+        if name is None or why is None:
+            return True
+        curl = _mask_curl(case.as_curl_command(), secrets)
+        text = mask(_response_text(response), secrets)
+        rule = f"{why}: {mask(_rule(failure), secrets)}"
+        _result(outcome, name).warn(Violation(rule, curl, text))
+        return False
+
+    return keep
 
 
 def _only_assumed(name: str, case: Any, status: int | None, spec: Spec) -> str | None:
     """Why a schemathesis failure is only a WARN (our assumption, or leniency), or None."""
-    if name not in SCHEMA_CHECKS or status is None or status >= 500:
+    if status is None or status >= 500:
         return None
     operation = spec.operation(case.operation.definition.raw.get("operationId", ""))
     if name != "negative_data_rejection":

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import schemathesis
@@ -34,13 +35,18 @@ API_KEY_VARIABLE = "CONTRACT_API_KEY"
 TOKEN_FIELDS = ("accessToken", "callId")
 _configured_key: str | None = None
 _traffic: Traffic | None = None
+# Under `contract run`: keeps a failure for schemathesis (True), or takes it as a WARN itself.
+Keep = Callable[[Any, Any, Any], bool]
+_keep: Keep | None = None
 
 
-def configure(api_key: str | None, traffic: Traffic | None = None) -> str | None:
-    """The key the run authenticates with (anything else is a wrong key) and the run's
-    traffic gate; returns the last key. `configure(None)` leaves nothing behind."""
-    global _configured_key, _traffic
-    previous, _configured_key, _traffic = _configured_key, api_key, traffic
+def configure(
+    api_key: str | None, traffic: Traffic | None = None, keep: Keep | None = None
+) -> str | None:
+    """The key the run authenticates with (anything else is a wrong key), the run's traffic
+    gate and its judge of failures; returns the last key. `configure(None)` leaves nothing."""
+    global _configured_key, _traffic, _keep
+    previous, _configured_key, _traffic, _keep = _configured_key, api_key, traffic, keep
     return previous
 
 
@@ -72,8 +78,13 @@ def after_call(
 
 @schemathesis.hook
 def filter_failure(context: schemathesis.HookContext, failure, case, response) -> bool:  # type: ignore[no-untyped-def]
-    """A 429 is the gateway asking us to slow down (Traffic does), not a broken rule."""
-    return response is None or response.status_code != THROTTLED
+    """A 429 is the gateway asking us to slow down (Traffic does), not a broken rule. A
+    failure only our assumptions ask for is taken by the run as a WARN and dropped here, so
+    that it does not take the one place schemathesis keeps per kind of failure (a broken
+    documented rule met later would go unreported)."""
+    if response is not None and response.status_code == THROTTLED:
+        return False
+    return _keep is None or _keep(failure, case, response)
 
 
 def expected_key() -> str | None:

@@ -123,6 +123,11 @@ def junit(report: Report) -> ET.ElementTree:
     ET.SubElement(properties, "property", name="base_url", value=report.base_url)
     for name, value in report.counts.items():
         ET.SubElement(properties, "property", name=name, value=str(value))
+    for item in report.coverage:
+        seen = " ".join(map(str, item.observed)) or "-"
+        never = " ".join(map(str, item.never)) or "-"
+        coverage = f"seen {seen}; never {never}"
+        ET.SubElement(properties, "property", name=f"coverage {item.operation}", value=coverage)
     for check in report.checks:
         case = ET.SubElement(suite, "testcase", classname="contract", name=check.name)
         failed = report.counts_as_failure(check)

@@ -55,6 +55,7 @@ class Behaviour:
     sequential_tokens: bool = False  # rt_live_00000001, rt_live_00000002, ...
     echo_key: bool = False  # a 401 says which key the caller sent
     always_500: bool = False  # the voice platform behind it is down: 500 to everything
+    any_language: bool = False  # a language outside the documented options is accepted
     # Legitimate choices
     extra_fields: bool = False  # undocumented extra fields in every body
     jwt: bool = False  # the token is a JWT carrying iat/exp
@@ -130,6 +131,8 @@ class FakePlatform:
             body = json.loads(raw)
         except ValueError:
             return self.invalid(operation_id, "", "not JSON")
+        if b.any_language and isinstance(body, dict) and isinstance(body.get("language"), str):
+            body = {**body, "language": "en"}
         if b.null_as_absent and isinstance(body, dict):
             body = {name: value for name, value in body.items() if value is not None}
         operation = self.spec.operation(operation_id)
