@@ -5,20 +5,21 @@ environment: it stays inert (no import of schemathesis, no test added) unless
 `--contract-base-url` is given. Then one test per check of contract.registry is added to
 the session, selectable like any test (`-k`, deselection): the first to run runs the harness
 once with only the selected checks, so what is deselected is not sent either. Each test
-reports its own check: FAIL fails with the rule, curl and response; WARN passes with a
-warning; NOT VERIFIED is a skip (WARN and NOT VERIFIED fail with --contract-strict). A target
-that could not be tested is an ERROR of every test, apart from any violation.
+reports its own check: FAIL fails with the rule, curl and response; WARN passes, listed in
+the session's summary; NOT VERIFIED is a skip (WARN and NOT VERIFIED fail with
+--contract-strict). A target that could not be tested is an ERROR of every test, apart from
+any violation.
 """
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 _REPORT_KEY = pytest.StashKey[Any]()
+_WARNINGS_KEY = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,6 +47,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("contract_base_url") and not config.getoption("contract_api_key"):
         raise pytest.UsageError("--contract-base-url needs --contract-api-key")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """WARN: the target chose otherwise where the spec states our assumption, or was lenient."""
+    said = config.stash.get(_WARNINGS_KEY, [])
+    if said:
+        terminalreporter.section("contract WARN (passed; failures with --contract-strict)")
+        for line in said:
+            terminalreporter.line(f"WARN {line}")
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k / -m deselect: our tests are selectable like any
@@ -85,7 +95,11 @@ class ContractItem(pytest.Item):
         if check.outcome is Outcome.WARN:
             if report.counts_as_failure(check):
                 raise ContractFailure([check])
-            warnings.warn(ContractWarning(f"{check.name}: {check.warnings[0].rule}"), stacklevel=1)
+            # Not a Python warning: a project running with filterwarnings=error would turn it
+            # into a failure. A property (JUnit shows it) and a line in the session's summary.
+            said = f"{check.name}: {check.warnings[0].rule}"
+            self.user_properties.append(("contract WARN", said))
+            self.config.stash.setdefault(_WARNINGS_KEY, []).append(said)
         if check.outcome is Outcome.NOT_VERIFIED:
             why = f"NOT VERIFIED: {check.name}: {check.note}"
             if report.counts_as_failure(check):
@@ -99,10 +113,6 @@ class ContractItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path | str, int | None, str]:
         return self.config.getoption("contract_base_url"), None, self.name
-
-
-class ContractWarning(UserWarning):
-    """A target chose otherwise where the spec states our assumption, or was lenient."""
 
 
 class ContractFailure(Exception):

@@ -93,3 +93,19 @@ def test_unreachable_target_is_an_error_not_a_violation(pytester) -> None:
     assert "could not test: cannot reach http://127.0.0.1:1" in ran.stdout
     assert "ERROR contract[auth_first]" in ran.stdout
     assert "FAILED contract[" not in ran.stdout
+
+
+def test_a_warning_passes_with_a_warning_unless_strict(pytester, serve_fake) -> None:
+    """400 for an oversized body: our assumption (413) differs, the documentation is silent."""
+    url = serve_fake(Behaviour(size_as_400=True))
+    args = [
+        "-v", "--contract-base-url", url, "--contract-api-key", ACTIVE_KEY,
+        "--contract-phases", "", "-k", "documented_errors",
+    ]  # fmt: skip
+    ran = pytest_in(pytester, *args)
+    assert ran.returncode == 0, ran.stdout
+    assert "contract[documented_errors] PASSED" in ran.stdout
+    assert "WARN documented_errors: an oversized body" in ran.stdout
+    strict = pytest_in(pytester, *args, "--contract-strict")
+    assert strict.returncode == 1
+    assert "FAILED contract[documented_errors]" in strict.stdout
