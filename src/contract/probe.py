@@ -8,6 +8,7 @@ broken rule into a `Violation` with the request as curl and the keys masked.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,7 +28,10 @@ from mockplatform.spec import (
 )
 
 KEY_VARIABLES = ("CONTRACT_API_KEY", "CONTRACT_INACTIVE_KEY")
-KEY_HINT = "keys are shown as $CONTRACT_API_KEY / $CONTRACT_INACTIVE_KEY: export them to replay"
+KEY_HINT = (
+    "keys are shown as $CONTRACT_API_KEY / $CONTRACT_INACTIVE_KEY (a --header's value as "
+    "$CONTRACT_HEADER_NAME): export them to replay"
+)
 JSON = "application/json"
 
 
@@ -70,6 +74,11 @@ class Probe:
         }
         wrong = near_miss(settings.api_key)
         self.secrets[wrong] = "${CONTRACT_API_KEY%?}" + wrong[-1]
+        # A gateway's --header may carry a credential of its own: shown as a variable too.
+        for name, value in settings.headers.items():
+            if value:
+                variable = re.sub(r"[^A-Z0-9]", "_", name.upper())
+                self.secrets.setdefault(value, f"$CONTRACT_HEADER_{variable}")
 
     def close(self) -> None:
         self._client.close()

@@ -17,7 +17,9 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from contract import Settings
 from contract.cli import main
+from contract.probe import Probe
 from mockplatform.testing import serve_in_thread
 from tests.contract.conftest import started
 from tests.contract.fake_platform import ACTIVE_KEY, Behaviour
@@ -215,7 +217,15 @@ def test_key_from_the_environment_and_gateway_headers(capsys, serve_fake, monkey
     code, out, err = contract(
         capsys, *args, "--checks", "unknown_agent", "--header", "X-Gateway-Pass: open-sesame"
     )
+    gateway = {"X-Gateway-Pass": "open-sesame"}
     assert code == 0, out + err
+    # The gateway's header is a credential too: a failure's curl line names it as a variable.
+    probe = Probe(Settings(base_url=url, api_key=ACTIVE_KEY, headers=gateway))
+    try:
+        curl = probe.violation("x", probe.request_token(body=[])).curl
+    finally:
+        probe.close()
+    assert "open-sesame" not in curl and '"$CONTRACT_HEADER_X_GATEWAY_PASS"' in curl
     monkeypatch.delenv("STAGING_KEY")
     code, _, err = contract(capsys, *args)
     assert code == 2 and "--api-key-env STAGING_KEY: the variable is not set" in err
