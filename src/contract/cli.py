@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import signal
 import sys
@@ -23,6 +24,8 @@ from contract.settings import (
 EXIT_CONFORMANT = 0
 EXIT_VIOLATED = 1
 EXIT_COULD_NOT_TEST = 2
+# What `pip install "mockplatform[contract]"` adds; the mock alone installs without them.
+CONTRACT_EXTRA = ("schemathesis", "hypothesis")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -142,6 +145,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    missing = [name for name in CONTRACT_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        print(
+            f"contract: could not test: {', '.join(missing)} not installed; "
+            'pip install "mockplatform[contract]"',
+            file=sys.stderr,
+        )
+        return EXIT_COULD_NOT_TEST
     try:
         return args.command(args)
     except ContractError as exc:

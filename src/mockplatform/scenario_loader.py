@@ -19,14 +19,15 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from mockplatform.errors import MockPlatformError
+from mockplatform.resources import SCENARIOS_DIR, packaged
 from mockplatform.scenarios import DEFAULT_OPERATION, CallScript, Match, Respond, Rule, Scenario
 from mockplatform.spec import Spec, read_yaml
 from mockplatform.world import Account, Agent, Instance, Subscription, World
 
 
 def default_scenarios_dir() -> Path:
-    """`scenarios/` at the repository root, beside `src/` and openapi.yaml."""
-    return Path(__file__).resolve().parents[2] / "scenarios"
+    """The scenarios shipped inside the package (the repository root's, in a checkout)."""
+    return packaged(SCENARIOS_DIR)
 
 
 SCHEMA_FILE = "scenario.schema.json"

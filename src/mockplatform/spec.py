@@ -22,6 +22,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from mockplatform.errors import SpecError
+from mockplatform.resources import SPEC_FILE, packaged
 
 # libyaml's safe loader where PyYAML was built with it: the same documents, ~10x faster to
 # read, which is most of the mock's start-up (openapi.yaml and every scenario file).
@@ -35,8 +36,8 @@ REDEEM_TOKEN = "redeemWidgetToken"
 
 
 def default_spec_path() -> Path:
-    """openapi.yaml at the repository root, beside `src/` (the package is installed editable)."""
-    return Path(__file__).resolve().parents[2] / "openapi.yaml"
+    """The openapi.yaml shipped inside the package (the repository root's, in a checkout)."""
+    return packaged(SPEC_FILE)
 
 
 @dataclass(frozen=True)

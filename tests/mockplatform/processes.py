@@ -57,10 +57,10 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         process.wait(timeout=10)
 
 
-def _start(command: list[str], log: Path) -> subprocess.Popen:
+def _start(command: list[str], log: Path, cwd: Path | None = None) -> subprocess.Popen:
     with log.open("ab") as out:
         return subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd
         )
 
 

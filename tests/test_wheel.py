@@ -1,0 +1,131 @@
+"""Installed is the real thing: the wheel, in fresh virtual environments, run from elsewhere.
+
+The wheel is built once; each variant (the mock alone, then with the `contract` extra) gets a
+fresh virtual environment outside the checkout, filled by pip from that wheel (its
+dependencies from pip's usual index and cache). Every command then runs from a directory of
+its own, with nothing of the checkout on its path: what works only from the checkout fails.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
+from tests.mockplatform.processes import _start, free_port, stop, wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_REQUEST = {"agentId": DEFAULT_AGENT_ID, "callerName": "Rahul", "language": "en"}
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)])
+    (built,) = out.glob("mockplatform-*.whl")
+    return built
+
+
+def install(wheel: Path, directory: Path, extras: str = "") -> Path:
+    """A fresh virtual environment in `directory` with `wheel` (and `extras`) installed.
+
+    The wheel is named by its path: an index may hold an unrelated project of the same name.
+    """
+    run([sys.executable, "-m", "venv", "--without-pip", str(directory)])
+    bin_dir = directory / "bin"
+    pip_install(bin_dir, f"{wheel}{extras}")
+    return bin_dir
+
+
+def pip_install(bin_dir: Path, *args: str) -> None:
+    """This environment's pip, run for the other one (which has none of its own)."""
+    run([sys.executable, "-m", "pip", "--python", str(bin_dir / "python"), "install", "-q", *args])
+
+
+def contract_run(
+    bin_dir: Path, url: str, cwd: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    command = [str(bin_dir / "contract"), "run", "--base-url", url, "--api-key", DEFAULT_API_KEY]
+    return subprocess.run(
+        [*command, *args], cwd=cwd, env=clean_env(), capture_output=True, text=True
+    )
+
+
+def run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(command, cwd=cwd, env=clean_env(), capture_output=True, text=True)
+    assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
+    return result
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment without anything that points into the checkout."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+
+
+@contextmanager
+def serving(bin_dir: Path, cwd: Path) -> Iterator[str]:
+    port = free_port()
+    log = cwd / "serve.log"
+    process = _start([str(bin_dir / "mockplatform"), "serve", "--port", str(port)], log, cwd=cwd)
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"{url}/_mock/clock", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(answers, "mockplatform serve (installed)", process, log)
+        yield url
+    finally:
+        stop(process)
+
+
+def seed_request(url: str) -> httpx.Response:
+    return httpx.post(
+        f"{url}/api/widget/token",
+        json=SEED_REQUEST,
+        headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"},
+    )
+
+
+def test_the_mock_alone_serves_its_shipped_spec_and_scenarios(wheel: Path, tmp_path: Path) -> None:
+    bin_dir = install(wheel, tmp_path / "venv")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    listed = run([str(bin_dir / "mockplatform"), "scenarios"], cwd=elsewhere).stdout
+    assert "default" in listed and "network-faults" in listed
+    with serving(bin_dir, elsewhere) as url:
+        response = seed_request(url)
+        assert response.status_code == 200, response.text
+        assert set(response.json()) == {"accessToken", "callId", "agentName"}
+        refused = contract_run(bin_dir, url, elsewhere)
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1 and "mockplatform[contract]" in refused.stderr
+    # QA's own pytest, without the extra: the plugin (registered under pytest11) loads,
+    # adds its options, and leaves an unrelated run alone.
+    pip_install(bin_dir, "pytest")
+    (elsewhere / "test_plain.py").write_text("def test_plain():\n    assert True\n")
+    pytest_run = [str(bin_dir / "python"), "-m", "pytest", "-p", "no:cacheprovider"]
+    assert "--contract-base-url" in run([*pytest_run, "--help"], cwd=elsewhere).stdout
+    assert "1 passed" in run([*pytest_run, "-q", "test_plain.py"], cwd=elsewhere).stdout
+
+
+def test_with_the_contract_extra_the_harness_passes_the_installed_mock(
+    wheel: Path, tmp_path: Path
+) -> None:
+    bin_dir = install(wheel, tmp_path / "venv", "[contract]")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with serving(bin_dir, elsewhere) as url:
+        assert seed_request(url).status_code == 200
+        checked = contract_run(bin_dir, url, elsewhere, "--max-examples", "5", "--quiet")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
