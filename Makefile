@@ -23,9 +23,7 @@ run: $(STAMP)
 system-deps:
 	./scripts/install-system-deps $(SYSTEM_DEPS)
 
-test: $(STAMP) system-deps
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint system-deps
 	$(BIN)/pytest
 
 # Figures, not tests: speed vs a bare endpoint, cold start, memory (README "Performance").
@@ -40,9 +38,13 @@ soak: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/python -m bench.fuzz $(ARGS)
 
+# ruff, then mypy over src/ and import-linter's contracts (pyproject.toml: the layers
+# ARCHITECTURE.md describes).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

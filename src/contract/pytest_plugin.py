@@ -106,7 +106,7 @@ class ContractItem(pytest.Item):
                 pytest.fail(f"{why} (--contract-strict)", pytrace=False)
             pytest.skip(why)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:  # type: ignore[no-untyped-def]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
         if isinstance(excinfo.value, ContractFailure):
             return excinfo.value.render()
         return str(super().repr_failure(excinfo, style=style))

@@ -163,7 +163,7 @@ def _scenarios(args: argparse.Namespace) -> int:
     for scenario in scenarios:
         print(f"{scenario.name:<{width}}  {scenario.description}")
     if args.coverage:
-        rows = scenario_coverage(library.spec, scenarios, library.get(DEFAULT_SCENARIO).world)
+        rows = scenario_coverage(library.spec, scenarios, library.world_base())
         print("\ndocumented responses and the scenarios that produce them on demand:")
         for row in rows:
             print(f"  {row.label:<42} {', '.join(row.scenarios) or '-'}")
@@ -180,7 +180,7 @@ def _validate(args: argparse.Namespace) -> int:
     known = {s.name for s in library.all()} | {path.stem for path in args.files}
     for path in args.files:
         try:
-            load_scenario(path, library.spec, library.get(DEFAULT_SCENARIO).world)
+            load_scenario(path, library.spec, library.world_base())
             for name, error in account_references(path):
                 if name not in known:
                     raise error
@@ -215,7 +215,7 @@ def _serve(args: argparse.Namespace) -> int:
     url = f"http://{_url_host(host)}:{port}"
     print(banner(platform.spec, platform.world, url, platform.startup_scenario), flush=True)
     if store_url is not None:
-        store = platform.store.location  # type: ignore[attr-defined]
+        store = platform.store.location
         print(f"  store: {store}, shared by {args.workers} worker(s) here", flush=True)
     options = server_options(args.log_level, **_limits(args))
     if args.workers == 1:

@@ -12,27 +12,17 @@ depth, and in text that is not JSON). What an entry keeps is bounded: the body's
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import logging
 import time
 from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockplatform.headers import decode_headers, header_dict
-from mockplatform.redaction import (
-    mask_authorization,
-    mask_body,
-    mask_headers,
-    mask_query,
-    printable,
-)
-
-if TYPE_CHECKING:  # the store keeps entries: it imports this module
-    from mockplatform.store import Store
+from mockplatform.headers import header_dict
+from mockplatform.journal_entry import JournalEntry, log_line
+from mockplatform.store import Store
 
 logger = logging.getLogger("mockplatform")
 
@@ -40,7 +30,6 @@ JOURNALED_PREFIX = "/api/"
 MAX_KEPT_BODY = 4096
 MAX_KEPT_HEADERS = 32
 MAX_KEPT_HEADER_BYTES = 4096  # names and values together; a longer value is cut short
-_AUTHORIZATION = b"authorization"
 _CUT = b"..."
 
 
@@ -211,65 +200,3 @@ class JournalMiddleware:
             await self.app(scope, body, send_and_note)
         finally:
             await self.journal.record(scope, body.kept(), status, started, header_dict(scope))
-
-
-class JournalEntry(TypedDict):
-    """One request as the journal keeps it, masked whenever it leaves the process.
-
-    Decoding every header and parsing every body up front cost a token request as much as
-    issuing the token, and most entries are never read; so an entry keeps the request as it
-    came, and `entry_json` (the control API) masks the API key in `Authorization` and secret
-    fields in the body as it decodes them. The log line masks the key the same way.
-
-    A plain dict, with the headers in a dict of bytes: one object for the garbage collector
-    to walk, where an entry object holding the server's header list and its pairs was six,
-    and every object kept lengthens its pauses (p99 latency under load).
-    """
-
-    id: int
-    time: float | None  # the mock's clock when the store kept the entry (`record_request`)
-    method: str
-    path: str
-    query: bytes
-    headers: dict[bytes, bytes]  # as received (a repeated header: its first value)
-    body: bytes  # as received, up to MAX_KEPT_BODY
-    status: int | None  # None when a network fault sent nothing
-    seconds: float
-    scenario: str | None
-    fault: str | None
-    warning: str | None  # e.g. the API key exposed to a web page (cors.SERVER_ONLY_WARNING)
-
-
-def entry_json(entry: JournalEntry) -> dict[str, Any]:
-    """The entry as the control API shows it, its secrets masked; every string encodable."""
-    shown = {
-        "id": entry["id"],
-        "time": entry["time"],
-        "method": entry["method"],
-        "path": entry["path"],
-        "query": mask_query(entry["query"].decode("latin-1")),
-        "headers": mask_headers(decode_headers(entry["headers"])),
-        "body": mask_body(entry["body"]),
-        "status": entry["status"],
-        "durationMs": round(entry["seconds"] * 1000, 3),
-        "scenario": entry["scenario"],
-    }
-    if entry["fault"]:
-        shown["fault"] = entry["fault"]
-    if entry.get("warning"):
-        shown["warning"] = entry["warning"]
-    return shown
-
-
-def log_line(entry: JournalEntry) -> str:
-    """`POST /api/widget/token -> 200 (key Bearer nas_…tive)`: the key masked, as always,
-    and every field `printable`."""
-    return _line(
-        entry["method"], entry["path"], entry["status"], entry["headers"].get(_AUTHORIZATION)
-    )
-
-
-@functools.lru_cache(maxsize=256)  # a client sends the same request again and again
-def _line(method: str, path: str, status: int | None, authorization: bytes | None) -> str:
-    key = "none" if authorization is None else mask_authorization(authorization.decode("latin-1"))
-    return f"{printable(method)} {printable(path)} -> {status} (key {printable(key)})"

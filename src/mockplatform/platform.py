@@ -161,6 +161,12 @@ def forced_rejection(operation_id: str, rule: Rule | None) -> Rejection | None:
     return rule.respond.rejection(operation_id)
 
 
+def raise_at_stage(forced: Rejection | None, *statuses: int) -> None:
+    """Raise `forced` at the stage of the contract's precedence its status belongs to."""
+    if forced is not None and forced.status in statuses:
+        raise forced
+
+
 async def choose_rule(
     exchange: Exchange,
     operation_id: str,
@@ -169,8 +175,8 @@ async def choose_rule(
     body: Mapping[str, Any],
 ) -> Rule | None:
     """Prism's `Prefer: code=NNN` first, then the scenario's rules (which see a `RequestView`)."""
-    prefer = exchange.header(b"prefer")
-    code = _PREFER_CODE.search(prefer) if prefer is not None else None
+    prefer = exchange.header(b"prefer") or ""
+    code = _PREFER_CODE.search(prefer)
     if code is not None:
         status = int(code.group(1))
         operation = exchange.platform.spec.operation(operation_id)
@@ -262,17 +268,13 @@ async def create_widget_token(exchange: Exchange) -> Response:
     if may_choose_rule(exchange, scenario):
         rule = await choose_rule(exchange, CREATE_TOKEN, scenario, account.api_key, body)
         forced = forced_rejection(CREATE_TOKEN, rule)
-    stage = 0 if forced is None else forced.status  # where the forced status takes effect
-    if stage == 401:
-        raise forced
+    raise_at_stage(forced, 401)
     if malformed is not None:
         raise malformed
-    if stage in INTAKE_STATUSES:
-        raise forced
+    raise_at_stage(forced, *INTAKE_STATUSES)
     if not account.subscription.allows_calls:
         raise Rejection(CREATE_TOKEN, 403, detail=f"the subscription is {account.subscription}")
-    if stage == 403:
-        raise forced
+    raise_at_stage(forced, 403)
     agent, instance = find_agent(scenario.world, body["agentId"], body.get("instanceId"))
     if forced is not None:  # 404, or any other status: once the request's own checks passed
         raise forced

@@ -57,7 +57,7 @@ from redis.exceptions import NoScriptError
 
 from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import StoreUnavailable
-from mockplatform.journal import JournalEntry, entry_json
+from mockplatform.journal_entry import JournalEntry, ShownEntry, entry_json
 from mockplatform.store import (
     EXPIRED_TOKEN_MEMORY,
     MAX_CALLS,
@@ -514,7 +514,7 @@ class RedisStore:
         entry_id, now = await self._run(self._record, keys, [body, self._max_journal])
         entry["id"], entry["time"] = entry_id, float(now)
 
-    async def list_requests(self, limit: int) -> list[dict[str, Any]]:
+    async def list_requests(self, limit: int) -> list[ShownEntry]:
         if limit <= 0:
             return []
         found = await self._command("LRANGE", self._journal, 0, limit - 1)

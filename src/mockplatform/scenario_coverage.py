@@ -33,7 +33,7 @@ def scenario_coverage(spec: Spec, scenarios: list[Scenario], base: World) -> lis
     rows = []
     for operation in spec.operations.values():
         for status in operation.responses:
-            for example in operation.example_names(status) or [None]:
+            for example in operation.example_choices(status):
                 producers = tuple(
                     s.name
                     for s in scenarios

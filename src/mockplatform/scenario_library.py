@@ -62,7 +62,8 @@ class ScenarioLibrary:
         self._entries = entries
         self._checked_at = time.monotonic()
 
-    def _world_base(self) -> World:
+    def world_base(self) -> World:
+        """The default scenario's world, which every other scenario's world builds on."""
         default = self._entries.get(DEFAULT_SCENARIO)
         return default.scenario.world if default else self.base_world
 
@@ -85,7 +86,7 @@ class ScenarioLibrary:
                     self.load_all()
                     logger.info("scenarios reloaded: %s changed", path)
                     return
-                scenario = load_scenario(path, self.spec, self._world_base())
+                scenario = load_scenario(path, self.spec, self.world_base())
                 self._check_references([path], set(self._entries))
             except MockPlatformError as exc:
                 logger.warning("scenario not reloaded, keeping the last good version: %s", exc)
@@ -102,7 +103,7 @@ class ScenarioLibrary:
 
     def add_file(self, path: Path) -> Scenario:
         """Load a scenario given by path (e.g. `--scenario ./mine.yaml`) and keep it reloaded."""
-        scenario = load_scenario(path, self.spec, self._world_base())
+        scenario = load_scenario(path, self.spec, self.world_base())
         self._check_references([path], set(self._entries))
         self.extra_files.append(path)
         self._entries[path.stem] = _Entry(path, path.stat().st_mtime, scenario)

@@ -165,9 +165,9 @@ def _build_world(located: _Located, base: World) -> World:
         )
     agents = dict(base.agents)
     for _, raw in _items(section, "agents"):
-        previous = agents.get(raw["id"]) or Agent(raw["id"], raw.get("name", "Agent"))
+        agent = agents.get(raw["id"]) or Agent(raw["id"], raw.get("name", "Agent"))
         fields = ("name", "active", "prompt_template", "defaults")
-        agents[raw["id"]] = replace(previous, **{key: raw[key] for key in fields if key in raw})
+        agents[raw["id"]] = replace(agent, **{key: raw[key] for key in fields if key in raw})
     instances = dict(base.instances)
     for index, raw in _items(section, "instances"):
         if raw["agent_id"] not in agents:
@@ -225,7 +225,7 @@ def _build_respond(
         status = _status_of_message(operation, raw["error"])
         if status is None:
             documented = sorted(
-                {operation.example(s, n).get("error") for s, n in _error_examples(operation)}
+                {str(operation.example(s, n).get("error")) for s, n in _error_examples(operation)}
             )
             raise located.error(
                 (*where, "error"),
@@ -275,7 +275,7 @@ def _error_examples(operation: Any) -> list[tuple[int, str | None]]:
         (status, name)
         for status in operation.responses
         if status >= 400
-        for name in operation.example_names(status) or [None]
+        for name in operation.example_choices(status)
     ]
 
 

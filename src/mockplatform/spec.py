@@ -93,6 +93,10 @@ class Operation:
         media = _json_media(self.responses.get(status, {}))
         return list(media.get("examples", {}))
 
+    def example_choices(self, status: int) -> list[str | None]:
+        """Each named example of `status`, or `[None]`: its one example, unnamed."""
+        return [*self.example_names(status)] or [None]
+
     def example(self, status: int, name: str | None = None) -> dict[str, Any]:
         """The documented example body for `status` (a named one where several exist)."""
         media = _json_media(self.responses[status])

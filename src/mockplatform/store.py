@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict, deque
-from typing import Any, Protocol
+from typing import Protocol
 
 from mockplatform.calls import CallRecord, CallStatus, Redemption
-from mockplatform.journal import JournalEntry, entry_json
+from mockplatform.journal_entry import JournalEntry, ShownEntry, entry_json
 
 MAX_CALLS = 10_000
 # Tokens remembered at most (the newest; each one's call is then in the call log too). A
@@ -65,7 +65,7 @@ class Store(Protocol):
         """Keep `entry`, its `time` read off this store's clock in the same step; a shared
         store gives it a team-wide `id`."""
 
-    async def list_requests(self, limit: int) -> list[dict[str, Any]]:
+    async def list_requests(self, limit: int) -> list[ShownEntry]:
         """The newest journal entries first."""
 
     async def get_scenario(self) -> str | None:
@@ -182,7 +182,7 @@ class MemoryStore:
         entry["time"] = time.time() + self._offset
         self._journal.append(entry)
 
-    async def list_requests(self, limit: int) -> list[dict[str, Any]]:
+    async def list_requests(self, limit: int) -> list[ShownEntry]:
         return [entry_json(entry) for entry in list(reversed(self._journal))[:limit]]
 
     async def get_scenario(self) -> str | None:

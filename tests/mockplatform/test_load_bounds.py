@@ -9,7 +9,8 @@ import pytest
 from mockplatform.app import create_app
 from mockplatform.calls import CallRecord, Redemption
 from mockplatform.faults import RAW_SEND
-from mockplatform.journal import JournalEntry, RequestLog, log_line
+from mockplatform.journal import RequestLog
+from mockplatform.journal_entry import JournalEntry, log_line
 from mockplatform.store import MemoryStore
 from mockplatform.tokens import new_access_token, new_call_id
 

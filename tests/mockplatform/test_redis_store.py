@@ -12,7 +12,7 @@ import redis
 
 from mockplatform.calls import CallStatus
 from mockplatform.errors import StoreUnavailable
-from mockplatform.journal import entry_json
+from mockplatform.journal_entry import entry_json
 from mockplatform.redis_store import RedisStore, check_reachable, describe_url, is_redis_url
 from mockplatform.store import EXPIRED_TOKEN_MEMORY
 from tests.mockplatform.processes import RedisServer, free_port

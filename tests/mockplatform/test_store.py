@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mockplatform.calls import CallRecord, CallStatus, Redemption
-from mockplatform.journal import JournalEntry
+from mockplatform.journal_entry import JournalEntry
 from mockplatform.redis_store import RedisStore
 from mockplatform.store import EXPIRED_TOKEN_MEMORY, MemoryStore, Store
 from mockplatform.tokens import new_access_token, new_call_id
