@@ -6,7 +6,7 @@ never arrives intact), and delivers it broken:
     connection_reset   the TCP connection is reset (RST), nothing is sent
     empty_response     the connection is closed, nothing is sent
     malformed_json     200 with Content-Type application/json and a body that is not JSON
-    truncated_json     200 with the real body cut in half (framing intact, JSON broken)
+    truncated_json     the real status, its body cut in half (framing intact, JSON broken)
     slow_body          the real response, trickled a few bytes at a time
 
 Reset and close need the server's transport, which uvicorn keeps on the object whose bound
@@ -19,6 +19,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from starlette.responses import Response
@@ -26,50 +29,88 @@ from starlette.types import Receive, Scope, Send
 
 RAW_SEND = "mockplatform.raw_send"
 TRICKLE_CHUNK = 16
+MALFORMED_BODY = b'{"accessToken": rt_test_, "callId": <html>502</html>'
+
+
+class Fault(StrEnum):
+    """The network faults a scenario rule may name (`fault:` in scenario.schema.json)."""
+
+    CONNECTION_RESET = "connection_reset"
+    EMPTY_RESPONSE = "empty_response"
+    MALFORMED_JSON = "malformed_json"
+    TRUNCATED_JSON = "truncated_json"
+    SLOW_BODY = "slow_body"
 
 
 class FaultResponse(Response):
-    def __init__(self, inner: Response, fault: str, trickle_ms: int) -> None:
-        self.inner = inner
+    """The response the mock would have sent, delivered broken as its `fault` says."""
+
+    def __init__(self, inner: Response, fault: Fault, trickle_ms: int) -> None:
+        super().__init__(inner.body, inner.status_code)
+        self.raw_headers = inner.raw_headers
         self.fault = fault
         self.trickle_ms = trickle_ms
-        self.status_code = inner.status_code
-        self.body = inner.body
-        self.raw_headers = inner.raw_headers
-        self.background = None
 
     @property
     def status_sent(self) -> int | None:
         """The status the client gets to see; None when the connection is dropped instead."""
-        if self.fault in ("connection_reset", "empty_response"):
-            return None
-        return 200 if self.fault == "malformed_json" else self.status_code
+        return BEHAVIOURS[self.fault].status_sent(self.status_code)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = bytes(self.inner.body)
-        status = self.status_sent
-        if status is None:
-            await _drop_connection(scope, send, reset=self.fault == "connection_reset")
-        elif self.fault == "malformed_json":
-            await _send_whole(send, status, b'{"accessToken": rt_test_, "callId": <html>502</html>')
-        elif self.fault == "truncated_json":
-            await _send_whole(send, status, body[: max(1, len(body) // 2)])
-        else:
-            await self._trickle(send, body)
+        await BEHAVIOURS[self.fault].deliver(self, scope, send)
 
-    async def _trickle(self, send: Send, body: bytes) -> None:
-        headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
-        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
-        for start in range(0, len(body), TRICKLE_CHUNK):
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": body[start : start + TRICKLE_CHUNK],
-                    "more_body": True,
-                }
-            )
-            await asyncio.sleep(self.trickle_ms / 1000)
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+async def _reset(response: FaultResponse, scope: Scope, send: Send) -> None:
+    await _drop_connection(scope, send, reset=True)
+
+
+async def _close(response: FaultResponse, scope: Scope, send: Send) -> None:
+    await _drop_connection(scope, send, reset=False)
+
+
+async def _malformed(response: FaultResponse, scope: Scope, send: Send) -> None:
+    await _send_whole(send, 200, MALFORMED_BODY)
+
+
+async def _truncated(response: FaultResponse, scope: Scope, send: Send) -> None:
+    body = bytes(response.body)
+    await _send_whole(send, response.status_code, body[: max(1, len(body) // 2)])
+
+
+async def _trickle(response: FaultResponse, scope: Scope, send: Send) -> None:
+    body = bytes(response.body)
+    headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    for start in range(0, len(body), TRICKLE_CHUNK):
+        chunk = body[start : start + TRICKLE_CHUNK]
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await asyncio.sleep(response.trickle_ms / 1000)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What a fault does: how it delivers the response, and which status the client sees."""
+
+    deliver: Callable[[FaultResponse, Scope, Send], Awaitable[None]]
+    status_sent: Callable[[int], int | None]
+
+
+def _nothing(status: int) -> int | None:
+    return None
+
+
+def _as_is(status: int) -> int | None:
+    return status
+
+
+BEHAVIOURS: dict[Fault, Behaviour] = {
+    Fault.CONNECTION_RESET: Behaviour(_reset, _nothing),
+    Fault.EMPTY_RESPONSE: Behaviour(_close, _nothing),
+    Fault.MALFORMED_JSON: Behaviour(_malformed, lambda status: 200),
+    Fault.TRUNCATED_JSON: Behaviour(_truncated, _as_is),
+    Fault.SLOW_BODY: Behaviour(_trickle, _as_is),
+}
 
 
 async def _send_whole(send: Send, status: int, body: bytes) -> None:

@@ -19,6 +19,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from mockplatform.errors import MockPlatformError
+from mockplatform.faults import Fault
 from mockplatform.resources import SCENARIOS_DIR, packaged
 from mockplatform.scenarios import DEFAULT_OPERATION, CallScript, Match, Respond, Rule, Scenario
 from mockplatform.spec import Spec, read_yaml
@@ -209,7 +210,7 @@ def _build_rule(located: _Located, spec: Spec, index: int, raw: dict[str, Any]) 
         fail_first=raw.get("fail_first"),
         probability=raw.get("probability"),
         token_lifetime_seconds=raw.get("token_lifetime_seconds"),
-        fault=raw.get("fault"),
+        fault=Fault(raw["fault"]) if "fault" in raw else None,
         trickle_ms=raw.get("trickle_ms", Rule.trickle_ms),
         name=raw.get("name"),
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockplatform.errors import Rejection
+from mockplatform.faults import Fault
 from mockplatform.spec import CREATE_TOKEN
 from mockplatform.store import Store
 from mockplatform.world import World
@@ -67,7 +68,7 @@ class Rule:
     fail_first: int | None = None
     probability: float | None = None
     token_lifetime_seconds: float | None = None
-    fault: str | None = None  # outside the contract: see faults.py
+    fault: Fault | None = None  # outside the contract: see faults.py
     trickle_ms: int = DEFAULT_TRICKLE_MS
     name: str | None = None
 

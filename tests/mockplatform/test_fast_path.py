@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from mockplatform.app import create_app
+from mockplatform.faults import Fault
 from mockplatform.testing import serve_in_thread
 from mockplatform.world import DEFAULT_AGENT_ID, INACTIVE_AGENT_ID
 
@@ -25,7 +26,7 @@ REDEEM_PATH = "/api/widget/calls"
 KEY = {"Authorization": "Bearer nas_test_active"}
 JSON = {**KEY, "Content-Type": "application/json"}
 ISSUE = {"json": {"agentId": DEFAULT_AGENT_ID, "callerName": "Rahul"}, "headers": KEY}
-FAULTS = ("connection_reset", "empty_response", "malformed_json", "truncated_json", "slow_body")
+FAULTS = tuple(Fault)
 
 
 def issue_with(**headers: str) -> dict[str, Any]:

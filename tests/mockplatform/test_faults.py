@@ -7,6 +7,9 @@ import json
 import httpx
 import pytest
 
+from mockplatform.faults import BEHAVIOURS, Fault
+from mockplatform.scenario_loader import SCHEMA_FILE, default_scenarios_dir
+
 TOKEN_REQUEST = {"agentId": "550e8400-e29b-41d4-a716-446655440000"}
 
 
@@ -72,3 +75,9 @@ def test_slow_body_arrives_whole_in_pieces(faulty, mock_url) -> None:
         assert len(chunks) > 3
         redeemed = http.post("/api/widget/calls", json={"accessToken": token})
         assert redeemed.status_code == 201
+
+
+def test_the_scenario_schema_names_exactly_the_faults_the_mock_has() -> None:
+    schema = json.loads((default_scenarios_dir() / SCHEMA_FILE).read_text())
+    assert schema["$defs"]["fault"]["enum"] == [fault.value for fault in Fault]
+    assert set(BEHAVIOURS) == set(Fault)
