@@ -1,44 +1,62 @@
-"""The mock's one speed shortcut: the platform's operations served past Starlette's layers.
+"""The mock's speed shortcuts, all of them, each held to the plain way by a differential test.
 
-Why it exists: the mock is meant to stand in for the platform under a team's load tests and
-CI suites, where a token request is the whole traffic. Through the plain stack such a request
-passes Starlette's error, exception and routing layers and three middlewares (CORS, store
-guard, journal), each wrapping `send` again; together they cost as much as the request's own
-stages. Here the same jobs are done in one frame, by the same code:
+Why they exist: the mock stands in for the platform under a team's load tests and CI suites,
+where token requests are the whole traffic, and the plain way spends more on Starlette's
+layers, JSON and response building than on the mock's own stages. Each shortcut here
+produces what the plain way produces; tests/mockplatform/test_fast_path.py runs the same
+inputs both ways and compares.
+
+`FastPath`: the platform's operations served past Starlette's layers. Every request to one
+of them comes here, whatever its headers; everything else (the control API, the demo, a
+wrong method, the lifespan) goes on to the plain stack. The plain stack's jobs, done by the
+same code in one frame:
 
     routing      a dict of (method, path) for the operations openapi.yaml names
     CORS         Starlette's own `CORSMiddleware.send` (`cors.PageCORS`); a request without
                  `Origin`, or to a server-only path, whose answer carries no `Vary` yet, only
                  gains `Vary: Origin`, appended directly
     store guard  `store_guard.unavailable_response`, and `log_failure` for the journal
-    journal      `Journal.record`, the body as the handler read it (`Exchange.seen`)
+    journal      `Journal.record`, the body as the handler read it
 
-Every request to one of those operations comes here, whatever its headers; everything else
-(the control API, the demo, a wrong method, the lifespan) goes on to the plain stack.
-What a client or the journal sees must not differ from the plain stack: the differential
-test (tests/mockplatform/test_fast_path.py) sends the same requests both ways and compares
-status, headers, body and journal entry.
+`json_response`: Starlette's `JSONResponse`, with the encoder built once and the two headers
+written directly, where Starlette builds an encoder per response and works the headers out
+case by case.
+
+`flat_json_object`: the usual request body (a flat JSON object, each key once) read by the
+C scanner alone; anything else is left to the checked decoder, which words what is wrong.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from typing import Any, Protocol
 
 from starlette.datastructures import Headers
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockplatform.cors import NO_ORIGIN, PageCORS
 from mockplatform.errors import StoreUnavailable
 from mockplatform.headers import header_dict
 from mockplatform.journal import Journal, is_journaled, kept_body
-from mockplatform.platform import Exchange, PlatformEndpoint
 from mockplatform.store_guard import log_failure, unavailable_response
 
 _ORIGIN = b"origin"
 _VARY = b"vary"
 _VARY_ORIGIN = (b"vary", b"Origin")
+
+
+class Endpoint(Protocol):
+    """A platform operation's handler (`platform.PlatformEndpoint`)."""
+
+    async def answer(
+        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], seen: list[bytes]
+    ) -> Response:
+        """The response, the request body's chunks added to `seen` as they are read."""
+        ...
 
 
 class FastPath:
@@ -47,7 +65,7 @@ class FastPath:
     def __init__(
         self,
         app: ASGIApp,
-        endpoints: Mapping[tuple[str, str], PlatformEndpoint],
+        endpoints: Mapping[tuple[str, str], Endpoint],
         cors: PageCORS,
         journal: Journal,
     ) -> None:
@@ -66,9 +84,7 @@ class FastPath:
                 return
         await self.app(scope, receive, send)
 
-    async def _serve(
-        self, endpoint: PlatformEndpoint, scope: Scope, receive: Receive, send: Send
-    ) -> None:
+    async def _serve(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         headers = header_dict(scope)
         browser = _ORIGIN in headers and self.cors.page_may_call(scope, headers)
@@ -87,16 +103,76 @@ class FastPath:
                 sent_headers.append(_VARY_ORIGIN)
                 await send(message)
 
-        exchange = Exchange(endpoint.platform, scope, receive, headers)
+        seen: list[bytes] = []
         try:
             response: Response
             try:
-                response = await endpoint.respond(exchange)
+                response = await endpoint.answer(scope, receive, headers, seen)
             except StoreUnavailable as exc:
                 response = unavailable_response(scope, exc)
             await response(scope, receive, send_through_cors)
         finally:
             try:
-                await self.journal.record(scope, kept_body(exchange.seen), status, started, headers)
+                await self.journal.record(scope, kept_body(seen), status, started, headers)
             except StoreUnavailable as exc:  # the answer is out; only the journal misses it
                 log_failure(scope, exc)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_CONTENT_TYPE = (b"content-type", JSONResponse.media_type.encode("latin-1"))
+
+
+def _build_encode() -> Callable[[Any], str]:
+    """`_ENCODER.encode`, without building its C encoder again for every response.
+
+    The circular-reference check is left out: an answer is built fresh from plain values.
+    Where Python has no C encoder (other implementations), the plain `encode` serves.
+    """
+    if c_make_encoder is None:
+        return _ENCODER.encode
+    iterencode = c_make_encoder(
+        None,  # no circular-reference markers
+        _ENCODER.default,
+        encode_basestring,  # ensure_ascii=False
+        None,  # indent
+        _ENCODER.key_separator,
+        _ENCODER.item_separator,
+        _ENCODER.sort_keys,
+        _ENCODER.skipkeys,
+        _ENCODER.allow_nan,
+    )
+    return lambda content: "".join(iterencode(content, 0))
+
+
+_ENCODE = _build_encode()
+
+
+def json_response(content: Any, status_code: int = 200) -> JSONResponse:
+    """`JSONResponse(content, status_code)`: the same body and headers."""
+    response = JSONResponse.__new__(JSONResponse)
+    response.status_code = status_code
+    response.background = None
+    response.body = _ENCODE(content).encode("utf-8")
+    response.raw_headers = [(b"content-length", str(len(response.body)).encode()), _CONTENT_TYPE]
+    return response
+
+
+def flat_json_object(
+    text: str, scan_once: Callable[[str, int], tuple[Any, int]]
+) -> dict[str, Any] | None:
+    """`text` as a JSON object if it is a flat one with each key once; else None.
+
+    `scan_once`: the checked decoder's C scanner, configured as it is (intake's), so what
+    it refuses (NaN, Infinity, a number too large) raises here too. The C scanner builds the object itself and keeps the last of repeated keys, so its
+    result stands only if no key came twice: each key in the text is followed by a colon,
+    so when the text holds as many colons as the object has keys, every key was distinct
+    and none sat in a nested object (or a string). Anything else is left to the checked
+    decoder, which words what is wrong.
+    """
+    try:
+        data, end = scan_once(text, 0)
+    except (StopIteration, ValueError, RecursionError):
+        return None
+    if end != len(text) or type(data) is not dict or text.count(":") != len(data):
+        return None
+    return data

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -185,7 +185,7 @@ def _closing(store: Store) -> Callable[[Starlette], AbstractAsyncContextManager[
     return lifespan
 
 
-async def _render_rejection(request: Request, exc: Exception) -> JSONResponse:
+async def _render_rejection(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Rejection)
     return render_rejection(platform_of(request).spec, exc)
 

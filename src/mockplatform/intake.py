@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.types import Message, Receive
 
+from mockplatform._fast_path import flat_json_object
 from mockplatform.errors import Rejection
 from mockplatform.spec import Operation
 
@@ -60,20 +61,9 @@ async def read_json_body(
         raise Rejection(
             op_id, 400, detail=f"the body is not valid UTF-8 (byte {exc.start} cannot be decoded)"
         ) from None
-    # The C scanner alone reads the usual body: it builds dicts itself and keeps the last of
-    # repeated keys, so its result stands only if no key came twice. Each key in the text is
-    # followed by a colon: when the text holds no more colons than the object has keys,
-    # every key was distinct and none sat in a nested object. Anything else is read again
-    # by `_parse_json_checked`, which words what is wrong.
-    try:
-        data, end = _SCAN(text, 0)
-    except (StopIteration, ValueError, RecursionError):
+    data = flat_json_object(text, _SCAN)
+    if data is None or "\\u" in text:  # only an escape makes a lone surrogate
         data = _parse_json_checked(text, op_id)
-    else:
-        if end != len(text) or type(data) is not dict or text.count(":") != len(data):
-            data = _parse_json_checked(text, op_id)
-        elif "\\u" in text:  # only an escape makes a lone surrogate: the usual body skips this
-            _parse_json_checked(text, op_id)
     problem = operation.validate_request(data)
     if problem is not None:
         raise Rejection(op_id, 400, field=problem.field or None, detail=problem.detail)
@@ -225,4 +215,4 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_no_duplicates, parse_constant=_no_constants, parse_float=_finite_float
 )
-_SCAN = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite_float).scan_once
+_SCAN = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite_float).scan_once  # type: ignore[attr-defined]

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from mockplatform._fast_path import json_response
 from mockplatform.auth import authenticate
 from mockplatform.calls import CallRecord, CallStatus, Redemption
 from mockplatform.errors import Rejection
@@ -73,7 +74,7 @@ def platform_of(request: Request) -> Platform:
     return request.app.state.platform
 
 
-def render_rejection(spec: Spec, rejection: Rejection) -> JSONResponse:
+def render_rejection(spec: Spec, rejection: Rejection) -> Response:
     body = spec.error_body(
         rejection.operation_id,
         rejection.status,
@@ -81,7 +82,7 @@ def render_rejection(spec: Spec, rejection: Rejection) -> JSONResponse:
         field=rejection.field,
         detail=rejection.detail,
     )
-    return JSONResponse(body, status_code=rejection.status)
+    return json_response(body, rejection.status)
 
 
 @dataclass(slots=True)
@@ -126,7 +127,7 @@ class PlatformEndpoint:
     """A platform handler as a plain ASGI app, plus what its rule adds: latency, a fault.
 
     Plain ASGI (a callable object, not a function, so Starlette's `Route` does not wrap it
-    again); the fast path (`_fast_path.FastPath`) calls `respond` itself.
+    again); the fast path (`_fast_path.FastPath`) calls `answer` itself.
     """
 
     platform: Platform
@@ -135,6 +136,12 @@ class PlatformEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.respond(Exchange.of(self.platform, scope, receive))
         await response(scope, receive, send)
+
+    async def answer(
+        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], seen: list[bytes]
+    ) -> Response:
+        """The response, the body's chunks added to `seen` as they are read (the journal's)."""
+        return await self.respond(Exchange(self.platform, scope, receive, headers, seen=seen))
 
     async def respond(self, exchange: Exchange) -> Response:
         try:
@@ -284,7 +291,7 @@ async def create_widget_token(exchange: Exchange) -> Response:
     call = new_call(account, agent, instance, body, now, lifetime, scenario.name)
     token = new_access_token()
     await platform.store.issue_token(token, call)
-    return JSONResponse({"accessToken": token, "callId": call.call_id, "agentName": agent.name})
+    return json_response({"accessToken": token, "callId": call.call_id, "agentName": agent.name})
 
 
 def new_call(
@@ -360,7 +367,7 @@ async def redeem_widget_token(exchange: Exchange) -> Response:
         await log_failed_redeem(platform, call, refusal)
         raise refusal
     # The store started the call in the redeem's own step: nothing is left here to fail.
-    return JSONResponse(
+    return json_response(
         {
             "callId": call.call_id,
             "agentName": call.agent_name,

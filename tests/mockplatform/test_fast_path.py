@@ -15,9 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.responses import JSONResponse
 
+from mockplatform._fast_path import flat_json_object, json_response
 from mockplatform.app import create_app
 from mockplatform.faults import Fault
+from mockplatform.intake import _DECODER, _SCAN
 from mockplatform.testing import serve_in_thread
 from mockplatform.world import DEFAULT_AGENT_ID, INACTIVE_AGENT_ID
 
@@ -195,3 +198,74 @@ def test_the_lifespan_runs() -> None:
     scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
     asyncio.run(create_app()(scope, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+CONTENTS = [
+    {"accessToken": "rt_test_abc", "callId": "call_0123", "agentName": "Ava"},
+    {"agentName": 'Zoë «Ж» \u2028 "quoted" \\ \n\t'},
+    {
+        "error": "Invalid request",
+        "detail": None,
+        "n": [1, 2.5, True, False, {}],
+        "nested": {"a": []},
+    },
+    {},
+    {"emoji": "\U0001f600", "big": 10**30},
+]
+
+
+@pytest.mark.parametrize("content", CONTENTS)
+@pytest.mark.parametrize("status", [200, 201, 400, 404])
+def test_json_response_is_starlettes(content: Any, status: int) -> None:
+    fast, plain = json_response(content, status), JSONResponse(content, status)
+    assert (fast.status_code, fast.raw_headers, fast.body) == (
+        plain.status_code,
+        plain.raw_headers,
+        plain.body,
+    )
+
+
+def test_json_response_refuses_what_starlette_refuses() -> None:
+    with pytest.raises(ValueError):
+        JSONResponse({"x": float("nan")})
+    with pytest.raises(ValueError):
+        json_response({"x": float("nan")})
+
+
+BODIES = [
+    '{"agentId": "a", "callerName": "Rahul"}',
+    '{"agentId": "a", "agentId": "b"}',  # a repeated key: left to the checked decoder
+    '{"agentId": "a:b"}',  # a colon inside a string
+    '{"agentId": {"nested": 1}}',
+    '{"n": NaN}',
+    '{"n": -Infinity}',
+    '{"a": 1} trailing',
+    ' {"a": 1}',
+    "[1, 2]",
+    '"text"',
+    "{}",
+    "",
+    "{oops",
+    '{"a": 1e400}',
+    '{"a": "\\ud800"}',
+]
+
+
+@pytest.mark.parametrize("text", BODIES)
+def test_a_flat_object_reads_as_the_checked_decoder_reads_it(text: str) -> None:
+    """Where the shortcut answers, the checked decoder gives the same object; where the
+    checked decoder refuses, the shortcut does not answer."""
+    shortcut = flat_json_object(text, _SCAN)
+    try:
+        checked = _DECODER.decode(text)
+    except ValueError:
+        assert shortcut is None
+        return
+    assert shortcut is None or shortcut == checked
+
+
+def test_the_usual_body_takes_the_shortcut() -> None:
+    assert flat_json_object('{"agentId": "a", "callerName": "R"}', _SCAN) == {
+        "agentId": "a",
+        "callerName": "R",
+    }
