@@ -251,7 +251,7 @@ def server_options(
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
     forwarded_allow_ips: str | None = None,
 ) -> dict[str, Any]:
-    """uvicorn's settings for the mock: uvloop + httptools (2.5x plain asyncio + h11), with
+    """uvicorn's settings for the mock: uvloop + httptools, the fastest it offers, with
     the limits of server_limits.py, and forwarded headers trusted only when asked for (uvicorn
     would trust whatever FORWARDED_ALLOW_IPS says, and the control API's idea of a local
     caller comes from the client address those headers rewrite).

@@ -108,7 +108,7 @@ async def start_call(request: Request) -> JSONResponse:
     if _SCENARIO_HEADER in request.headers:
         headers[_SCENARIO_HEADER] = request.headers[_SCENARIO_HEADER]
     path = platform_of(request).spec.operation(CREATE_TOKEN).path
-    import httpx  # here, not at start-up: with its CLI it costs the mock's cold start ~0.15 s
+    import httpx  # here, not at start-up: only the demo needs it, and it is slow to import
 
     transport = httpx.ASGITransport(
         app=request.app, raise_app_exceptions=False, client=("127.0.0.1", 0)

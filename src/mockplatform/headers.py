@@ -1,7 +1,7 @@
 """A request's headers as the hot path keeps them: one dict of the server's own bytes.
 
-Decoding every header to text cost a token request more than the few values its stages
-read; so the request builds this dict once, the stages decode just the
+The stages read only a few headers; so the request builds this dict once, the stages
+decode just the
 values they use, and the journal keeps the same dict.
 """
 

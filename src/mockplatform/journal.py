@@ -36,12 +36,12 @@ _CUT = b"..."
 class RequestLog:
     """The one INFO line per request, cheap under load.
 
-    A log record costs about as much as the rest of a token request together (~20 us). A
-    request after a quiet spell (a developer clicking, a test) is logged at once, as
-    before; when requests come faster than every `QUIET_SECONDS`, their lines are gathered
-    for `BATCH_SECONDS` and go out as one record, written in one go, a run of identical
-    lines as one line with its count. A request that finds a batch open only joins it (one
-    append: no clock reading, no level check); the batch counts as activity until it goes.
+    A log record costs about as much as the rest of a token request together. A request
+    after a quiet spell (a developer clicking, a test) is logged at once; when requests come
+    faster than every `QUIET_SECONDS`, their lines are gathered for `BATCH_SECONDS` and go
+    out as one record, written in one go, a run of identical lines as one line with its
+    count. A request that finds a batch open only joins it (one append: no clock reading, no
+    level check); the batch counts as activity until it goes.
     """
 
     QUIET_SECONDS = 0.005
@@ -98,7 +98,7 @@ class Journal:
         headers: dict[bytes, bytes],
     ) -> Awaitable[None]:
         """Log one request's line and keep it (`started` from `time.perf_counter`): await the
-        result, the store's own step (no coroutine of its own around it, a frame less).
+        result, the store's own step.
 
         `headers`: the request's, as `headers.header_dict` gathers them.
         """
@@ -108,7 +108,7 @@ class Journal:
         ):
             headers = bounded_headers(headers)
         state = scope.get("state", {})
-        entry: JournalEntry = {  # a literal: calling the TypedDict costs three times as much
+        entry: JournalEntry = {
             "id": next(self.ids),
             "time": None,  # the store's clock, read as the store keeps the entry
             "method": scope["method"],

@@ -26,10 +26,9 @@ _AUTHORIZATION = b"authorization"
 class JournalEntry(TypedDict):
     """One request as the journal keeps it, masked whenever it leaves the process.
 
-    Decoding every header and parsing every body up front cost a token request as much as
-    issuing the token, and most entries are never read; so an entry keeps the request as it
-    came, and `entry_json` (the control API) masks the API key in `Authorization` and secret
-    fields in the body as it decodes them. The log line masks the key the same way.
+    Most entries are never read, so an entry keeps the request as it came, undecoded, and
+    `entry_json` (the control API) masks the API key in `Authorization` and secret fields in
+    the body as it decodes them. The log line masks the key the same way.
 
     A plain dict, with the headers in a dict of bytes: one object for the garbage collector
     to walk, where an entry object holding the server's header list and its pairs was six,

@@ -89,12 +89,11 @@ def render_rejection(spec: Spec, rejection: Rejection) -> Response:
 class Exchange:
     """One request to a platform operation, as its stages see it.
 
-    Starlette's `Request` would serve, but building it, its `Headers` and its `State` for
-    every request costs a token request more than its own stages; this holds just what they
-    read: the headers as the server gave them (names lower-case bytes, the first of repeats
-    wins; a stage decodes the few values it reads, the journal keeps the dict as it is),
-    the way to the body, and the notes the journal keeps (`scenario`, `fault`) in the
-    scope's state.
+    Starlette's `Request` would serve, but the stages read little of it; this holds just
+    what they read: the headers as the server gave them (names lower-case bytes, the first
+    of repeats wins; a stage decodes the few values it reads, the journal keeps the dict as
+    it is), the way to the body, and the notes the journal keeps (`scenario`, `fault`) in
+    the scope's state.
     """
 
     platform: Platform
@@ -118,7 +117,7 @@ class Exchange:
 
     @property
     def request(self) -> Request:
-        """Starlette's view of the request, for what is worth its cost (URLs)."""
+        """Starlette's view of the request, for what only it offers (URLs)."""
         return Request(self.scope, self.receive)
 
 
@@ -228,10 +227,8 @@ async def scenario_for(exchange: Exchange, operation_id: str) -> Scenario:
     platform = exchange.platform
     platform.scenarios.refresh()
     named = exchange.headers.get(SCENARIO_HEADER)
-    if named is None:  # the active one (read here, not through active_scenario: one frame less)
-        scenario: Scenario | None = platform.scenario_switched_to(
-            await platform.store.get_scenario()
-        )
+    if named is None:
+        scenario: Scenario | None = await platform.active_scenario()
     else:
         name = named.decode("latin-1")
         scenario = platform.scenarios.get(name)
@@ -305,18 +302,18 @@ def new_call(
 ) -> CallRecord:
     """The call a token request opens, as the call log keeps it from the token's issue on."""
     caller_name, language = body.get("callerName"), body["language"]
-    return CallRecord(  # in the fields' order: keywords cost a token request twice as much
-        new_call_id(),
-        account.masked_key,
-        agent.id,
-        agent.name,
-        instance.id if instance else None,
-        language,
-        caller_name,
-        prompt_around_caller(agent, instance, language),
-        now,
-        now + lifetime,
-        scenario,
+    return CallRecord(
+        call_id=new_call_id(),
+        account=account.masked_key,
+        agent_id=agent.id,
+        agent_name=agent.name,
+        instance_id=instance.id if instance else None,
+        language=language,
+        caller_name=caller_name,
+        prompt_pieces=prompt_around_caller(agent, instance, language),
+        token_issued_at=now,
+        token_expires_at=now + lifetime,
+        scenario=scenario,
     )
 
 

@@ -278,10 +278,9 @@ class _AutoPipeline:
 
     Under load a worker has many requests in flight, each waiting on its own short command;
     sent one by one, each costs a write, a read and a trip through redis-py's pool. Sent
-    together they cost much less: 1.7x the token requests per second of one worker in an
-    A/B run under wrk (32 connections). A lone request waits one loop turn more, which is
-    nothing. Each command is still its own atomic step: the pipeline is not a transaction,
-    it only shares the socket.
+    together they share those (bench/HISTORY.md has the figures). A lone request waits one
+    loop turn more, which is nothing. Each command is still its own atomic step: the
+    pipeline is not a transaction, it only shares the socket.
     """
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
@@ -527,7 +526,7 @@ class RedisStore:
 
 
 def _dump_call(call: CallRecord) -> str:
-    """The record as JSON; its fields are plain values, so no `asdict` deep copy (~150 us).
+    """The record as JSON; its fields are plain values, so no `asdict` deep copy is needed.
 
     The prompt is written resolved too, for a host of the team still on a version whose
     record holds it so (hosts may be upgraded one at a time).

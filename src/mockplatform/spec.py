@@ -24,8 +24,8 @@ from referencing.jsonschema import DRAFT202012
 from mockplatform.errors import SpecError
 from mockplatform.resources import SPEC_FILE, packaged
 
-# libyaml's safe loader where PyYAML was built with it: the same documents, ~10x faster to
-# read, which is most of the mock's start-up (openapi.yaml and every scenario file).
+# libyaml's safe loader where PyYAML was built with it: the same documents, read much
+# faster, and reading them is most of the mock's start-up (openapi.yaml and every scenario file).
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SPEC_URI = "urn:mockplatform:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

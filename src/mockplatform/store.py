@@ -100,8 +100,7 @@ class MemoryStore:
         self._redeemed: set[str] = set()
         # Purging stops at the first token still to be kept: one issued with a longer
         # lifetime (a scenario rule's) holds back those behind it, which then answer
-        # "expired" for a little longer; but every step is O(1), where a heap cost a token
-        # request ~5%.
+        # "expired" for a little longer; but every step is O(1).
         self._forget_queue: deque[str] = deque()
         # When the oldest token is next due to be forgotten (inf: none is kept). Kept as a
         # number, so a token request does not read the oldest call (cold memory by then)

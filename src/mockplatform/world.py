@@ -36,7 +36,7 @@ class Subscription(StrEnum):
 
     @property
     def allows_calls(self) -> bool:
-        return self in _CALLING  # a set: naming members through the Enum class costs 0.5 us
+        return self in _CALLING
 
 
 _CALLING = frozenset({Subscription.ACTIVE, Subscription.TRIAL})
@@ -281,5 +281,5 @@ def default_world(seed: int = FAKER_SEED) -> World:
 
 
 def _digest(secret: str) -> bytes:
-    """BLAKE2s: a cryptographic digest built into CPython, at half the cost of OpenSSL's SHA-256."""
+    """BLAKE2s: a cryptographic digest built into CPython, so a key is found by its digest."""
     return hashlib.blake2s(secret.encode("utf-8", "surrogatepass")).digest()
