@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mockplatform.errors import Rejection
+from mockplatform.spec import bearer_credential
 from mockplatform.world import Account, World
 
 
@@ -13,9 +14,8 @@ def authenticate(headers: Mapping[bytes, bytes], world: World, operation_id: str
     header = headers.get(b"authorization")
     if header is None:
         raise Rejection(operation_id, 401, detail="the Authorization header is missing")
-    scheme, _, api_key = header.decode("latin-1").strip().partition(" ")
-    api_key = api_key.strip()
-    if scheme.lower() != "bearer" or not api_key:
+    api_key = bearer_credential(header.decode("latin-1"))
+    if api_key is None:
         raise Rejection(operation_id, 401, detail="expected 'Authorization: Bearer <api key>'")
     account = world.account_for_key(api_key)
     if account is None:

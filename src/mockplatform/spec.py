@@ -65,9 +65,7 @@ class Operation:
     # words the error; so the fast check can only ever make an answer faster, not different.
     request_check: Callable[[Any], bool] | None = field(default=None, repr=False, compare=False)
 
-    @property
-    def requires_auth(self) -> bool:
-        return bool(self.document.get("security", [{}]))
+    requires_auth: bool = True
 
     def extension(self, name: str, default: Any = None) -> Any:
         return self.document.get(name, default)
@@ -209,18 +207,19 @@ def _index_operation(
     raw: dict[str, Any],
 ) -> Operation:
     pointer = f"/paths/{_escape(path_name)}/{method}"
+    document = registry.contents(SPEC_URI)
     request_validator = None
     request_check = None
     request_defaults: dict[str, Any] = {}
     body = raw.get("requestBody")
     if body is not None:
-        body = _resolve(registry, body)
+        body = resolve_ref(document, body)
         if "application/json" not in body.get("content", {}):
             raise SpecError(f"{spec_path}: {method.upper()} {path_name} must accept JSON")
         schema_pointer = f"{pointer}/requestBody/content/application~1json/schema"
         request_validator = _validator(registry, schema_pointer)
         request_check = _fast_check(fast_registry, schema_pointer)
-        schema = _resolve(registry, body["content"]["application/json"]["schema"])
+        schema = resolve_ref(document, body["content"]["application/json"]["schema"])
         request_defaults = {
             name: prop["default"]
             for name, prop in schema.get("properties", {}).items()
@@ -230,7 +229,7 @@ def _index_operation(
     response_validators: dict[int, Draft202012Validator] = {}
     for status, response in raw.get("responses", {}).items():
         code = int(status)
-        responses[code] = _resolve(registry, response)
+        responses[code] = resolve_ref(document, response)
         if "schema" in _json_media(responses[code]):
             response_validators[code] = _validator(registry, _schema_pointer(raw, pointer, status))
     return Operation(
@@ -243,6 +242,7 @@ def _index_operation(
         responses=responses,
         response_validators=response_validators,
         request_check=request_check,
+        requires_auth=requires_auth(document, raw),
     )
 
 
@@ -275,9 +275,26 @@ def _fast_check(registry: jsonschema_rs.Registry, pointer: str) -> Callable[[Any
     return validator.is_valid
 
 
-def _resolve(registry: Registry, node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        node = registry.resolver().lookup(f"{SPEC_URI}{node['$ref']}").contents
+def requires_auth(document: dict[str, Any], operation: dict[str, Any]) -> bool:
+    """Whether `operation` asks for credentials: its own `security`, else the document's."""
+    return any(operation.get("security", document.get("security", [])))
+
+
+def bearer_credential(header: str) -> str | None:
+    """The key in an `Authorization: Bearer <key>` header (the contract's security scheme),
+    or None when the header is not of that form."""
+    scheme, _, key = header.strip().partition(" ")
+    key = key.strip()
+    return key if scheme.lower() == "bearer" and key else None
+
+
+def resolve_ref(document: dict[str, Any], node: Any) -> Any:
+    """`node`, or what its `$ref` (a local JSON pointer, `#/...`) points to in `document`."""
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        node = target
     return node
 
 
