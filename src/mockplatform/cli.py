@@ -19,7 +19,7 @@ from mockplatform.app import Settings, create_app
 from mockplatform.errors import ConfigError, MockPlatformError
 from mockplatform.scenario_coverage import scenario_coverage
 from mockplatform.scenario_library import DEFAULT_SCENARIO, ScenarioLibrary, build_library
-from mockplatform.scenario_loader import ScenarioError, account_references, load_scenario
+from mockplatform.scenario_loader import ScenarioError, read_scenario
 from mockplatform.server_limits import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEADER_BYTES,
@@ -180,10 +180,7 @@ def _validate(args: argparse.Namespace) -> int:
     known = {s.name for s in library.all()} | {path.stem for path in args.files}
     for path in args.files:
         try:
-            load_scenario(path, library.spec, library.world_base())
-            for name, error in account_references(path):
-                if name not in known:
-                    raise error
+            read_scenario(path, library.spec, library.world_base()).check_references(known)
         except ScenarioError as exc:
             print(exc, file=sys.stderr)
             return 1

@@ -16,10 +16,10 @@ from pathlib import Path
 from mockplatform.errors import ConfigError, MockPlatformError
 from mockplatform.scenario_loader import (
     SCHEMA_FILE,
+    LoadedScenario,
     ScenarioError,
-    account_references,
     default_scenarios_dir,
-    load_scenario,
+    read_scenario,
 )
 from mockplatform.scenarios import Scenario
 from mockplatform.spec import Spec
@@ -53,12 +53,14 @@ class ScenarioLibrary:
         `default` is loaded first: every other scenario's world extends its world.
         """
         entries: dict[str, _Entry] = {}
+        loaded: dict[str, LoadedScenario] = {}
         for path in sorted(self._files(), key=lambda p: p.stem != DEFAULT_SCENARIO):
             default = entries.get(DEFAULT_SCENARIO)
             base = default.scenario.world if default else self.base_world
-            scenario = load_scenario(path, self.spec, base)
-            entries[path.stem] = _Entry(path, path.stat().st_mtime, scenario)
-        self._check_references(self._files(), set(entries))
+            loaded[path.stem] = read_scenario(path, self.spec, base)
+            entries[path.stem] = _Entry(path, path.stat().st_mtime, loaded[path.stem].scenario)
+        for each in loaded.values():
+            each.check_references(set(entries))
         self._entries = entries
         self._checked_at = time.monotonic()
 
@@ -86,8 +88,9 @@ class ScenarioLibrary:
                     self.load_all()
                     logger.info("scenarios reloaded: %s changed", path)
                     return
-                scenario = load_scenario(path, self.spec, self.world_base())
-                self._check_references([path], set(self._entries))
+                loaded = read_scenario(path, self.spec, self.world_base())
+                loaded.check_references(set(self._entries))
+                scenario = loaded.scenario
             except MockPlatformError as exc:
                 logger.warning("scenario not reloaded, keeping the last good version: %s", exc)
                 continue
@@ -103,8 +106,9 @@ class ScenarioLibrary:
 
     def add_file(self, path: Path) -> Scenario:
         """Load a scenario given by path (e.g. `--scenario ./mine.yaml`) and keep it reloaded."""
-        scenario = load_scenario(path, self.spec, self.world_base())
-        self._check_references([path], set(self._entries))
+        loaded = read_scenario(path, self.spec, self.world_base())
+        loaded.check_references(set(self._entries))
+        scenario = loaded.scenario
         self.extra_files.append(path)
         self._entries[path.stem] = _Entry(path, path.stat().st_mtime, scenario)
         return scenario
@@ -114,12 +118,6 @@ class ScenarioLibrary:
         for directory in self.directories:
             files.extend(sorted(p for p in directory.glob("*.yaml") if p.name != SCHEMA_FILE))
         return files + self.extra_files
-
-    def _check_references(self, paths: list[Path], known: set[str]) -> None:
-        for path in paths:
-            for name, error in account_references(path):
-                if name not in known:
-                    raise error
 
 
 def build_library(

@@ -70,14 +70,29 @@ class _Located:
         return ScenarioError(self.file, mark.line + 1, mark.column + 1, _dotted(path), problem)
 
 
-def load_scenario(path: Path, spec: Spec, base_world: World) -> Scenario:
-    """Load and check one file; raises `ScenarioError`."""
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A scenario file read once: the scenario, and the scenarios its accounts are bound to,
+    which only the whole library can check."""
+
+    scenario: Scenario
+    references: tuple[tuple[str, ScenarioError], ...]  # (bound scenario, its error if unknown)
+
+    def check_references(self, known: set[str]) -> None:
+        """Raise the error of the first account bound to a scenario not in `known`."""
+        for name, error in self.references:
+            if name not in known:
+                raise error
+
+
+def read_scenario(path: Path, spec: Spec, base_world: World) -> LoadedScenario:
+    """Parse and check one file; raises `ScenarioError`."""
     located = _parse(path)
     _check_schema(located)
     data = located.data
     world = _build_world(located, base_world)
     rules = tuple(_build_rule(located, spec, index, raw) for index, raw in _items(data, "rules"))
-    return Scenario(
+    scenario = Scenario(
         name=path.stem,
         description=data["description"],
         world=world,
@@ -86,18 +101,28 @@ def load_scenario(path: Path, spec: Spec, base_world: World) -> Scenario:
         call=CallScript(**data.get("call", {})),
         source=str(path),
     )
-
-
-def account_references(path: Path) -> list[tuple[str, ScenarioError]]:
-    """Scenario names the file's accounts are bound to, each with the error to raise if unknown."""
-    located = _parse(path)
-    found = []
-    for index, account in _items(located.data.get("world", {}), "accounts"):
+    references = []
+    for index, account in _items(data.get("world", {}), "accounts"):
         if "scenario" in account:
             where = ("world", "accounts", index, "scenario")
             problem = f"{account['scenario']!r} is not a known scenario"
-            found.append((account["scenario"], located.error(where, problem)))
-    return found
+            references.append((account["scenario"], located.error(where, problem)))
+    return LoadedScenario(scenario, tuple(references))
+
+
+def load_scenario(path: Path, spec: Spec, base_world: World) -> Scenario:
+    """The scenario of one file, checked but for its accounts' bindings; raises `ScenarioError`."""
+    return read_scenario(path, spec, base_world).scenario
+
+
+def _compose_and_construct(text: str, Loader: type) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for line numbers) and its data, from one parse."""
+    loader = Loader(text)
+    try:
+        root = loader.get_single_node()
+        return root, None if root is None else loader.construct_document(root)
+    finally:
+        loader.dispose()
 
 
 def _parse(path: Path) -> _Located:
@@ -108,8 +133,7 @@ def _parse(path: Path) -> _Located:
     except UnicodeDecodeError as exc:
         raise ScenarioError(path, 1, 1, "", f"not UTF-8 text (byte {exc.start})") from None
     try:
-        root = read_yaml(yaml.compose, text)
-        data = read_yaml(yaml.load, text)
+        root, data = read_yaml(_compose_and_construct, text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mockplatform import scenario_loader
+from mockplatform.scenario_library import build_library
 from mockplatform.scenario_loader import ScenarioError, default_scenarios_dir, load_scenario
 from mockplatform.world import default_world
 
@@ -168,3 +170,16 @@ def test_the_readme_worked_example_is_valid(tmp_path: Path, spec) -> None:
         "a third of the rest are slow",
     ]
     assert scenario.call.fail_after_turns == 2
+
+
+def test_each_scenario_file_is_parsed_once_at_start_up(monkeypatch, spec) -> None:
+    parsed: list[str] = []
+    parse = scenario_loader._parse
+
+    def counting(path: Path):  # type: ignore[no-untyped-def]
+        parsed.append(path.name)
+        return parse(path)
+
+    monkeypatch.setattr(scenario_loader, "_parse", counting)
+    build_library(spec, default_world())
+    assert sorted(parsed) == sorted(p.name for p in default_scenarios_dir().glob("*.yaml"))
