@@ -35,7 +35,7 @@ class PageCORS(CORSMiddleware):
     (it gains `Vary: Origin`, nothing else), preflights included."""
 
     def __init__(
-        self, app: ASGIApp, *, server_only_paths: Set[str] = frozenset(), **kwargs: Any
+        self, app: ASGIApp, /, *, server_only_paths: Set[str] = frozenset(), **kwargs: Any
     ) -> None:
         super().__init__(app, **kwargs)
         self.server_only_paths = server_only_paths
