@@ -21,9 +21,6 @@ same code in one frame:
 `json_response`: Starlette's `JSONResponse`, with the encoder built once and the two headers
 written directly, where Starlette builds an encoder per response and works the headers out
 case by case.
-
-`flat_json_object`: the usual request body (a flat JSON object, each key once) read by the
-C scanner alone; anything else is left to the checked decoder, which words what is wrong.
 """
 
 from __future__ import annotations
@@ -155,24 +152,3 @@ def json_response(content: Any, status_code: int = 200) -> JSONResponse:
     response.body = _ENCODE(content).encode("utf-8")
     response.raw_headers = [(b"content-length", str(len(response.body)).encode()), _CONTENT_TYPE]
     return response
-
-
-def flat_json_object(
-    text: str, scan_once: Callable[[str, int], tuple[Any, int]]
-) -> dict[str, Any] | None:
-    """`text` as a JSON object if it is a flat one with each key once; else None.
-
-    `scan_once`: the checked decoder's C scanner, configured as it is (intake's), so what
-    it refuses (NaN, Infinity, a number too large) raises here too. The C scanner builds the object itself and keeps the last of repeated keys, so its
-    result stands only if no key came twice: each key in the text is followed by a colon,
-    so when the text holds as many colons as the object has keys, every key was distinct
-    and none sat in a nested object (or a string). Anything else is left to the checked
-    decoder, which words what is wrong.
-    """
-    try:
-        data, end = scan_once(text, 0)
-    except (StopIteration, ValueError, RecursionError):
-        return None
-    if end != len(text) or type(data) is not dict or text.count(":") != len(data):
-        return None
-    return data

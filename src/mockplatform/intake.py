@@ -15,7 +15,6 @@ from typing import Any
 
 from starlette.types import Message, Receive
 
-from mockplatform._fast_path import flat_json_object
 from mockplatform.errors import Rejection
 from mockplatform.spec import Operation
 
@@ -61,9 +60,7 @@ async def read_json_body(
         raise Rejection(
             op_id, 400, detail=f"the body is not valid UTF-8 (byte {exc.start} cannot be decoded)"
         ) from None
-    data = flat_json_object(text, _SCAN)
-    if data is None or "\\u" in text:  # only an escape makes a lone surrogate
-        data = _parse_json_checked(text, op_id)
+    data = _parse_json_checked(text, op_id)
     problem = operation.validate_request(data)
     if problem is not None:
         raise Rejection(op_id, 400, field=problem.field or None, detail=problem.detail)
@@ -215,4 +212,3 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_no_duplicates, parse_constant=_no_constants, parse_float=_finite_float
 )
-_SCAN = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite_float).scan_once  # type: ignore[attr-defined]

@@ -60,7 +60,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._heads_completed = 0  # in the chunk being parsed
         self._refused = False
 
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         if self.max_connections is not None and len(self.connections) > self.max_connections:
             self._refuse(

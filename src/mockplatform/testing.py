@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", lifespan: str = "off") -> Iterator[str]:
+def serve_in_thread(
+    app: ASGIApp, host: str = "127.0.0.1", lifespan: Literal["auto", "on", "off"] = "off"
+) -> Iterator[str]:
     """Yield the base URL of `app` served by uvicorn on a free port; stop it afterwards
     (`lifespan="on"` runs the app's start-up and shutdown, e.g. to close a Redis store)."""
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)

@@ -17,10 +17,9 @@ import httpx
 import pytest
 from starlette.responses import JSONResponse
 
-from mockplatform._fast_path import flat_json_object, json_response
+from mockplatform._fast_path import json_response
 from mockplatform.app import create_app
 from mockplatform.faults import Fault
-from mockplatform.intake import _DECODER, _SCAN
 from mockplatform.testing import serve_in_thread
 from mockplatform.world import DEFAULT_AGENT_ID, INACTIVE_AGENT_ID
 
@@ -230,42 +229,3 @@ def test_json_response_refuses_what_starlette_refuses() -> None:
         JSONResponse({"x": float("nan")})
     with pytest.raises(ValueError):
         json_response({"x": float("nan")})
-
-
-BODIES = [
-    '{"agentId": "a", "callerName": "Rahul"}',
-    '{"agentId": "a", "agentId": "b"}',  # a repeated key: left to the checked decoder
-    '{"agentId": "a:b"}',  # a colon inside a string
-    '{"agentId": {"nested": 1}}',
-    '{"n": NaN}',
-    '{"n": -Infinity}',
-    '{"a": 1} trailing',
-    ' {"a": 1}',
-    "[1, 2]",
-    '"text"',
-    "{}",
-    "",
-    "{oops",
-    '{"a": 1e400}',
-    '{"a": "\\ud800"}',
-]
-
-
-@pytest.mark.parametrize("text", BODIES)
-def test_a_flat_object_reads_as_the_checked_decoder_reads_it(text: str) -> None:
-    """Where the shortcut answers, the checked decoder gives the same object; where the
-    checked decoder refuses, the shortcut does not answer."""
-    shortcut = flat_json_object(text, _SCAN)
-    try:
-        checked = _DECODER.decode(text)
-    except ValueError:
-        assert shortcut is None
-        return
-    assert shortcut is None or shortcut == checked
-
-
-def test_the_usual_body_takes_the_shortcut() -> None:
-    assert flat_json_object('{"agentId": "a", "callerName": "R"}', _SCAN) == {
-        "agentId": "a",
-        "callerName": "R",
-    }
