@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from contract.outcomes import CheckResult, Exchange, contains_credential
 from contract.probe import Probe, near_miss
 from contract.tokens import predictability, random_part
+from mockplatform.spec import resolve_ref
 
 UNIQUE_IDS_REQUESTS = 12
 UNIQUE_IDS_THREADS = 4
@@ -33,16 +34,7 @@ MIN_TOKENS_JUDGED = 8  # unpredictable_tokens needs this many samples to say any
 def request_schema(probe: Probe) -> dict[str, Any]:
     """The token request's JSON schema, `$ref`s to components resolved."""
     media = probe.create.document["requestBody"]["content"]["application/json"]
-    return _resolve(probe.spec.document, media["schema"])
-
-
-def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = document
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
+    return resolve_ref(probe.spec.document, media["schema"])
 
 
 # -- accepts_valid_requests -------------------------------------------------------------------

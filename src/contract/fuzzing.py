@@ -162,7 +162,7 @@ def _run_engine(
     return outcome
 
 
-def _error(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def _error(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:
     """A target that stops answering is a violation; schemathesis's own trouble is not a PASS."""
     info = event.info
     text = mask(f"{event.label}: {info.title}: {info.message}".strip(), secrets)
@@ -180,7 +180,7 @@ def _result(outcome: FuzzOutcome, name: str) -> CheckResult:
     return outcome.checks[name]
 
 
-def _collect(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def _collect(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:
     recorder = event.recorder
     outcome.cases += len(recorder.cases)
     is_stateful = event.phase.value == "stateful"
@@ -279,7 +279,7 @@ def _negative_locations(case: Any) -> set[str]:
     }
 
 
-def _rule(failure) -> str:  # type: ignore[no-untyped-def]
+def _rule(failure) -> str:
     message = (getattr(failure, "message", "") or "").strip()
     title = getattr(failure, "title", "") or type(failure).__name__
     return f"{title}: {message}" if message else title
@@ -294,7 +294,7 @@ def _mask_curl(sample: str, secrets: dict[str, str]) -> str:
     return mask(sample, secrets)
 
 
-def _response_text(response) -> str:  # type: ignore[no-untyped-def]
+def _response_text(response) -> str:
     if response is None:
         return "(no response)"
     content_type = response.headers.get("content-type", [""])

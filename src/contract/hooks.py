@@ -29,7 +29,8 @@ import schemathesis
 
 from contract.outcomes import contains_credential
 from contract.traffic import THROTTLED, Traffic
-from mockplatform.spec import REDEEM_TOKEN
+from mockplatform.spec import REDEEM_TOKEN, bearer_credential, resolve_ref
+from mockplatform.spec import requires_auth as operation_requires_auth
 
 API_KEY_VARIABLE = "CONTRACT_API_KEY"
 TOKEN_FIELDS = ("accessToken", "callId")
@@ -77,7 +78,7 @@ def after_call(
 
 
 @schemathesis.hook
-def filter_failure(context: schemathesis.HookContext, failure, case, response) -> bool:  # type: ignore[no-untyped-def]
+def filter_failure(context: schemathesis.HookContext, failure, case, response) -> bool:
     """A 429 is the gateway asking us to slow down (Traffic does), not a broken rule. A
     failure only our assumptions ask for is taken by the run as a WARN and dropped here, so
     that it does not take the one place schemathesis keeps per kind of failure (a broken
@@ -97,18 +98,8 @@ def _sent_key(response: schemathesis.Response) -> tuple[bool, str | None]:
     if raw is None:
         return False, None
     header = raw.decode("latin-1") if isinstance(raw, bytes) else raw
-    scheme, _, key = header.strip().partition(" ")
-    key = key.strip()
-    return scheme.lower() == "bearer" and bool(key), key or None
-
-
-def _resolve(document: dict[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = document
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
+    key = bearer_credential(header)
+    return key is not None, key or header.strip().partition(" ")[2].strip() or None
 
 
 def _operation(case: schemathesis.Case) -> dict[str, Any]:
@@ -116,19 +107,17 @@ def _operation(case: schemathesis.Case) -> dict[str, Any]:
 
 
 def requires_auth(case: schemathesis.Case) -> bool:
-    document = case.operation.schema.raw_schema
-    security = _operation(case).get("security", document.get("security", []))
-    return any(requirement for requirement in security)
+    return operation_requires_auth(case.operation.schema.raw_schema, _operation(case))
 
 
 def documented_messages(case: schemathesis.Case, status: int) -> list[str]:
     """The `error` of each documented example of `status` (empty if none is documented)."""
     document = case.operation.schema.raw_schema
-    response = _resolve(document, _operation(case).get("responses", {}).get(str(status)))
+    response = resolve_ref(document, _operation(case).get("responses", {}).get(str(status)))
     media = (response or {}).get("content", {}).get("application/json", {})
     examples = [media["example"]] if "example" in media else []
     examples += [
-        _resolve(document, item).get("value") for item in media.get("examples", {}).values()
+        resolve_ref(document, item).get("value") for item in media.get("examples", {}).values()
     ]
     return [item["error"] for item in examples if isinstance(item, dict) and "error" in item]
 

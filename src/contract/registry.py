@@ -50,11 +50,11 @@ class Check:
     universal: str | None = None
 
 
-def _scripted(run: Callable[[Probe, CheckResult], None], description: str, **more) -> Check:  # type: ignore[no-untyped-def]
+def _scripted(run: Callable[[Probe, CheckResult], None], description: str, **more) -> Check:
     return Check(run.__name__, description, Stage.SCRIPTED, run=run, **more)
 
 
-def _schemathesis(name: str, description: str, **more) -> Check:  # type: ignore[no-untyped-def]
+def _schemathesis(name: str, description: str, **more) -> Check:
     return Check(name, description, Stage.SCHEMATHESIS, needs="a schemathesis phase", **more)
 
 

@@ -167,7 +167,7 @@ def _prefer_each_error(probe: Probe, result: CheckResult) -> None:
                     result.fail(probe.violation(f"Prefer: {prefer}: {rule}", exchange))
 
 
-def _named(operation, exchange: Exchange, status: int, name: str | None) -> str | None:  # type: ignore[no-untyped-def]
+def _named(operation, exchange: Exchange, status: int, name: str | None) -> str | None:
     """With `example=NAME`, the body says that example's `error`, not another's."""
     if name is None:
         return None

@@ -90,7 +90,7 @@ class Settings:
             raise ContractError("--timeout must be a positive number of seconds")
         if "authorization" in {name.lower() for name in self.headers}:
             raise ContractError("--header cannot set Authorization; pass the key with --api-key")
-        from mockplatform.errors import SpecError
+        from mockplatform.spec import SpecError
 
         try:
             self.spec = load_spec(self.spec_path)
