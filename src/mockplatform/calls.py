@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from mockplatform.world import fill_caller
+from mockplatform.world import resolve_prompt
 
 
 class CallStatus(StrEnum):
@@ -34,11 +34,11 @@ class CallRecord:
     instance_id: str | None
     language: str
     caller_name: str | None
-    # The agent's prompt around the caller's name (`world.prompt_around_caller`): shared by
-    # every call to one agent and instance in one language, so a call keeps that one tuple
-    # and puts its caller's name in when its prompt is read (`resolved_prompt`), not when
-    # the token is issued: the call log is written on every token request, read seldom.
-    prompt_pieces: tuple[str, ...]
+    # The agent's prompt template and its values (`world.prompt_variables`): the prompt is
+    # filled in when it is read (`resolved_prompt`), not when the token is issued, since the
+    # call log is written on every token request and read seldom.
+    prompt_template: str
+    prompt_variables: dict[str, str]
     token_issued_at: float
     token_expires_at: float
     # The scenario the token request ran under (header, per key, or active): the call the
@@ -57,12 +57,12 @@ class CallRecord:
     @property
     def resolved_prompt(self) -> str:
         """The agent's prompt with the instance's variables and the caller's name injected."""
-        return fill_caller(self.prompt_pieces, self.caller_name)
+        return resolve_prompt(self.prompt_template, self.prompt_variables, self.caller_name)
 
     def to_json(self) -> dict[str, Any]:
-        """The record as the control API shows it: the prompt resolved, not in pieces."""
+        """The record as the control API shows it: the prompt resolved, not its template."""
         data = asdict(self)
-        del data["prompt_pieces"]
+        del data["prompt_template"], data["prompt_variables"]
         data["resolved_prompt"] = self.resolved_prompt
         return {_camel(name): value for name, value in data.items()}
 

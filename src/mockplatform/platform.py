@@ -31,7 +31,7 @@ from mockplatform.scenarios import RequestView, Respond, Rule, Scenario, select_
 from mockplatform.spec import CREATE_TOKEN, REDEEM_TOKEN, Spec
 from mockplatform.store import Store
 from mockplatform.tokens import key_digest, new_access_token, new_call_id, new_live_key
-from mockplatform.world import Account, Agent, Instance, World, prompt_around_caller
+from mockplatform.world import Account, Agent, Instance, World, prompt_variables
 
 LIVE_CALL_ROUTE = "live-call"  # the WebSocket a started call's events stream over (live_call.py)
 SCENARIO_PARAM = "scenario"  # the callUrl names the scenario the call follows (its token's)
@@ -310,7 +310,8 @@ def new_call(
         instance_id=instance.id if instance else None,
         language=language,
         caller_name=caller_name,
-        prompt_pieces=prompt_around_caller(agent, instance, language),
+        prompt_template=agent.prompt_template,
+        prompt_variables=prompt_variables(agent, instance, language),
         token_issued_at=now,
         token_expires_at=now + lifetime,
         scenario=scenario,

@@ -544,8 +544,9 @@ def _load_call(data: str) -> CallRecord:
     known["status"] = CallStatus(known.get("status", CallStatus.TOKEN_ISSUED))
     known["transcript"] = tuple(known.get("transcript", ()))  # JSON has only lists
     known["redeem_failures"] = tuple(known.get("redeem_failures", ()))
-    # An older host's record holds the prompt resolved: one piece, filled in already.
-    known["prompt_pieces"] = tuple(stored.get("prompt_pieces") or (stored["resolved_prompt"],))
+    if "prompt_template" not in known:  # an older host's record: the prompt filled in already
+        known["prompt_template"] = stored["resolved_prompt"].replace("$", "$$")
+        known["prompt_variables"] = {}
     return CallRecord(**known)
 
 

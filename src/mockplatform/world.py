@@ -19,7 +19,7 @@ DEFAULT_INSTANCE_ID = "660f9500-f30c-52e5-b827-557766551111"
 INACTIVE_AGENT_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 FAKER_SEED = 20260305
 
-CALLER_NAME = "caller_name"  # the one placeholder filled per call (see fill_caller)
+CALLER_NAME = "caller_name"  # the one placeholder filled per call (see resolve_prompt)
 LANGUAGE_NAMES = {"en": "English", "hi": "Hindi", "mr": "Marathi", "auto": "the caller's language"}
 
 DEFAULT_PROMPT = (
@@ -115,49 +115,8 @@ class World:
         }
 
 
-def fill_caller(collapsed: tuple[str, ...], caller_name: str | None) -> str:
-    """The prompt whose pieces around the caller's name are `collapsed`, the name put in.
-
-    `" ".join(name.join(pieces).split())`, where `collapsed` are `_collapsed(pieces)`: a
-    name with no stray whitespace of its own (the usual case) needs no second pass over
-    the whole prompt, its pieces are collapsed already.
-    """
-    name = caller_name or "the caller"
-    if " ".join(name.split()) == name:
-        return name.join(collapsed)
-    return " ".join(name.join(collapsed).split())
-
-
-def _collapsed(pieces: tuple[str, ...]) -> tuple[str, ...]:
-    """Each piece with its whitespace collapsed as the joined prompt's will be.
-
-    Runs become one space; one is kept at an edge that meets the caller's name, none at the
-    prompt's own start and end, and a piece of nothing but whitespace between two names
-    becomes a single space.
-    """
-    last = len(pieces) - 1
-    collapsed = []
-    for index, piece in enumerate(pieces):
-        words = " ".join(piece.split())
-        lead = " " if index > 0 and piece[:1].isspace() else ""
-        trail = " " if index < last and piece[-1:].isspace() else ""
-        collapsed.append(lead + words + trail if words else lead and trail)
-    return tuple(collapsed)
-
-
-# Everything in a prompt but the caller's name is the same for every call to one agent and
-# instance in one language: it is substituted once and kept here, keyed by identity (and
-# checked, so a recycled id never matches), and each call only fills in its caller.
-_AROUND_CALLER: dict[tuple[int, int, str], tuple[Agent, Instance | None, tuple[str, ...]]] = {}
-_MAX_AROUND_CALLER = 1024
-
-
-def prompt_around_caller(agent: Agent, instance: Instance | None, language: str) -> tuple[str, ...]:
-    """The prompt's collapsed pieces around the caller's name (`fill_caller` puts it in)."""
-    key = (id(agent), id(instance), language)
-    cached = _AROUND_CALLER.get(key)
-    if cached is not None and cached[0] is agent and cached[1] is instance:
-        return cached[2]
+def prompt_variables(agent: Agent, instance: Instance | None, language: str) -> dict[str, str]:
+    """The values a call's prompt is filled with, all but the caller's name (`resolve_prompt`)."""
     variables = {
         "agent_name": agent.name,
         "company_name": "our company",
@@ -173,57 +132,18 @@ def prompt_around_caller(agent: Agent, instance: Instance | None, language: str)
             "persona": instance.persona,
             "custom_instructions": instance.custom_instructions,
         }
-    pieces = _collapsed(_substitute_around(agent.prompt_template, variables, CALLER_NAME))
-    if len(_AROUND_CALLER) >= _MAX_AROUND_CALLER:
-        _AROUND_CALLER.clear()
-    _AROUND_CALLER[key] = (agent, instance, pieces)
-    return pieces
+    return variables
 
 
-@functools.lru_cache(maxsize=256)
-def _template_parts(template: str) -> tuple[tuple[str, str | None], ...]:
-    """A template split once into (text, placeholder name) pairs, by `Template`'s own pattern.
+def resolve_prompt(template: str, variables: dict[str, str], caller_name: str | None) -> str:
+    """The agent's prompt with its variables and the caller's name put in, whitespace collapsed.
 
-    A placeholder's text is kept for when the name is unknown, as `safe_substitute` does.
+    One `safe_substitute` pass: a value that itself reads like a placeholder stays as written.
     """
-    parts: list[tuple[str, str | None]] = []
-    at = 0
-    for match in Template.pattern.finditer(template):
-        parts.append((template[at : match.start()], None))
-        name = match.group("named") or match.group("braced")
-        if name is not None:
-            parts.append((match.group(), name))
-        elif match.group("escaped") is not None:
-            parts.append((Template.delimiter, None))
-        else:  # invalid: kept as written
-            parts.append((match.group(), None))
-        at = match.end()
-    parts.append((template[at:], None))
-    return tuple(parts)
-
-
-def _substitute(template: str, variables: dict[str, str]) -> str:
-    """`Template(template).safe_substitute(variables)`, without re-scanning the template."""
-    return _substitute_around(template, variables, hole=None)[0]
-
-
-def _substitute_around(
-    template: str, variables: dict[str, str], hole: str | None
-) -> tuple[str, ...]:
-    """`template` substituted but for placeholder `hole`, split where that one stands.
-
-    `value.join(pieces)` is then the template with `variables | {hole: value}` substituted.
-    """
-    pieces: list[str] = []
-    current: list[str] = []
-    for text, name in _template_parts(template):
-        if name is not None and name == hole:
-            pieces.append("".join(current))
-            current = []
-        else:
-            current.append(text if name is None else str(variables.get(name, text)))
-    pieces.append("".join(current))
-    return tuple(pieces)
+    filled = Template(template).safe_substitute(
+        variables, **{CALLER_NAME: caller_name or "the caller"}
+    )
+    return " ".join(filled.split())
 
 
 def mask_secret(secret: str) -> str:

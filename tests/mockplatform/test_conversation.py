@@ -31,7 +31,8 @@ def call(language: str = "en", caller_name: str | None = "Rahul Sharma", call_id
         instance_id=DEFAULT_INSTANCE_ID,
         language=language,
         caller_name=caller_name,
-        prompt_pieces=("",),
+        prompt_template="",
+        prompt_variables={},
         token_issued_at=0.0,
         token_expires_at=60.0,
     )

@@ -74,7 +74,8 @@ async def issue(store: Store, caller: str | None = None) -> tuple[str, CallRecor
         instance_id=None,
         language="en",
         caller_name=caller,
-        prompt_pieces=("You are Customer Support Agent.",),
+        prompt_template="You are ${agent_name}; caller: ${caller_name}.",
+        prompt_variables={"agent_name": "Customer Support Agent"},
         token_issued_at=now,
         token_expires_at=now + LIFETIME,
     )

@@ -11,10 +11,10 @@ from mockplatform.world import (
     Instance,
     Subscription,
     default_world,
-    fill_caller,
     mask_secret,
-    prompt_around_caller,
+    prompt_variables,
 )
+from mockplatform.world import resolve_prompt as fill_in
 
 
 def test_default_world_is_reproducible() -> None:
@@ -44,7 +44,7 @@ def resolve_prompt(
     agent: Agent, instance: Instance | None, *, caller_name: str | None, language: str
 ) -> str:
     """As a call record resolves its prompt when it is read."""
-    return fill_caller(prompt_around_caller(agent, instance, language), caller_name)
+    return fill_in(agent.prompt_template, prompt_variables(agent, instance, language), caller_name)
 
 
 def test_prompt_injects_instance_and_call_variables() -> None:
