@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from contract.outcomes import CheckResult, Exchange, contains_credential
 from contract.probe import Probe, near_miss
 from contract.tokens import predictability, random_part
-from mockplatform.spec import resolve_ref
+from mockplatform.spec import bearer_credential, resolve_ref
 
 UNIQUE_IDS_REQUESTS = 12
 UNIQUE_IDS_THREADS = 4
@@ -281,11 +281,12 @@ def _redeemed_at_once(probe: Probe, result: CheckResult) -> None:
 def presented_credentials(probe: Probe, exchange: Exchange) -> list[str]:
     """What the request presented as a credential: its bearer key, its access token."""
     found = []
-    scheme, _, key = exchange.headers.get("Authorization", "").strip().partition(" ")
-    if key.strip():
-        found.append(key.strip())
-    elif scheme and scheme.lower() != "bearer":
-        found.append(scheme)
+    header = exchange.headers.get("Authorization", "").strip()
+    key = bearer_credential(header)
+    if key is not None:
+        found.append(key)
+    elif header and header.lower() != "bearer":  # another scheme's credential, or a bare key
+        found.append(header.partition(" ")[2].strip() or header)
     if urlsplit(exchange.url).path == probe.redeem_op.path and exchange.body:
         try:
             token = json.loads(exchange.body)

@@ -29,7 +29,7 @@ import schemathesis
 
 from contract.outcomes import contains_credential
 from contract.traffic import THROTTLED, Traffic
-from mockplatform.spec import REDEEM_TOKEN, bearer_credential, resolve_ref
+from mockplatform.spec import REDEEM_TOKEN, bearer_credential, documented_errors
 from mockplatform.spec import requires_auth as operation_requires_auth
 
 API_KEY_VARIABLE = "CONTRACT_API_KEY"
@@ -110,18 +110,6 @@ def requires_auth(case: schemathesis.Case) -> bool:
     return operation_requires_auth(case.operation.schema.raw_schema, _operation(case))
 
 
-def documented_messages(case: schemathesis.Case, status: int) -> list[str]:
-    """The `error` of each documented example of `status` (empty if none is documented)."""
-    document = case.operation.schema.raw_schema
-    response = resolve_ref(document, _operation(case).get("responses", {}).get(str(status)))
-    media = (response or {}).get("content", {}).get("application/json", {})
-    examples = [media["example"]] if "example" in media else []
-    examples += [
-        resolve_ref(document, item).get("value") for item in media.get("examples", {}).values()
-    ]
-    return [item["error"] for item in examples if isinstance(item, dict) and "error" in item]
-
-
 def _header(response: schemathesis.Response, name: str) -> str | None:
     for key, values in response.headers.items():
         if key.lower() == name:
@@ -156,7 +144,8 @@ def auth_first(ctx: schemathesis.CheckContext, response: schemathesis.Response, 
         raise AssertionError(
             f"a request with {what} must get 401 before anything else, not {response.status_code}"
         )
-    messages = documented_messages(case, 401)
+    response_401 = _operation(case).get("responses", {}).get("401")
+    messages = documented_errors(case.operation.schema.raw_schema, response_401)
     body = _json(response)
     message = body.get("error") if isinstance(body, dict) else None
     if messages and message not in messages:

@@ -256,7 +256,7 @@ class Probe:
         """The broken rule if the response is not one of `statuses` with its documented body."""
         if exchange.status is not None and exchange.status not in statuses:
             wanted = " or ".join(str(status) for status in sorted(statuses))
-            message = _error_message(exchange)
+            message = error_message(exchange)
             got = f"{exchange.status}" + (f" {message!r}" if message else "")
             return f"expected {wanted}, got {got}"
         problem = self.problem(operation, exchange)
@@ -301,17 +301,12 @@ class Probe:
 
     def documented_message(self, operation: Operation, exchange: Exchange) -> str | None:
         """An error response must carry exactly the documented `error` message."""
-        if exchange.status not in operation.responses:
-            return None  # an undocumented status is problem()'s to report
-        names: list[str | None] = [*operation.example_names(exchange.status)] or [None]
-        documented = []
-        for name in names:
-            example = operation.example(exchange.status, name)
-            if isinstance(example, dict) and "error" in example:
-                documented.append(example["error"])
-        if not documented:
+        if exchange.status is None:
             return None
-        message = _error_message(exchange)
+        documented = operation.documented_errors(exchange.status)
+        if not documented:  # an undocumented status is problem()'s to report
+            return None
+        message = error_message(exchange)
         if message not in documented:
             wanted = " or ".join(repr(text) for text in documented)
             return f"{operation.title} {exchange.status} must say error {wanted}, not {message!r}"
@@ -332,6 +327,7 @@ def _body_keys(exchange: Exchange) -> set[str]:
     return set(body) if isinstance(body, dict) else set()
 
 
-def _error_message(exchange: Exchange) -> str | None:
+def error_message(exchange: Exchange) -> str | None:
+    """The `error` of a JSON error body, if it has one."""
     body = exchange.json()
     return body.get("error") if isinstance(body, dict) else None

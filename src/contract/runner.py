@@ -19,7 +19,7 @@ from collections.abc import Callable
 from contract.fuzzing import run_schemathesis
 from contract.lifetime import LifetimeCheck
 from contract.outcomes import CheckResult, Coverage, Report
-from contract.probe import Probe
+from contract.probe import Probe, error_message
 from contract.registry import BY_NAME, CHECKS, Check, Stage, description
 from contract.settings import ContractError, CouldNotTest, Settings, request_example
 from contract.traffic import BudgetExhausted, Traffic
@@ -132,7 +132,7 @@ def preflight(probe: Probe) -> None:
     exchange = probe.request_token(record=False)
     if exchange.status is None:
         raise CouldNotTest(f"cannot reach {settings.base_url}: {exchange.transport_error}")
-    message = (exchange.json() or {}).get("error") if isinstance(exchange.json(), dict) else None
+    message = error_message(exchange)
     documented = probe.documented_message(probe.create, exchange) is None and message
     if exchange.status == 401 and documented:
         raise CouldNotTest(f"the target rejects --api-key (401 {message!r}); pass a key it accepts")

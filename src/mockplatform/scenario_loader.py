@@ -22,7 +22,7 @@ from mockplatform.errors import MockPlatformError
 from mockplatform.faults import Fault
 from mockplatform.resources import SCENARIOS_DIR, packaged
 from mockplatform.scenarios import DEFAULT_OPERATION, CallScript, Match, Respond, Rule, Scenario
-from mockplatform.spec import Spec, read_yaml
+from mockplatform.spec import Operation, Spec, read_yaml
 from mockplatform.world import Account, Agent, Instance, Subscription, World
 
 
@@ -250,7 +250,12 @@ def _build_respond(
         status = _status_of_message(operation, raw["error"])
         if status is None:
             documented = sorted(
-                {str(operation.example(s, n).get("error")) for s, n in _error_examples(operation)}
+                {
+                    text
+                    for s in operation.responses
+                    if s >= 400
+                    for text in operation.documented_errors(s)
+                }
             )
             raise located.error(
                 (*where, "error"),
@@ -288,20 +293,11 @@ def _build_respond(
     return respond
 
 
-def _status_of_message(operation: Any, message: str) -> int | None:
-    for status, name in _error_examples(operation):
-        if operation.example(status, name).get("error") == message:
-            return status
-    return None
-
-
-def _error_examples(operation: Any) -> list[tuple[int, str | None]]:
-    return [
-        (status, name)
-        for status in operation.responses
-        if status >= 400
-        for name in operation.example_choices(status)
-    ]
+def _status_of_message(operation: Operation, message: str) -> int | None:
+    errors = (status for status in operation.responses if status >= 400)
+    return next(
+        (status for status in errors if message in operation.documented_errors(status)), None
+    )
 
 
 def _items(section: dict[str, Any], key: str) -> list[tuple[int, Any]]:

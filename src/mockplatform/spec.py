@@ -66,6 +66,8 @@ class Operation:
     request_check: Callable[[Any], bool] | None = field(default=None, repr=False, compare=False)
 
     requires_auth: bool = True
+    # The whole contract, for the `$ref`s inside a response (`documented_errors`).
+    root: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def extension(self, name: str, default: Any = None) -> Any:
         return self.document.get(name, default)
@@ -103,6 +105,10 @@ class Operation:
             chosen = examples[name] if name else next(iter(examples.values()))
             return copy.deepcopy(chosen["value"])
         return copy.deepcopy(media["example"])
+
+    def documented_errors(self, status: int) -> list[str]:
+        """The `error` of each documented example of `status` (none if it documents none)."""
+        return documented_errors(self.root, self.responses.get(status, {}))
 
     @property
     def title(self) -> str:
@@ -243,6 +249,7 @@ def _index_operation(
         response_validators=response_validators,
         request_check=request_check,
         requires_auth=requires_auth(document, raw),
+        root=document,
     )
 
 
@@ -278,6 +285,17 @@ def _fast_check(registry: jsonschema_rs.Registry, pointer: str) -> Callable[[Any
 def requires_auth(document: dict[str, Any], operation: dict[str, Any]) -> bool:
     """Whether `operation` asks for credentials: its own `security`, else the document's."""
     return any(operation.get("security", document.get("security", [])))
+
+
+def documented_errors(document: dict[str, Any], response: Any) -> list[str]:
+    """The `error` of each example of a documented response (`$ref`s followed): the messages
+    the contract allows for its status. The mock answers them; the harness holds targets to them."""
+    media = _json_media(resolve_ref(document, response) or {})
+    examples = [media["example"]] if "example" in media else []
+    examples += [
+        resolve_ref(document, item).get("value") for item in media.get("examples", {}).values()
+    ]
+    return [item["error"] for item in examples if isinstance(item, dict) and "error" in item]
 
 
 def bearer_credential(header: str) -> str | None:

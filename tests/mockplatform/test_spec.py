@@ -54,6 +54,18 @@ def test_error_messages_follow_the_spec(tmp_path: Path) -> None:
 
     changed = load_spec(_write_variant(tmp_path, reword))
     assert changed.error_body("createWidgetToken", 401) == {"error": "Bad key"}
+    assert changed.operation("createWidgetToken").documented_errors(401) == ["Bad key"]
+
+
+def test_documented_errors_are_each_examples_and_none_for_a_success() -> None:
+    operation = load_spec().operation("createWidgetToken")
+    for status in (code for code in operation.responses if code >= 400):
+        wanted = [
+            operation.example(status, name)["error"] for name in operation.example_choices(status)
+        ]
+        assert operation.documented_errors(status) == wanted
+    assert operation.documented_errors(200) == []
+    assert operation.documented_errors(418) == []
 
 
 def test_not_openapi_is_refused(tmp_path: Path) -> None:
