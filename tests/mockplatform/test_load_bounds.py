@@ -24,7 +24,17 @@ def anyio_backend() -> str:
 
 def a_call(now: float) -> CallRecord:
     return CallRecord(
-        new_call_id(), "nas_…tive", "a", "Agent", None, "en", None, "p", now, now + 60
+        call_id=new_call_id(),
+        account="nas_…tive",
+        agent_id="a",
+        agent_name="Agent",
+        instance_id=None,
+        language="en",
+        caller_name=None,
+        prompt_template="p",
+        prompt_variables={},
+        token_issued_at=now,
+        token_expires_at=now + 60,
     )
 
 
