@@ -122,6 +122,33 @@ def _parser() -> argparse.ArgumentParser:
     _scenarios_dir_option(serve)
     serve.set_defaults(run=_serve)
 
+    proxy = commands.add_parser(
+        "proxy", help="stand between an app and a platform, judging every exchange by the spec"
+    )
+    proxy.add_argument("--upstream", required=True, metavar="URL", help="the platform (staging)")
+    proxy.add_argument("--host", default=DEFAULT_HOST, help="interface (default %(default)s)")
+    proxy.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
+    proxy.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="write what the platform showed as a scenario file the mock replays (no API key)",
+    )
+    proxy.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="answer 504 when the upstream is slower than this (default %(default)s)",
+    )
+    proxy.add_argument(
+        "--admin-token",
+        help="let non-loopback callers use /_mock/ when they send this in X-Mock-Admin-Token",
+    )
+    proxy.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    proxy.add_argument("--spec", help="path to openapi.yaml (default: the repository's)")
+    proxy.set_defaults(run=_proxy)
+
     listing = commands.add_parser("scenarios", help="list the available scenarios")
     listing.add_argument(
         "--coverage",
@@ -228,6 +255,39 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ[_WORKER_ARGV_ENV] = json.dumps(args.argv)
     config = uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
     Multiprocess(config, sockets=[listener]).run()
+    return 0
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from mockplatform.proxy import ProxyConfig, ValidationProxy, check_upstream
+    from mockplatform.recorder import Recorder
+
+    upstream = check_upstream(args.upstream)
+    if not args.upstream_timeout > 0:
+        raise ConfigError(f"--upstream-timeout {args.upstream_timeout:g}: must be more than 0")
+    config = ProxyConfig(upstream, args.upstream_timeout, args.admin_token)
+    app = ValidationProxy(config, load_spec(args.spec))
+    if args.record is not None:
+        app.recorder = Recorder(args.record, app.shown_upstream)
+        try:
+            app.recorder.save()
+        except OSError as exc:
+            raise ConfigError(f"--record {args.record}: cannot write it ({exc.strerror})") from None
+    listener = _listen(args.host, args.port)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(message)s")
+    host, port = listener.getsockname()[:2]
+    url = f"http://{_url_host(host)}:{port}"
+    print(
+        f"mockplatform proxy: {url} -> {app.shown_upstream}, every exchange judged by "
+        f"{app.spec.path.name}\n  violations: printed here, and GET {url}/_mock/violations"
+        + (f"\n  recording: {args.record}" if args.record else ""),
+        flush=True,
+    )
+    # The answers are the upstream's: no Server or Date header of the proxy's own.
+    options = {**server_options(args.log_level), "server_header": False, "date_header": False}
+    uvicorn.Server(uvicorn.Config(app, lifespan="on", **options)).run(sockets=[listener])
     return 0
 
 

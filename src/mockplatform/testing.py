@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -23,14 +23,19 @@ if TYPE_CHECKING:
 
 @contextmanager
 def serve_in_thread(
-    app: ASGIApp, host: str = "127.0.0.1", lifespan: Literal["auto", "on", "off"] = "off"
+    app: ASGIApp,
+    host: str = "127.0.0.1",
+    lifespan: Literal["auto", "on", "off"] = "off",
+    **options: Any,
 ) -> Iterator[str]:
     """Yield the base URL of `app` served by uvicorn on a free port; stop it afterwards
-    (`lifespan="on"` runs the app's start-up and shutdown, e.g. to close a Redis store)."""
+    (`lifespan="on"` runs the app's start-up and shutdown, e.g. to close a Redis store;
+    `options` are uvicorn's others, `uvicorn.Config`'s)."""
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     listener.bind((host, 0))
     port = listener.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
+    settings = {"log_level": "warning", "access_log": False, **options}
+    config = uvicorn.Config(app, lifespan=lifespan, **settings)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()

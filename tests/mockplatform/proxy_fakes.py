@@ -1,0 +1,108 @@
+"""Platforms the proxy tests stand in front of, written as another team would from the seed.
+
+`faulty_platform` is a small Starlette app by a team that read the seed's docs and got a few
+things wrong, each behind its own agent id so a test can provoke one at a time; its tokens
+never expire and redeem any number of times. `streaming_upstream` answers one fixed,
+byte-exact response in parts, with repeated headers, waiting between parts until told to go
+on — so a test can see the proxy pass a part before the next exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import threading
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+KEY = "live_key_7f3a9c1e5b2d"
+GOOD_AGENT = "550e8400-e29b-41d4-a716-446655440000"
+# One agent id per defect.
+NAMELESS_AGENT = "aaaaaaaa-0000-4000-8000-000000000001"  # 200 without agentName
+PLAIN_TEXT_AGENT = "aaaaaaaa-0000-4000-8000-000000000002"  # 403 as text/plain
+TEAPOT_AGENT = "aaaaaaaa-0000-4000-8000-000000000003"  # 418, which nobody documented
+ECHO_AGENT = "aaaaaaaa-0000-4000-8000-000000000004"  # 500 that repeats the key back
+SAME_CALL_AGENT = "aaaaaaaa-0000-4000-8000-000000000005"  # the same callId every time
+UNKNOWN_AGENT = "bbbbbbbb-0000-4000-8000-000000000000"
+
+
+def faulty_platform() -> Starlette:
+    counter = itertools.count()
+
+    async def token(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "Internal error"}, 500)  # a 5xx for bad input
+        agent = body.get("agentId") if isinstance(body, dict) else None
+        if agent == UNKNOWN_AGENT:  # looked up before the key: leaks the agent's absence
+            return JSONResponse({"error": "Agent not found"}, 404)
+        key = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if key != KEY:
+            return JSONResponse({"error": "Invalid API key"}, 401)
+        if agent == PLAIN_TEXT_AGENT:
+            return PlainTextResponse("Subscription inactive", 403)
+        if agent == TEAPOT_AGENT:
+            return JSONResponse({"error": "I'm a teapot"}, 418)
+        if agent == ECHO_AGENT:
+            return JSONResponse({"error": "Voice platform error", "detail": f"key {key}"}, 500)
+        call_id = "call_same" if agent == SAME_CALL_AGENT else f"call_{next(counter)}"
+        answer = {"accessToken": "rt_" + secrets.token_urlsafe(24), "callId": call_id}
+        if agent != NAMELESS_AGENT:
+            answer["agentName"] = "Support"
+        return JSONResponse(answer)
+
+    async def redeem(request: Request) -> Response:
+        body = await request.json()
+        return JSONResponse(
+            {"callId": "call_x", "status": "started", "token": body["accessToken"][:3]}, 201
+        )
+
+    return Starlette(
+        routes=[
+            Route("/api/widget/token", token, methods=["POST"]),
+            Route("/api/widget/calls", redeem, methods=["POST"]),
+        ]
+    )
+
+
+STREAMED_HEADERS = [
+    (b"content-type", b"application/octet-stream"),
+    (b"set-cookie", b"a=1; Path=/"),
+    (b"set-cookie", b"b=2; Path=/"),
+    (b"x-trace", b"one"),
+    (b"x-trace", b"two"),
+]
+STREAMED_PARTS = [b"first part|", b"second part|", b"\x00\xffbinary end"]
+
+
+class StreamingUpstream:
+    """An ASGI app sending `STREAMED_PARTS` one by one, each after `go_on` is set."""
+
+    def __init__(self) -> None:
+        self.go_on = threading.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 207, "headers": STREAMED_HEADERS})
+        for index, part in enumerate(STREAMED_PARTS):
+            if index:
+                while not self.go_on.is_set():
+                    await asyncio.sleep(0.01)
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+
+class SlowUpstream:
+    """An ASGI app that answers after `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(self.seconds)
+        await Response(b"late")(scope, receive, send)
