@@ -105,12 +105,12 @@ def test_answers_stream_through_with_repeated_headers(spec: Spec) -> None:
     with (
         serve_in_thread(upstream, server_header=False, date_header=False) as upstream_url,
         proxy_to(spec, upstream_url) as proxy,
+        httpx.stream("GET", f"{proxy.url}/anything?x=1", timeout=10) as response,
     ):
-        with httpx.stream("GET", f"{proxy.url}/anything?x=1", timeout=10) as response:
-            parts = response.iter_raw()
-            first = next(parts)  # arrives while the upstream still holds the rest back
-            upstream.go_on.set()
-            body = first + b"".join(parts)
+        parts = response.iter_raw()
+        first = next(parts)  # arrives while the upstream still holds the rest back
+        upstream.go_on.set()
+        body = first + b"".join(parts)
     assert response.status_code == 207
     assert first == fakes.STREAMED_PARTS[0]
     assert body == b"".join(fakes.STREAMED_PARTS)
