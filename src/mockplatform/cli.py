@@ -277,6 +277,7 @@ def _proxy(args: argparse.Namespace) -> int:
             raise ConfigError(f"--record {args.record}: cannot write it ({exc.strerror})") from None
     listener = _listen(args.host, args.port)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request: ours say more
     host, port = listener.getsockname()[:2]
     url = f"http://{_url_host(host)}:{port}"
     print(

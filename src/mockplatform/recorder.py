@@ -90,11 +90,17 @@ class Recorder:
                 for status, _ in outcomes
             )
         }
+        rules = [
+            rule
+            for case in sorted(self.cases, key=lambda c: (c[2] is None, c))
+            if case[0] not in refused_only
+            for rule in _rules(case, self.cases[case])
+        ]
         document: dict[str, Any] = {
             "description": (
                 f"Recorded by mockplatform proxy from {self.upstream} since {self.started}: "
                 f"{len(self.agents)} agent(s), {len(self.masked)} key(s), "
-                f"{sum(1 for c in self.cases.values() if _errors(c))} case(s) with errors."
+                f"{len(rules)} documented error(s) seen."
             ),
             "world": {
                 "replace": True,
@@ -113,12 +119,7 @@ class Recorder:
                     for instance, agent in sorted(self.instances.items())
                 ],
             },
-            "rules": [
-                rule
-                for case in sorted(self.cases, key=lambda c: (c[2] is None, c))
-                if case[0] not in refused_only
-                for rule in _rules(case, self.cases[case])
-            ],
+            "rules": rules,
         }
         header = [
             f"# Recorded by `mockplatform proxy --record` from {self.upstream}.",
@@ -150,10 +151,6 @@ def _example(operation: Operation, seen: Seen) -> str | None:
     )
 
 
-def _errors(outcomes: Counter[Outcome]) -> list[tuple[Outcome, int]]:
-    return [(outcome, n) for outcome, n in sorted(outcomes.items()) if outcome[0] >= 400]
-
-
 def _rules(case: Case, outcomes: Counter[Outcome]) -> list[dict[str, Any]]:
     """One rule per documented error the case met; where it also met others, each with the
     share it was seen (a rule's probability is of the requests the rules before it let by)."""
@@ -163,7 +160,8 @@ def _rules(case: Case, outcomes: Counter[Outcome]) -> list[dict[str, Any]]:
         match["instance_id"] = instance_id
     rules = []
     left = sum(outcomes.values())
-    for (status, example), count in _errors(outcomes):
+    errors = [(outcome, n) for outcome, n in sorted(outcomes.items()) if outcome[0] >= 400]
+    for (status, example), count in errors:
         respond: dict[str, Any] = {"status": status}
         if example is not None:
             respond["example"] = example

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -239,3 +240,35 @@ def test_violations_answer_loopback_or_the_admin_token(spec: Spec) -> None:
     assert refused.status_code == refused_upstream.status_code == 403
     assert allowed.status_code == 200
     assert allowed.json() == []
+
+
+def test_token_lifetime_on_live_traffic_in_real_time(
+    spec: Spec, proxy: Proxy, mock_upstream: str
+) -> None:
+    """The one real-time test: two tokens fetched, then redeemed past the spec's lifetime.
+
+    The mock refuses its token (the app pre-fetched it: the client's finding); the faulty
+    platform accepts its own (the platform's violation)."""
+    lifetime = spec.token_lifetime_seconds
+    with (
+        serve_in_thread(fakes.faulty_platform()) as lax_upstream,
+        proxy_to(spec, lax_upstream) as lax,
+    ):
+        fetched = [
+            token_request(proxy.url).json()["accessToken"],
+            token_request(lax.url, fakes.KEY, agentId=fakes.GOOD_AGENT).json()["accessToken"],
+        ]
+        time.sleep(lifetime + 1)
+        refused = httpx.post(f"{proxy.url}/api/widget/calls", json={"accessToken": fetched[0]})
+        accepted = httpx.post(f"{lax.url}/api/widget/calls", json={"accessToken": fetched[1]})
+        assert (refused.status_code, accepted.status_code) == (401, 201)
+        assert lax.findings() == {"token_lifetime"}
+        (late,) = lax.app.ledger.kept
+    assert proxy.findings() == {"prefetched_token"}
+    (prefetched,) = proxy.app.ledger.kept
+    assert prefetched.side == "client"
+    age = re.search(r"redeemed a token ([\d.]+) s after it was issued", prefetched.detail)
+    assert age is not None and lifetime < float(age[1]) < lifetime + 30  # how old it was
+    assert late.side == "platform"
+    age = re.search(r"accepted a token at least ([\d.]+) s old", late.detail)
+    assert age is not None and lifetime < float(age[1]) < lifetime + 30
