@@ -9,7 +9,7 @@ SYSTEM_DEPS := redis-server:redis-server chromium:chromium node:nodejs npm:npm
 # what the benchmarks drive (bench/): the load generator, and Redis for the team row
 BENCH_DEPS := wrk:wrk redis-server:redis-server
 
-.PHONY: run test lint format system-deps clean bench soak fuzz
+.PHONY: run test lint format system-deps clean bench bench-proxy soak fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: lint system-deps
 bench: $(STAMP)
 	./scripts/install-system-deps $(BENCH_DEPS)
 	$(BIN)/python -m bench $(ARGS)
+
+# What `mockplatform proxy` adds to a request, against the mock direct (README "The validation proxy").
+bench-proxy: $(STAMP)
+	./scripts/install-system-deps $(BENCH_DEPS)
+	$(BIN)/python -m bench.proxy $(ARGS)
 
 soak: $(STAMP)
 	./scripts/install-system-deps $(BENCH_DEPS)

@@ -45,6 +45,9 @@ def faulty_platform() -> Starlette:
         key = request.headers.get("authorization", "").removeprefix("Bearer ")
         if key != KEY:
             return JSONResponse({"error": "Invalid API key"}, 401)
+        if body.get("language", "en") not in ("en", "hi", "mr", "auto"):
+            # A legitimate choice the docs leave open: its own status and body for bad input.
+            return JSONResponse({"message": "unsupported language"}, 422)
         if agent == PLAIN_TEXT_AGENT:
             return PlainTextResponse("Subscription inactive", 403)
         if agent == TEAPOT_AGENT:

@@ -164,10 +164,21 @@ def test_a_faulty_platform_is_named_on_its_side(spec: Spec) -> None:
         )
         assert "no_server_error" in proxy.findings("platform")
         proxy.settle()
+        count = len(proxy.app.ledger.kept)
+        token_request(proxy.url, key, agentId=fakes.GOOD_AGENT, language="fr")
+        proxy.settle()
+        chosen = list(proxy.app.ledger.kept)[count:]  # a 422 for the app's bad language
+        assert [(f.side, f.rule.name, f.is_violation) for f in chosen] == [
+            ("client", "request_schema", True),
+            ("platform", "documented_status", False),  # a note: the 400 is our assumption
+        ]
         listed = httpx.get(f"{proxy.url}/_mock/violations").json()
+        with_notes = httpx.get(f"{proxy.url}/_mock/violations?notes=1").json()
     assert {entry["rule"] for entry in listed if entry["side"] == "platform"} >= set(
         expected.values()
     ) | {"unique_ids", "single_use", "no_server_error"}
+    assert all(entry["violation"] for entry in listed)
+    assert [e["standing"] for e in with_notes if not e["violation"]] == ["assumed"]
     echo = next(entry for entry in listed if entry["rule"] == "no_credential_echo")
     assert {"side", "rule", "operation", "at", "exchange"} <= echo.keys()
     assert echo["operation"] == "createWidgetToken"
