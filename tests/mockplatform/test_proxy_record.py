@@ -128,3 +128,26 @@ def test_a_recording_replays_the_platform_without_a_key(upstream: str, tmp_path:
         assert post_token(replay.url, DEFAULT_API_KEY, DEFAULT_AGENT_ID).status_code == 401
     finally:
         replay.stop()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (
+            ["--upstream", "staging.example.com"],
+            "--upstream 'staging.example.com': expected http(s)://",
+        ),
+        (["--upstream", "http://127.0.0.1:9", "--upstream-timeout", "0"], "--upstream-timeout 0"),
+        (["--upstream", "http://127.0.0.1:9", "--record", "/nonexistent/dir/x.yaml"], "--record"),
+    ],
+)
+def test_bad_arguments_are_one_clear_line(arguments: list[str], says: str) -> None:
+    result = subprocess.run(
+        [*CLI, "proxy", "--port", str(free_port()), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"mockplatform: {says}"), result.stderr
+    assert "Traceback" not in result.stderr
