@@ -57,8 +57,8 @@ class Seen:
 
     def secrets(self) -> list[str]:
         """Every credential in the exchange: the key, tokens in either body, live-call keys."""
-        found = [self.header("authorization") or ""]
-        found.append(self.bearer() or "")
+        authorization = (self.header("authorization") or "").strip()
+        found = [authorization.partition(" ")[2].strip() or authorization]
         for body in (self.request_json(), self.response_json()):
             if isinstance(body, dict):
                 found += [str(body.get(name, "")) for name in SECRET_FIELDS]
