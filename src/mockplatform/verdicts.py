@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -130,7 +131,7 @@ class Finding:
             "side": str(self.side),
             "rule": self.rule.name,
             "operation": self.operation.operation_id,
-            "at": self.seen.at,
+            "at": datetime.fromtimestamp(self.seen.at, UTC).isoformat(timespec="milliseconds"),
             "detail": self.detail,
             "standing": str(self.standing),
             "violation": self.is_violation,
@@ -315,13 +316,17 @@ def _says_expired(operation: Operation, seen: Seen) -> bool:
 
 @dataclass
 class Ledger:
-    """The findings of a run: printed as they happen, the newest kept, all of them counted."""
+    """The findings of a run: printed as they happen, the newest kept, all of them counted.
+
+    A finding is kept as it is shown (`Finding.to_json`, every credential masked), never with
+    the exchange itself: the proxy holds no key or token past the request that carried it.
+    """
 
     print_line: Callable[[str], None]
     keep: int = 1000
     exchanges: int = 0
     upstream_failures: int = 0
-    kept: deque[Finding] = field(init=False)
+    kept: deque[dict[str, Any]] = field(init=False)
     counts: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -330,12 +335,12 @@ class Ledger:
     def add(self, findings: list[Finding]) -> None:
         self.exchanges += 1
         for finding in findings:
-            self.kept.append(finding)
+            self.kept.append(finding.to_json())
             self.counts[(str(finding.side), finding.rule.name, finding.is_violation)] += 1
             self.print_line(finding.line())
 
     def listed(self, *, notes: bool = False) -> list[dict[str, Any]]:
-        return [f.to_json() for f in self.kept if notes or f.is_violation]
+        return [entry for entry in self.kept if notes or entry["violation"]]
 
     def summary(self) -> str:
         """`proxy: 12 exchanges judged; 2 violations (platform: token_lifetime 1; ...)`."""
