@@ -42,11 +42,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             results: dict[str, Any] = {"commit": git_commit(), "at": now_utc(), **machine()}
             for connections in (1, args.connections):
                 runs: dict[str, list[WrkRun]] = {"direct": [], "proxy": []}
+                proxy_cpu: list[float] = []  # the proxy process's CPU per request, us
                 for _ in range(args.rounds):
                     for name, url in (("direct", mock.url), ("proxy", proxy.url)):
                         pids = [mock.process.pid, proxy.process.pid]
-                        run, _ = token_load(url, args.duration, connections, pids)
+                        run, cpu = token_load(url, args.duration, connections, pids)
                         runs[name].append(run)
+                        if name == "proxy":
+                            proxy_cpu.append(cpu[1])
                 results[f"c{connections}"] = {
                     name: {
                         "requests_per_second": median([r.requests_per_second for r in rs]),
@@ -56,6 +59,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     }
                     for name, rs in runs.items()
                 }
+                results[f"c{connections}"]["proxy_cpu_us_per_request"] = median(proxy_cpu)
             return results
         finally:
             proxy.stop()
@@ -72,6 +76,8 @@ def table(results: dict[str, Any]) -> str:
             label = f"{key[1:]} connection(s): {figure.removesuffix('_ms')} {unit}"
             added = proxy[figure] - direct[figure]
             lines.append(f"{label:34}{direct[figure]:>12.2f}{proxy[figure]:>12.2f}{added:>+12.2f}")
+        cpu = results[key]["proxy_cpu_us_per_request"]
+        lines.append(f"{key[1:] + ' connection(s): proxy CPU/request, us':46}{cpu:>12.0f}")
     return "\n".join(lines)
 
 

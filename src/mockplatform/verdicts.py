@@ -35,6 +35,7 @@ from mockplatform.token_watch import (
 
 UNAUTHENTICATED = 401  # HTTP's status for a request without valid credentials (RFC 9110)
 EXPIRED_EXAMPLE = "expired"  # the spec's name for the example of an expired token
+CONTRACT_MARK = "x-contract"  # where openapi.yaml says who stated a rule
 
 
 class Side(StrEnum):
@@ -46,7 +47,7 @@ class Standing(StrEnum):
     """Where a rule comes from, which decides whether breaking it is a violation."""
 
     DOCUMENTED = "documented"  # the platform's own docs state it
-    HELD_OF_ALL = "held-of-all"  # security and robustness, asked of every implementation
+    UNIVERSAL = "universal"  # security and robustness, held of every implementation
     ASSUMED = "assumed"  # the project's choice where the docs are silent: a note at most
 
 
@@ -79,7 +80,7 @@ AUTH_FIRST = _register(
     "auth_first",
     Side.PLATFORM,
     f"a request without a valid key gets {UNAUTHENTICATED}, before anything else is judged",
-    Standing.HELD_OF_ALL,
+    Standing.UNIVERSAL,
 )
 DOCUMENTED_STATUS = _register(
     "documented_status", Side.PLATFORM, "the status is documented for the operation"
@@ -95,15 +96,15 @@ NO_SERVER_ERROR = _register(
     "no_server_error",
     Side.PLATFORM,
     "no 5xx for a client's input",
-    Standing.HELD_OF_ALL,
+    Standing.UNIVERSAL,
 )
 NO_CREDENTIAL_ECHO = _register(
     "no_credential_echo",
     Side.PLATFORM,
     "the API key never comes back in an answer",
-    Standing.HELD_OF_ALL,
+    Standing.UNIVERSAL,
 )
-_register(UNIQUE_IDS, Side.PLATFORM, "tokens and call ids are unique", Standing.HELD_OF_ALL)
+_register(UNIQUE_IDS, Side.PLATFORM, "tokens and call ids are unique", Standing.UNIVERSAL)
 _register(TOKEN_LIFETIME, Side.PLATFORM, "a token lives x-token-lifetime-seconds, no more")
 _register(SINGLE_USE, Side.PLATFORM, "a token is redeemed once (x-token-single-use)")
 
@@ -147,16 +148,16 @@ class Finding:
 def standing(rule: Rule, operation: Operation, seen: Seen, request_valid: bool) -> Standing:
     """How much breaking `rule` in this exchange weighs: the one place that decides it.
 
-    A rule held of every implementation stays so. A response status the spec marks as the
-    project's assumption (`x-standing: assumed` on the response) is judged as a note; and
-    while the request itself broke the contract, what the platform answers it (which 4xx,
-    which body: the spec's 400/413/415 are the project's choices, not the platform's docs)
-    is a note too — only the rules held of all judge that answer.
+    A rule held of every implementation stays so. A response the spec marks as the
+    project's assumption (`x-contract: assumed`, e.g. the 400/413/415 answers) is judged
+    as a note; and while the request itself broke the contract, what the platform answers
+    it (which 4xx, which body: the docs leave it open) is a note too — only the universal
+    rules judge that answer.
     """
     if rule.standing is not Standing.DOCUMENTED:
         return rule.standing
     response = operation.responses.get(seen.status, {})
-    if response.get("x-standing") == Standing.ASSUMED:
+    if response.get(CONTRACT_MARK) == Standing.ASSUMED:
         return Standing.ASSUMED
     if rule.side is Side.PLATFORM and not request_valid and rule.name != ACCEPTS_INVALID:
         return Standing.ASSUMED
