@@ -127,7 +127,7 @@ class Recorder:
             *(f"#   {p}: stands for the key {masked}" for p, masked in self.masked.items()),
             *(f"#   ({p} was refused with 401: no account)" for p in sorted(refused_only)),
         ]
-        body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+        body: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
         return "\n".join(header) + "\n" + body
 
     def _placeholder(self, key: str) -> str:

@@ -89,8 +89,10 @@ class StreamingUpstream:
 
     def __init__(self) -> None:
         self.go_on = threading.Event()
+        self.request_headers: list[tuple[bytes, bytes]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.request_headers = list(scope["headers"])
         await send({"type": "http.response.start", "status": 207, "headers": STREAMED_HEADERS})
         for index, part in enumerate(STREAMED_PARTS):
             if index:

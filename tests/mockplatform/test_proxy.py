@@ -106,7 +106,12 @@ def test_answers_stream_through_with_repeated_headers(spec: Spec) -> None:
     with (
         serve_in_thread(upstream, server_header=False, date_header=False) as upstream_url,
         proxy_to(spec, upstream_url) as proxy,
-        httpx.stream("GET", f"{proxy.url}/anything?x=1", timeout=10) as response,
+        httpx.stream(
+            "GET",
+            f"{proxy.url}/anything?x=1",
+            headers={"Connection": "keep-alive, x-hop", "X-Hop": "1", "X-End": "2"},
+            timeout=10,
+        ) as response,
     ):
         parts = response.iter_raw()
         first = next(parts)  # arrives while the upstream still holds the rest back
@@ -118,6 +123,11 @@ def test_answers_stream_through_with_repeated_headers(spec: Spec) -> None:
     sent = [(k, v) for k, v in response.headers.raw if k != b"transfer-encoding"]
     assert sent == fakes.STREAMED_HEADERS
     assert response.headers.get_list("set-cookie") == ["a=1; Path=/", "b=2; Path=/"]
+    received = dict(upstream.request_headers)  # hop-by-hop dropped, end-to-end kept (RFC 9110)
+    assert b"x-hop" not in received and b"connection" not in received
+    assert received[b"x-end"] == b"2"
+    assert received[b"host"] == upstream_url.removeprefix("http://").encode()
+    assert received[b"via"] == b"1.1 mockplatform-proxy"
 
 
 def test_the_websocket_passes_through(proxy: Proxy) -> None:
