@@ -23,6 +23,7 @@ from typing import Any
 from mockplatform.exchanges import JSON, NOT_JSON, Seen, media_type
 from mockplatform.spec import CREATE_TOKEN, REDEEM_TOKEN, Operation, Spec
 from mockplatform.token_watch import (
+    MAX_WATCHED,
     PREFETCHED_TOKEN,
     SINGLE_USE,
     TOKEN_LIFETIME,
@@ -244,6 +245,8 @@ class Judge:
             return [(AUTH_FIRST, f"a request without a key got {seen.status}")]
         key_digest = digest(key)
         if seen.status == UNAUTHENTICATED:
+            if len(self._refused_keys) >= MAX_WATCHED:  # a flood of wrong keys stays bounded
+                self._refused_keys.clear()
             self._refused_keys.add(key_digest)
             return []
         if key_digest in self._refused_keys:
