@@ -149,7 +149,10 @@ class ValidationProxy:
         request = httpx.Request(
             scope["method"],
             self._url(scope, "http"),
-            headers=_inbound(headers, self.upstream),
+            headers=[
+                (k.encode("latin-1"), v.encode("latin-1"))
+                for k, v in _inbound(headers, self.upstream)
+            ],
             content=_request_body(receive, kept_request) if _has_body(headers) else b"",
         )
         try:

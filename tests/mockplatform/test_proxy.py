@@ -293,3 +293,15 @@ def test_token_lifetime_on_live_traffic_in_real_time(
     assert late["side"] == "platform"
     age = re.search(r"accepted a token at least ([\d.]+) s old", late["detail"])
     assert age is not None and lifetime < float(age[1]) < lifetime + 30
+
+
+def test_header_bytes_beyond_ascii_pass_through(spec: Spec) -> None:
+    upstream = fakes.StreamingUpstream()
+    upstream.go_on.set()
+    with (
+        serve_in_thread(upstream) as upstream_url,
+        proxy_to(spec, upstream_url) as proxy,
+    ):
+        response = httpx.get(f"{proxy.url}/x", headers={"X-Name": "Ren\xe9e".encode("latin-1")})
+    assert response.status_code == 207
+    assert dict(upstream.request_headers)[b"x-name"] == "Ren\xe9e".encode("latin-1")
