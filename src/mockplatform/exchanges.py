@@ -103,6 +103,12 @@ def mask(text: str, secrets: list[str]) -> str:
     return text
 
 
+def printable(line: str) -> str:
+    """`line` as one line of a terminal: control characters (a `%0A` in a path, an escape
+    sequence in a body) escaped, so nothing an app or a platform sends can forge a line."""
+    return line if line.isprintable() else line.encode("unicode_escape").decode("ascii")
+
+
 def decoded(body: bytes, content_encoding: str | None) -> bytes:
     """The body with a gzip or deflate coding undone, as the app's HTTP client will read it;
     another coding, or a broken one, is left as it came (and then is not valid JSON)."""

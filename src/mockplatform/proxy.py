@@ -31,7 +31,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from mockplatform.control import ControlGuard
 from mockplatform.errors import ConfigError
-from mockplatform.exchanges import Seen, decoded
+from mockplatform.exchanges import Seen, decoded, printable
 from mockplatform.recorder import Recorder
 from mockplatform.spec import Spec
 from mockplatform.verdicts import Judge, Ledger
@@ -81,7 +81,7 @@ class ValidationProxy:
     def __post_init__(self) -> None:
         self.upstream = httpx.URL(self.config.upstream.rstrip("/"))
         self.judge = Judge(self.spec)
-        self.ledger = Ledger(self.print_line)
+        self.ledger = Ledger(self._print)
         self._client: httpx.AsyncClient | None = None
         self.forwarded = 0  # requests taken; each ends judged or as an upstream failure
         self._control = ControlGuard(
@@ -89,6 +89,10 @@ class ValidationProxy:
             self.config.admin_token,
         )
         self._guarded_forward = ControlGuard(self._forward, self.config.admin_token)
+
+    def _print(self, text: str) -> None:
+        """Every line the proxy prints, each line of it made printable."""
+        self.print_line("\n".join(printable(line) for line in text.split("\n")))
 
     @property
     def shown_upstream(self) -> str:
@@ -116,7 +120,7 @@ class ValidationProxy:
             self._client = None
         if self.recorder is not None:
             self.recorder.save()
-        self.print_line(self.ledger.summary())
+        self._print(self.ledger.summary())
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -180,7 +184,7 @@ class ValidationProxy:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except httpx.HTTPError as exc:  # mid-answer: the status is gone, so the answer is cut
             self.ledger.upstream_failures += 1
-            self.print_line(
+            self._print(
                 f"upstream {self.shown_upstream} broke off its answer to "
                 f"{scope['method']} {scope['path']} ({_reason(exc)}); outside the contract"
             )
@@ -211,7 +215,7 @@ class ValidationProxy:
             if self.recorder is not None and operation is not None:
                 self.recorder.observe(operation, seen)
         except Exception as exc:  # a fault of ours must never reach the app's traffic
-            self.print_line(f"proxy: could not judge {seen.method} {seen.path}: {_reason(exc)}")
+            self._print(f"proxy: could not judge {seen.method} {seen.path}: {_reason(exc)}")
 
     def _url(self, scope: Scope, scheme: str) -> httpx.URL:
         base = self.upstream
@@ -231,7 +235,7 @@ class ValidationProxy:
             "proxy, not from the platform, and is outside the contract"
         )
         title = "Upstream timeout" if status == 504 else "Upstream unreachable"
-        self.print_line(f"upstream {status}: {detail}")
+        self._print(f"upstream {status}: {detail}")
         body = json.dumps(
             {
                 "error": title,
@@ -284,7 +288,7 @@ class ValidationProxy:
             )
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             self.ledger.upstream_failures += 1
-            self.print_line(
+            self._print(
                 f"upstream {self.shown_upstream} refused the WebSocket {scope['path']} "
                 f"({type(exc).__name__}); outside the contract"
             )

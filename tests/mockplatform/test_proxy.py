@@ -305,3 +305,16 @@ def test_header_bytes_beyond_ascii_pass_through(spec: Spec) -> None:
         response = httpx.get(f"{proxy.url}/x", headers={"X-Name": "Ren\xe9e".encode("latin-1")})
     assert response.status_code == 207
     assert dict(upstream.request_headers)[b"x-name"] == "Ren\xe9e".encode("latin-1")
+
+
+def test_nothing_sent_can_forge_a_printed_line(proxy: Proxy) -> None:
+    httpx.post(
+        f"{proxy.url}/api/widget/token",
+        content=b"\x1b[2J\rVIOLATION platform forged",
+        headers={"Content-Type": "text/plain"},
+    )
+    proxy.settle()
+    assert proxy.lines
+    printed = "\n".join(proxy.lines)
+    assert "\x1b" not in printed and "\r" not in printed
+    assert "\\x1b[2J" in printed  # shown, escaped
