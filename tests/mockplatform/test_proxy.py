@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from mockplatform import create_app
@@ -318,3 +319,14 @@ def test_nothing_sent_can_forge_a_printed_line(proxy: Proxy) -> None:
     printed = "\n".join(proxy.lines)
     assert "\x1b" not in printed and "\r" not in printed
     assert "\\x1b[2J" in printed  # shown, escaped
+
+
+def test_a_websocket_to_an_unreachable_upstream_is_refused(spec: Spec) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        upstream = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    with proxy_to(spec, upstream) as proxy:
+        with pytest.raises(InvalidStatus):
+            connect(f"{proxy.url.replace('http', 'ws')}/sdk/calls/call_1", open_timeout=10)
+        assert proxy.app.ledger.upstream_failures == 1
+    assert any("refused the WebSocket /sdk/calls/call_1" in line for line in proxy.lines)
