@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from mockplatform.exchanges import JSON, NOT_JSON, Seen, media_type
+from mockplatform.exchanges import JSON, MIN_SECRET_LENGTH, NOT_JSON, Seen, media_type
 from mockplatform.spec import CREATE_TOKEN, REDEEM_TOKEN, Invalid, Operation, Spec
 from mockplatform.token_watch import (
     MAX_WATCHED,
@@ -135,6 +135,7 @@ class Finding:
             "operation": self.operation.operation_id,
             "at": datetime.fromtimestamp(self.seen.at, UTC).isoformat(timespec="milliseconds"),
             "detail": self.detail,
+            "expected": self.rule.says,
             "standing": str(self.standing),
             "violation": self.is_violation,
             "exchange": self.seen.to_json(),
@@ -289,7 +290,7 @@ class Judge:
 
     def _echo(self, seen: Seen) -> list[tuple[str, str]]:
         key = seen.bearer()
-        if key is None or len(key) < 6:
+        if key is None or len(key) < MIN_SECRET_LENGTH:
             return []
         answer = seen.response_body.decode("utf-8", "replace")
         headers = " ".join(value for _, value in seen.response_headers)
