@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from mockplatform.journal import SECRET_FIELDS
+from mockplatform.redaction import SECRET_FIELDS
 from mockplatform.world import mask_secret
 
 JSON = "application/json"
