@@ -21,7 +21,16 @@ from enum import StrEnum
 from typing import Any
 
 from mockplatform.exchanges import JSON, MIN_SECRET_LENGTH, NOT_JSON, Seen, media_type
-from mockplatform.spec import CREATE_TOKEN, REDEEM_TOKEN, Invalid, Operation, Spec
+from mockplatform.spec import (
+    CREATE_TOKEN,
+    REDEEM_TOKEN,
+    Invalid,
+    Operation,
+    RuleKind,
+    Spec,
+    documented_request_problem,
+    response_kind,
+)
 from mockplatform.token_watch import (
     MAX_WATCHED,
     PREFETCHED_TOKEN,
@@ -36,7 +45,6 @@ from mockplatform.token_watch import (
 
 UNAUTHENTICATED = 401  # HTTP's status for a request without valid credentials (RFC 9110)
 EXPIRED_EXAMPLE = "expired"  # the spec's name for the example of an expired token
-CONTRACT_MARK = "x-contract"  # where openapi.yaml says who stated a rule
 
 
 class Side(StrEnum):
@@ -44,26 +52,18 @@ class Side(StrEnum):
     CLIENT = "client"
 
 
-class Standing(StrEnum):
-    """Where a rule comes from, which decides whether breaking it is a violation."""
-
-    DOCUMENTED = "documented"  # the platform's own docs state it
-    UNIVERSAL = "universal"  # security and robustness, held of every implementation
-    ASSUMED = "assumed"  # the project's choice where the docs are silent: a note at most
-
-
 @dataclass(frozen=True)
 class Rule:
     name: str
     side: Side
     says: str
-    standing: Standing = Standing.DOCUMENTED
+    standing: RuleKind = RuleKind.DOCUMENTED
 
 
 RULES: dict[str, Rule] = {}
 
 
-def _register(name: str, side: Side, says: str, standing: Standing = Standing.DOCUMENTED) -> str:
+def _register(name: str, side: Side, says: str, standing: RuleKind = RuleKind.DOCUMENTED) -> str:
     RULES[name] = Rule(name, side, says, standing)
     return name
 
@@ -81,7 +81,7 @@ AUTH_FIRST = _register(
     "auth_first",
     Side.PLATFORM,
     f"a request without a valid key gets {UNAUTHENTICATED}, before anything else is judged",
-    Standing.UNIVERSAL,
+    RuleKind.UNIVERSAL,
 )
 DOCUMENTED_STATUS = _register(
     "documented_status", Side.PLATFORM, "the status is documented for the operation"
@@ -97,15 +97,15 @@ NO_SERVER_ERROR = _register(
     "no_server_error",
     Side.PLATFORM,
     "no 5xx for a client's input",
-    Standing.UNIVERSAL,
+    RuleKind.UNIVERSAL,
 )
 NO_CREDENTIAL_ECHO = _register(
     "no_credential_echo",
     Side.PLATFORM,
     "the API key never comes back in an answer",
-    Standing.UNIVERSAL,
+    RuleKind.UNIVERSAL,
 )
-_register(UNIQUE_IDS, Side.PLATFORM, "tokens and call ids are unique", Standing.UNIVERSAL)
+_register(UNIQUE_IDS, Side.PLATFORM, "tokens and call ids are unique", RuleKind.UNIVERSAL)
 _register(TOKEN_LIFETIME, Side.PLATFORM, "a token lives x-token-lifetime-seconds, no more")
 _register(SINGLE_USE, Side.PLATFORM, "a token is redeemed once (x-token-single-use)")
 
@@ -118,7 +118,7 @@ class Finding:
     operation: Operation
     detail: str
     seen: Seen
-    standing: Standing
+    standing: RuleKind
 
     @property
     def side(self) -> Side:
@@ -126,7 +126,7 @@ class Finding:
 
     @property
     def is_violation(self) -> bool:
-        return self.standing is not Standing.ASSUMED
+        return self.standing is not RuleKind.ASSUMED
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -147,7 +147,7 @@ class Finding:
         return f"{kind} {where}: {self.seen.summary()}: {self.detail}"
 
 
-def standing(rule: Rule, operation: Operation, seen: Seen, request_valid: bool) -> Standing:
+def standing(rule: Rule, operation: Operation, seen: Seen, request_valid: bool) -> RuleKind:
     """How much breaking `rule` in this exchange weighs: the one place that decides it.
 
     A rule held of every implementation stays so. A response the spec marks as the
@@ -156,14 +156,13 @@ def standing(rule: Rule, operation: Operation, seen: Seen, request_valid: bool) 
     it (which 4xx, which body: the docs leave it open) is a note too — only the universal
     rules judge that answer.
     """
-    if rule.standing is not Standing.DOCUMENTED:
+    if rule.standing is not RuleKind.DOCUMENTED:
         return rule.standing
-    response = operation.responses.get(seen.status, {})
-    if response.get(CONTRACT_MARK) == Standing.ASSUMED:
-        return Standing.ASSUMED
+    if response_kind(operation, seen.status) is RuleKind.ASSUMED:
+        return RuleKind.ASSUMED
     if rule.side is Side.PLATFORM and not request_valid and rule.name != ACCEPTS_INVALID:
-        return Standing.ASSUMED
-    return Standing.DOCUMENTED
+        return RuleKind.ASSUMED
+    return RuleKind.DOCUMENTED
 
 
 @dataclass
@@ -200,7 +199,7 @@ class Judge:
         for name, detail in broken:
             rule = RULES[name]
             weight = (
-                Standing.ASSUMED
+                RuleKind.ASSUMED
                 if name in assumed_faults
                 else standing(rule, operation, seen, request_valid)
             )
@@ -235,8 +234,8 @@ class Judge:
 
     def _documented_problem(self, operation: Operation, body: Any) -> Invalid | None:
         """Why `body` breaks the request schema by the platform's docs alone (our assumed
-        keywords left out); until openapi.yaml classifies its keywords, the whole schema."""
-        return operation.validate_request(body)
+        keywords, `x-contract`, left out)."""
+        return documented_request_problem(operation, self.spec, body)
 
     # -- the platform's side -----------------------------------------------------------------
 

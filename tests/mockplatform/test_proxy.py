@@ -330,3 +330,15 @@ def test_a_websocket_to_an_unreachable_upstream_is_refused(spec: Spec) -> None:
             connect(f"{proxy.url.replace('http', 'ws')}/sdk/calls/call_1", open_timeout=10)
         assert proxy.app.ledger.upstream_failures == 1
     assert any("refused the WebSocket /sdk/calls/call_1" in line for line in proxy.lines)
+
+
+def test_an_assumed_limit_is_a_note_on_either_side(spec: Spec) -> None:
+    """callerName's length limit is the project's assumption (openapi.yaml's x-contract):
+    an app that breaks it gets a note, and a platform that accepts it breaks nothing."""
+    with serve_in_thread(fakes.faulty_platform()) as upstream, proxy_to(spec, upstream) as proxy:
+        answer = token_request(proxy.url, fakes.KEY, agentId=fakes.GOOD_AGENT, callerName="R" * 150)
+        proxy.settle()
+    assert answer.status_code == 200
+    assert [(f["side"], f["rule"], f["violation"]) for f in proxy.app.ledger.kept] == [
+        ("client", "request_schema", False)
+    ]
