@@ -237,7 +237,7 @@ def test_an_unreachable_upstream_is_a_502_on_neither_side(spec: Spec) -> None:
 
 def test_a_slow_upstream_is_a_504(spec: Spec) -> None:
     with (
-        serve_in_thread(fakes.SlowUpstream(3)) as upstream,
+        serve_in_thread(fakes.SlowUpstream(1.5)) as upstream,
         proxy_to(spec, upstream, timeout=0.3) as proxy,
     ):
         response = token_request(proxy.url)
