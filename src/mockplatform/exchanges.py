@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from mockplatform.redaction import SECRET_FIELDS
+from mockplatform.spec import bearer_credential
 from mockplatform.world import mask_secret
 
 JSON = "application/json"
@@ -52,8 +53,7 @@ class Seen:
 
     def bearer(self) -> str | None:
         """The credential of `Authorization: Bearer <credential>`, if that is what was sent."""
-        scheme, _, credential = (self.header("authorization") or "").strip().partition(" ")
-        return credential.strip() or None if scheme.lower() == "bearer" else None
+        return bearer_credential(self.header("authorization") or "")
 
     def secrets(self) -> list[str]:
         """Every credential in the exchange: the key, tokens in either body, live-call keys."""
