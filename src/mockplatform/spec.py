@@ -64,6 +64,10 @@ class Operation:
     # under a microsecond. Only a body it rejects goes through `request_validator`, which
     # words the error; so the fast check can only ever make an answer faster, not different.
     request_check: Callable[[Any], bool] | None = field(default=None, repr=False, compare=False)
+    # The same for each documented response body: the proxy judges every answer that passes.
+    response_checks: dict[int, Callable[[Any], bool]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     requires_auth: bool = True
     # The whole contract, for the `$ref`s inside a response (`documented_errors`).
@@ -75,19 +79,16 @@ class Operation:
     def validate_request(self, body: Any) -> Invalid | None:
         if self.request_validator is None:
             return None
-        try:
-            if self.request_check is not None and self.request_check(body):
-                return None
-        except Exception:  # e.g. a number beyond 64 bits: let jsonschema decide
-            pass
-        return _first_problem(self.request_validator, body)
+        return _checked(self.request_check, self.request_validator, body)
 
     def validate_response(self, status: int, body: Any) -> Invalid | None:
         """Check a response body against the documented schema for `status`."""
         if status not in self.responses:
             return Invalid("", f"{status} is not a documented response of {self.title}")
         validator = self.response_validators.get(status)
-        return None if validator is None else _first_problem(validator, body)
+        if validator is None:
+            return None
+        return _checked(self.response_checks.get(status), validator, body)
 
     def example_names(self, status: int) -> list[str]:
         media = _json_media(self.responses.get(status, {}))
@@ -233,11 +234,14 @@ def _index_operation(
         }
     responses: dict[int, dict[str, Any]] = {}
     response_validators: dict[int, Draft202012Validator] = {}
+    response_checks: dict[int, Callable[[Any], bool]] = {}
     for status, response in raw.get("responses", {}).items():
         code = int(status)
         responses[code] = resolve_ref(document, response)
         if "schema" in _json_media(responses[code]):
-            response_validators[code] = _validator(registry, _schema_pointer(raw, pointer, status))
+            schema_pointer = _schema_pointer(raw, pointer, status)
+            response_validators[code] = _validator(registry, schema_pointer)
+            response_checks[code] = _fast_check(fast_registry, schema_pointer)
     return Operation(
         operation_id=raw["operationId"],
         method=method.upper(),
@@ -248,6 +252,7 @@ def _index_operation(
         responses=responses,
         response_validators=response_validators,
         request_check=request_check,
+        response_checks=response_checks,
         requires_auth=requires_auth(document, raw),
         root=document,
     )
@@ -318,6 +323,19 @@ def resolve_ref(document: dict[str, Any], node: Any) -> Any:
 
 def _escape(segment: str) -> str:
     return segment.replace("~", "~0").replace("/", "~1")
+
+
+def _checked(
+    check: Callable[[Any], bool] | None, validator: Draft202012Validator, instance: Any
+) -> Invalid | None:
+    """`instance`'s first problem: none when the compiled check passes it, else jsonschema's
+    wording (jsonschema also decides whatever the compiled check cannot take)."""
+    try:
+        if check is not None and check(instance):
+            return None
+    except Exception:  # e.g. a number beyond 64 bits: let jsonschema decide
+        pass
+    return _first_problem(validator, instance)
 
 
 def _first_problem(validator: Draft202012Validator, instance: Any) -> Invalid | None:

@@ -1,7 +1,8 @@
-"""The compiled request check (the hot path) never accepts what jsonschema would reject.
+"""The compiled checks (the hot paths) never accept what jsonschema would reject.
 
-`Operation.validate_request` answers from the fast compiled check when it says "valid" and
-asks jsonschema otherwise, so the two must agree on every body the fast check accepts.
+`Operation.validate_request` and `validate_response` answer from the fast compiled check
+when it says "valid" and ask jsonschema otherwise, so the two must agree on every body the
+fast check accepts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from hypothesis import strategies as st
 from mockplatform.spec import Spec, _first_problem
 
 FIELDS = ["agentId", "instanceId", "language", "callerName", "accessToken", "extra"]
+RESPONSE_FIELDS = [
+    *FIELDS,
+    *["agentName", "callId", "callUrl", "detail", "error", "field", "status"],
+]
 TRICKY = [
     "550e8400-e29b-41d4-a716-446655440000",
     "550E8400-E29B-41D4-A716-446655440000",
@@ -35,6 +40,12 @@ TRICKY = [
     "😀" * 101,
     "rt_test_x",
     "x" * 513,
+    "started",
+    "wss://calls.example/room",
+    "ws://",
+    "https://calls.example/room",
+    "Access token expired",
+    "Invalid access token",
 ]
 json_scalars = st.one_of(
     st.none(),
@@ -51,6 +62,9 @@ json_values = st.recursive(
     max_leaves=5,
 )
 bodies = st.one_of(st.dictionaries(st.sampled_from(FIELDS), json_values), json_values)
+response_bodies = st.one_of(
+    st.dictionaries(st.sampled_from(RESPONSE_FIELDS), json_values, min_size=2), json_values
+)
 
 
 @pytest.mark.parametrize("operation_id", ["createWidgetToken", "redeemWidgetToken"])
@@ -61,6 +75,49 @@ def test_fast_check_accepts_only_what_jsonschema_accepts(spec: Spec, operation_i
     assert operation.request_check is not None
     if operation.request_check(body):
         assert _first_problem(operation.request_validator, body) is None
+
+
+@pytest.mark.parametrize("operation_id", ["createWidgetToken", "redeemWidgetToken"])
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_response_checks_accept_only_what_jsonschema_accepts(
+    spec: Spec, operation_id, data
+) -> None:
+    """Bodies near the documented examples (one field changed or dropped) and arbitrary ones."""
+    operation = spec.operation(operation_id)
+    assert operation.response_checks.keys() == operation.response_validators.keys()
+    status = data.draw(st.sampled_from(sorted(operation.response_checks)))
+    example = operation.example(
+        status, data.draw(st.sampled_from(operation.example_choices(status)))
+    )
+    near = st.sampled_from(sorted(example)).flatmap(
+        lambda name: st.one_of(
+            json_values.map(lambda value: {**example, name: value}),
+            st.just({k: v for k, v in example.items() if k != name}),
+        )
+    )
+    body = data.draw(st.one_of(near, response_bodies))
+    if operation.response_checks[status](body):
+        assert _first_problem(operation.response_validators[status], body) is None
+
+
+def test_response_checks_pass_the_documented_examples(spec: Spec) -> None:
+    """Each documented example passes both ways: the checks are not vacuously strict."""
+    checked = 0
+    for operation in spec.operations.values():
+        for status, check in operation.response_checks.items():
+            for name in operation.example_names(status) or [None]:
+                example = operation.example(status, name)
+                assert check(example), (operation.operation_id, status, name)
+                assert operation.validate_response(status, example) is None
+                checked += 1
+    assert checked > 10
+
+
+def test_invalid_responses_still_get_jsonschemas_wording(spec: Spec) -> None:
+    problem = spec.operation("createWidgetToken").validate_response(200, {"callId": 5})
+    assert problem is not None
+    assert problem.detail
 
 
 def test_fast_check_is_used_for_a_valid_body(spec: Spec) -> None:
