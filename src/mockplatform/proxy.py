@@ -22,6 +22,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from starlette.requests import Request
@@ -126,7 +127,9 @@ class ValidationProxy:
     def client(self) -> httpx.AsyncClient:
         if self._client is None:  # made in the server's loop, on first use
             timeout = httpx.Timeout(self.config.timeout)
-            self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+            self._client = httpx.AsyncClient(
+                timeout=timeout, follow_redirects=False, cookies=_NO_COOKIES
+            )
         return self._client
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -342,6 +345,11 @@ class _Kept:
     @property
     def body(self) -> bytes:
         return b"".join(self._chunks)
+
+
+# The proxy relays each app's cookies in its own headers; a jar of its own would only grow
+# with every Set-Cookie the upstream sends, for all clients at once. This one keeps none.
+_NO_COOKIES = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _headers(scope: Scope) -> list[tuple[str, str]]:

@@ -118,12 +118,14 @@ def test_answers_stream_through_with_repeated_headers(spec: Spec) -> None:
         first = next(parts)  # arrives while the upstream still holds the rest back
         upstream.go_on.set()
         body = first + b"".join(parts)
+        cookies_kept = list(proxy.app.client.cookies.jar)
     assert response.status_code == 207
     assert first == fakes.STREAMED_PARTS[0]
     assert body == b"".join(fakes.STREAMED_PARTS)
     sent = [(k, v) for k, v in response.headers.raw if k != b"transfer-encoding"]
     assert sent == fakes.STREAMED_HEADERS
     assert response.headers.get_list("set-cookie") == ["a=1; Path=/", "b=2; Path=/"]
+    assert cookies_kept == []  # relayed to the app, kept by no one (else shared by all)
     received = dict(upstream.request_headers)  # hop-by-hop dropped, end-to-end kept (RFC 9110)
     assert b"x-hop" not in received and b"connection" not in received
     assert received[b"x-end"] == b"2"
