@@ -343,11 +343,12 @@ class Ledger:
         self.kept = deque(maxlen=self.keep)
 
     def add(self, findings: list[Finding]) -> None:
-        self.exchanges += 1
         for finding in findings:
             self.kept.append(finding.to_json())
             self.counts[(str(finding.side), finding.rule.name, finding.is_violation)] += 1
             self.print_line(finding.line())
+        # Counted last: an exchange counted as judged has all its findings kept and shown.
+        self.exchanges += 1
 
     def listed(self, *, notes: bool = False) -> list[dict[str, Any]]:
         return [entry for entry in self.kept if notes or entry["violation"]]
