@@ -137,7 +137,9 @@ def parse_json(text: str) -> Any:
         raise Malformed(f"the body is not valid JSON: {exc}") from None
     except RecursionError:
         raise Malformed("the body is nested too deeply") from None
-    where = unencodable_field(data)
+    # Every caller decodes the text from UTF-8, so a string that cannot be encoded back can
+    # only have come from a \u escape; a body without one (most) needs no walk.
+    where = unencodable_field(data) if "\\u" in text else None
     if where is not None:
         raise Malformed(
             f"{where or 'body'}: holds a lone surrogate (an escape in \\ud800-\\udfff "
