@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from contract.outcomes import EXIT_COULD_NOT_TEST
 from contract.settings import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_SEED,
@@ -21,9 +22,6 @@ from contract.settings import (
     Settings,
 )
 
-EXIT_CONFORMANT = 0
-EXIT_VIOLATED = 1
-EXIT_COULD_NOT_TEST = 2
 # What `pip install "mockplatform[contract]"` adds; the mock alone installs without them.
 CONTRACT_EXTRA = ("schemathesis", "hypothesis")
 

@@ -26,6 +26,12 @@ KEY_EDGE_BEFORE = r"(?<![A-Za-z0-9_\-])"
 KEY_EDGE_AFTER = r"(?![A-Za-z0-9_\-])"
 
 
+# `contract run`'s exit codes: CI tells these three apart.
+EXIT_CONFORMANT = 0
+EXIT_VIOLATED = 1
+EXIT_COULD_NOT_TEST = 2
+
+
 class Outcome(StrEnum):
     PASS = "PASS"
     FAIL = "FAIL"
@@ -201,8 +207,8 @@ class Report:
     @property
     def exit_code(self) -> int:
         if self.could_not_test is not None:
-            return 2
-        return 0 if self.conformant else 1
+            return EXIT_COULD_NOT_TEST
+        return EXIT_CONFORMANT if self.conformant else EXIT_VIOLATED
 
 
 def mask(text: str, secrets: dict[str, str]) -> str:
