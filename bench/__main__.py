@@ -40,8 +40,8 @@ from bench._common import (
     wrk_until_limit,
 )
 from bench.team import team_throughput
-from mockplatform.spec import load_spec
-from mockplatform.store import EXPIRED_TOKEN_MEMORY
+from mockplatform.core.spec import load_spec
+from mockplatform.server.store import EXPIRED_TOKEN_MEMORY
 
 TARGETS = {
     "throughput_ratio": 0.7,  # at least, of the bare endpoint's req/s

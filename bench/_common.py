@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, DEFAULT_INSTANCE_ID
+from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, DEFAULT_INSTANCE_ID
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent

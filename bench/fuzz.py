@@ -39,8 +39,8 @@ from bench._common import (
     run_and_report,
     start_server,
 )
-from mockplatform.spec import default_spec_path, load_spec
-from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
+from mockplatform.core.spec import default_spec_path, load_spec
+from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
 
 MIN_REQUESTS = 5000
 

@@ -29,7 +29,7 @@ from bench._common import (
     wrk_result,
     wrk_until_limit,
 )
-from mockplatform.store import MAX_TOKENS
+from mockplatform.server.store import MAX_TOKENS
 
 MB = 1024 * 1024
 

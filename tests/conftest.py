@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from mockplatform import create_app, load_spec
-from mockplatform.spec import Spec
+from mockplatform.core.spec import Spec
+from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
 from mockplatform.testing import serve_in_thread
-from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from openapi_spec_validator import validate
 
-from mockplatform.spec import Spec, load_spec
+from mockplatform.core.spec import Spec, load_spec
 
 SEED_ERRORS = {
     401: "Invalid API key",

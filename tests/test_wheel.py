@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
+from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
 from tests.mockplatform.processes import _start, free_port, stop, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]

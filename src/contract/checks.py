@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from contract.outcomes import CheckResult, Exchange, contains_credential
 from contract.probe import Probe, near_miss
 from contract.tokens import predictability, random_part
-from mockplatform.spec import bearer_credential, resolve_ref
+from mockplatform.core.spec import bearer_credential, resolve_ref
 
 UNIQUE_IDS_REQUESTS = 12
 UNIQUE_IDS_THREADS = 4

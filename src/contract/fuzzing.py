@@ -22,7 +22,7 @@ from typing import Any
 from contract.outcomes import CheckResult, Violation, mask
 from contract.settings import PHASES, ContractError, Settings
 from contract.traffic import THROTTLED, Traffic
-from mockplatform.spec import (
+from mockplatform.core.spec import (
     REDEEM_TOKEN,
     RuleKind,
     Spec,

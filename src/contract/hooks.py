@@ -29,8 +29,8 @@ import schemathesis
 
 from contract.outcomes import contains_credential
 from contract.traffic import THROTTLED, Traffic
-from mockplatform.spec import REDEEM_TOKEN, bearer_credential, documented_errors
-from mockplatform.spec import requires_auth as operation_requires_auth
+from mockplatform.core.spec import REDEEM_TOKEN, bearer_credential, documented_errors
+from mockplatform.core.spec import requires_auth as operation_requires_auth
 
 API_KEY_VARIABLE = "CONTRACT_API_KEY"
 TOKEN_FIELDS = ("accessToken", "callId")

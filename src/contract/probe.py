@@ -19,7 +19,7 @@ import httpx
 from contract.outcomes import MAX_SENT_KEPT, CheckResult, Exchange, Violation
 from contract.settings import Settings
 from contract.traffic import THROTTLED, Throttled, Traffic
-from mockplatform.spec import (
+from mockplatform.core.spec import (
     CREATE_TOKEN,
     REDEEM_TOKEN,
     Operation,

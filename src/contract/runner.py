@@ -23,7 +23,7 @@ from contract.probe import Probe, error_message
 from contract.registry import BY_NAME, CHECKS, Check, Stage, description
 from contract.settings import ContractError, CouldNotTest, Settings, request_example
 from contract.traffic import BudgetExhausted, Traffic
-from mockplatform.spec import CREATE_TOKEN
+from mockplatform.core.spec import CREATE_TOKEN
 
 Progress = Callable[[str], None]
 GATEWAY_ERRORS = (502, 503, 504)

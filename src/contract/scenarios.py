@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from contract.outcomes import CheckResult, Exchange
 from contract.probe import Probe
-from mockplatform.spec import RuleKind, response_kind
+from mockplatform.core.spec import RuleKind, response_kind
 
 SCENARIO_HEADER = "X-Mock-Scenario"
 REQUESTS_PER_SCENARIO = 3

@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mockplatform.spec import CREATE_TOKEN, Spec, load_spec
+from mockplatform.core.spec import CREATE_TOKEN, Spec, load_spec
 
 # Small by default: against a staging wired to the real platform every token issued is a real
 # call session (see the README's figures for what a default run sends).
@@ -90,7 +90,7 @@ class Settings:
             raise ContractError("--timeout must be a positive number of seconds")
         if "authorization" in {name.lower() for name in self.headers}:
             raise ContractError("--header cannot set Authorization; pass the key with --api-key")
-        from mockplatform.spec import SpecError
+        from mockplatform.core.spec import SpecError
 
         try:
             self.spec = load_spec(self.spec_path)

@@ -15,19 +15,19 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from mockplatform.app import Settings, create_app
-from mockplatform.errors import ConfigError, MockPlatformError
-from mockplatform.scenario_coverage import scenario_coverage
-from mockplatform.scenario_library import DEFAULT_SCENARIO, ScenarioLibrary, build_library
-from mockplatform.scenario_loader import ScenarioError, read_scenario
-from mockplatform.server_limits import (
+from mockplatform.core.errors import ConfigError, MockPlatformError
+from mockplatform.core.spec import Spec, load_spec
+from mockplatform.server.app import Settings, create_app
+from mockplatform.server.scenario_coverage import scenario_coverage
+from mockplatform.server.scenario_library import DEFAULT_SCENARIO, ScenarioLibrary, build_library
+from mockplatform.server.scenario_loader import ScenarioError, read_scenario
+from mockplatform.server.server_limits import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEADER_BYTES,
     LimitedHttpToolsProtocol,
     guard_logs,
 )
-from mockplatform.spec import Spec, load_spec
-from mockplatform.world import World, default_world
+from mockplatform.server.world import World, default_world
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -229,7 +229,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
     app = _app(args)
     if store_url is not None:
-        from mockplatform.redis_store import check_reachable
+        from mockplatform.server.redis_store import check_reachable
 
         check_reachable(store_url)
     listener = _listen(args.host, args.port)
@@ -261,8 +261,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _proxy(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from mockplatform.proxy import ProxyConfig, ValidationProxy, check_upstream
-    from mockplatform.recorder import Recorder
+    from mockplatform.proxy.recorder import Recorder
+    from mockplatform.proxy.validation_proxy import ProxyConfig, ValidationProxy, check_upstream
 
     upstream = check_upstream(args.upstream)
     if not args.upstream_timeout > 0:
@@ -350,7 +350,7 @@ def _store_url(args: argparse.Namespace) -> str | None:
     url = args.store or os.environ.get(STORE_ENV) or "memory"
     if url == "memory":
         return None
-    from mockplatform.redis_store import is_redis_url
+    from mockplatform.server.redis_store import is_redis_url
 
     if not is_redis_url(url):
         source = "--store" if args.store else STORE_ENV
@@ -371,7 +371,7 @@ def _app(args: argparse.Namespace) -> Starlette:
     store_url = _store_url(args)
     if store_url is None:
         return create_app(settings)
-    from mockplatform.redis_store import RedisStore
+    from mockplatform.server.redis_store import RedisStore
 
     return create_app(settings, store=RedisStore(store_url))
 

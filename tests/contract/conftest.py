@@ -8,9 +8,9 @@ from contextlib import ExitStack
 import pytest
 
 from mockplatform import create_app
-from mockplatform.spec import Spec
+from mockplatform.core.spec import Spec
+from mockplatform.server.world import DEFAULT_AGENT_ID
 from mockplatform.testing import serve_in_thread
-from mockplatform.world import DEFAULT_AGENT_ID
 from tests.contract.fake_platform import Behaviour, FakePlatform, create_fake_app
 
 # The fakes a test started, by URL: what they were sent is the proof of what was sent.

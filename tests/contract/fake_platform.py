@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockplatform.spec import CREATE_TOKEN, Spec, documented_request_problem
+from mockplatform.core.spec import CREATE_TOKEN, Spec, documented_request_problem
 
 ACTIVE_KEY = "fake_live_4f9a1c2e8b7d"
 INACTIVE_KEY = "fake_lapsed_0b3e5d7c9a1f"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contract import Settings
-from mockplatform.world import DEFAULT_API_KEY
+from mockplatform.server.world import DEFAULT_API_KEY
 from tests.contract.fake_platform import ACTIVE_KEY, INACTIVE_AGENT_ID, INACTIVE_KEY, INSTANCE_ID
 
 SEED = 7

@@ -17,8 +17,8 @@ import pytest
 
 from contract.cli import main
 from contract.registry import CHECKS
-from mockplatform.spec import default_spec_path
-from mockplatform.world import DEFAULT_API_KEY
+from mockplatform.core.spec import default_spec_path
+from mockplatform.server.world import DEFAULT_API_KEY
 from tests.contract.targets import MAX_EXAMPLES, SEED
 
 LINE = re.compile(r"^(PASS|FAIL|WARN|NOT VERIFIED)\s+(\w+)\s", re.M)

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from contract.cli import main
-from mockplatform.world import DEFAULT_AGENT_ID
+from mockplatform.server.world import DEFAULT_AGENT_ID
 from tests.contract.fake_platform import (
     ACTIVE_KEY,
     INACTIVE_AGENT_ID,

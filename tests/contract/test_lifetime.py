@@ -10,7 +10,7 @@ import yaml
 from contract import ExpiryMode, Outcome
 from contract.lifetime import decode_jwt, tolerance
 from contract.runner import run
-from mockplatform.spec import load_spec
+from mockplatform.core.spec import load_spec
 from tests.contract.fake_platform import Behaviour
 from tests.contract.targets import fake_settings
 

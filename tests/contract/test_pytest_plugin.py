@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 import contract.runner  # noqa: F401 - see warm_imports
-from mockplatform.world import DEFAULT_API_KEY
+from mockplatform.server.world import DEFAULT_API_KEY
 from tests.contract.conftest import started
 from tests.contract.fake_platform import ACTIVE_KEY, Behaviour
 

@@ -9,7 +9,7 @@ import pytest
 
 from contract import registry
 from contract.settings import ContractError
-from mockplatform.spec import load_spec, universal_rules
+from mockplatform.core.spec import load_spec, universal_rules
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 TABLE = re.compile(r"<!-- checks:begin[^>]*-->\n(.*?)\n<!-- checks:end -->", re.S)

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from mockplatform.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
+from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
 
 START_TIMEOUT = 20.0
 

@@ -16,7 +16,7 @@ HEAVY = ("schemathesis", "hypothesis", "contract", "httpx", "rich")
 PROBE = f"""
 import json, sys
 import mockplatform.cli
-from mockplatform.app import create_app
+from mockplatform.server.app import create_app
 create_app()
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})))
 """
@@ -36,3 +36,24 @@ def test_the_probe_would_notice_a_heavy_import() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert "hypothesis" in json.loads(result.stdout.splitlines()[-1])
+
+
+def _loaded_products(statement: str) -> list[str]:
+    """The mockplatform products (server, proxy) a fresh interpreter holds after `statement`."""
+    probe = (
+        f"import json, sys\n{statement}\n"
+        "print(json.dumps(sorted({m.split('.')[1] for m in sys.modules "
+        "if m.startswith('mockplatform.') and m.count('.') >= 1})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_the_harness_and_the_proxy_load_only_the_core() -> None:
+    """Each product imports the core, never another product: the harness's settings load no
+    part of the mock server, and the proxy loads neither the server's store nor its journal."""
+    assert _loaded_products("import contract.settings") == ["core"]
+    assert _loaded_products("import mockplatform.proxy.validation_proxy") == ["core", "proxy"]
+    assert "server" in _loaded_products("import mockplatform.server.app")

@@ -1,0 +1,413 @@
+"""The platform's own endpoints: issuing a widget token, and redeeming it to start a call.
+
+Each handler is a row of stages that end the request early by raising `Rejection`. The
+order is the contract's precedence: 401, then 400 (and 413/415), then 403, then 404, then
+anything else. A scenario's rule that forces a status takes effect at that status's stage,
+so a forced 500 never hides a malformed request and a forced 404 never leaks to a caller
+without a valid key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from mockplatform.core.errors import Rejection
+from mockplatform.core.headers import decode_headers, header_dict
+from mockplatform.core.spec import CREATE_TOKEN, REDEEM_TOKEN, Spec
+from mockplatform.server._fast_path import json_response
+from mockplatform.server.auth import authenticate
+from mockplatform.server.calls import CallRecord, CallStatus, Redemption
+from mockplatform.server.faults import FaultResponse
+from mockplatform.server.intake import read_json_body
+from mockplatform.server.scenario_library import ScenarioLibrary
+from mockplatform.server.scenarios import RequestView, Respond, Rule, Scenario, select_rule
+from mockplatform.server.store import Store
+from mockplatform.server.tokens import key_digest, new_access_token, new_call_id, new_live_key
+from mockplatform.server.world import Account, Agent, Instance, World, prompt_variables
+
+LIVE_CALL_ROUTE = "live-call"  # the WebSocket a started call's events stream over (live_call.py)
+SCENARIO_PARAM = "scenario"  # the callUrl names the scenario the call follows (its token's)
+SCENARIO_HEADER = b"x-mock-scenario"
+_PREFER_CODE = re.compile(r"(?:^|[;,\s])code=(\d{3})\b")
+_PREFER_EXAMPLE = re.compile(r"(?:^|[;,\s])example=([\w-]+)")
+INTAKE_STATUSES = (400, 413, 415)
+
+
+@dataclass
+class Platform:
+    """What every handler needs, built once by `create_app` and kept on `app.state.platform`."""
+
+    spec: Spec
+    store: Store
+    scenarios: ScenarioLibrary
+    startup_scenario: str
+    max_body_bytes: int
+
+    async def active_scenario(self) -> Scenario:
+        """The scenario switched to at run time, else the start-up one."""
+        return self.scenario_switched_to(await self.store.get_scenario())
+
+    def scenario_switched_to(self, name: str | None) -> Scenario:
+        """The scenario named as the store keeps it (None: none), else the start-up one."""
+        return self.scenarios.get(name or self.startup_scenario) or self._startup()
+
+    def _startup(self) -> Scenario:
+        scenario = self.scenarios.get(self.startup_scenario)
+        assert scenario is not None, "create_app checks the start-up scenario exists"
+        return scenario
+
+    @property
+    def world(self) -> World:
+        """The start-up scenario's world (what the banner and /_mock/world show)."""
+        return self._startup().world
+
+
+def platform_of(request: Request) -> Platform:
+    return request.app.state.platform
+
+
+def render_rejection(spec: Spec, rejection: Rejection) -> Response:
+    body = spec.error_body(
+        rejection.operation_id,
+        rejection.status,
+        example=rejection.example,
+        field=rejection.field,
+        detail=rejection.detail,
+    )
+    return json_response(body, rejection.status)
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request to a platform operation, as its stages see it.
+
+    Starlette's `Request` would serve, but the stages read little of it; this holds just
+    what they read: the headers as the server gave them (names lower-case bytes, the first
+    of repeats wins; a stage decodes the few values it reads, the journal keeps the dict as
+    it is), the way to the body, and the notes the journal keeps (`scenario`, `fault`) in
+    the scope's state.
+    """
+
+    platform: Platform
+    scope: Scope
+    receive: Receive
+    headers: dict[bytes, bytes]
+    rule: Rule | None = None  # the scenario rule that applies: its latency and fault follow
+    seen: list[bytes] = field(default_factory=list)  # the body's chunks, as they were read
+
+    @classmethod
+    def of(cls, platform: Platform, scope: Scope, receive: Receive) -> Exchange:
+        return cls(platform, scope, receive, header_dict(scope))
+
+    def header(self, name: bytes) -> str | None:
+        value = self.headers.get(name)
+        return None if value is None else value.decode("latin-1")
+
+    def note(self, name: str, value: str) -> None:
+        """Keep `value` for the journal (it reads the scope's state after the response)."""
+        self.scope.setdefault("state", {})[name] = value
+
+    @property
+    def request(self) -> Request:
+        """Starlette's view of the request, for what only it offers (URLs)."""
+        return Request(self.scope, self.receive)
+
+
+@dataclass(frozen=True)
+class PlatformEndpoint:
+    """A platform handler as a plain ASGI app, plus what its rule adds: latency, a fault.
+
+    Plain ASGI (a callable object, not a function, so Starlette's `Route` does not wrap it
+    again); the fast path (`_fast_path.FastPath`) calls `answer` itself.
+    """
+
+    platform: Platform
+    handler: Callable[[Exchange], Awaitable[Response]]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.respond(Exchange.of(self.platform, scope, receive))
+        await response(scope, receive, send)
+
+    async def answer(
+        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], seen: list[bytes]
+    ) -> Response:
+        """The response, the body's chunks added to `seen` as they are read (the journal's)."""
+        return await self.respond(Exchange(self.platform, scope, receive, headers, seen=seen))
+
+    async def respond(self, exchange: Exchange) -> Response:
+        try:
+            response = await self.handler(exchange)
+        except Rejection as rejection:
+            response = render_rejection(self.platform.spec, rejection)
+        rule = exchange.rule
+        if rule is None:
+            return response
+        if rule.latency_ms:
+            await asyncio.sleep(rule.latency_ms / 1000)
+        if rule.fault:
+            exchange.note("fault", rule.fault)
+            return FaultResponse(response, rule.fault, rule.trickle_ms)
+        return response
+
+
+def forced_rejection(operation_id: str, rule: Rule | None) -> Rejection | None:
+    """What a rule's `respond:` forces, or None (the usual request); the handler raises it
+    at the stage where its status belongs."""
+    if rule is None or rule.respond is None:
+        return None
+    return rule.respond.rejection(operation_id)
+
+
+def raise_at_stage(forced: Rejection | None, *statuses: int) -> None:
+    """Raise `forced` at the stage of the contract's precedence its status belongs to."""
+    if forced is not None and forced.status in statuses:
+        raise forced
+
+
+async def choose_rule(
+    exchange: Exchange,
+    operation_id: str,
+    scenario: Scenario,
+    api_key: str | None,
+    body: Mapping[str, Any],
+) -> Rule | None:
+    """Prism's `Prefer: code=NNN` first, then the scenario's rules (which see a `RequestView`)."""
+    prefer = exchange.header(b"prefer") or ""
+    code = _PREFER_CODE.search(prefer)
+    if code is not None:
+        status = int(code.group(1))
+        operation = exchange.platform.spec.operation(operation_id)
+        if status not in operation.responses:
+            raise Rejection(
+                operation_id,
+                400,
+                field="Prefer",
+                detail=f"Prefer: code={status} is not a documented response of "
+                f"{operation.title} (documented: {', '.join(map(str, operation.responses))})",
+            )
+        if status >= 400:
+            example = _PREFER_EXAMPLE.search(prefer)
+            name = example.group(1) if example else None
+            names = operation.example_names(status)
+            if name is not None and name not in names:
+                raise Rejection(
+                    operation_id,
+                    400,
+                    field="Prefer",
+                    detail=f"Prefer: example={name} is not a documented example of "
+                    f"{operation.title} -> {status} (documented: {', '.join(names) or 'none'})",
+                )
+            return Rule(
+                operation=operation_id,
+                respond=Respond(status, example=name, detail="Prefer header"),
+            )
+    if not scenario.rules:
+        return None
+    view = RequestView(api_key, body, decode_headers(exchange.headers))
+    rule = await select_rule(scenario, operation_id, view, exchange.platform.store)
+    exchange.rule = rule
+    return rule
+
+
+def may_choose_rule(exchange: Exchange, scenario: Scenario) -> bool:
+    """Whether `choose_rule` has anything to choose from; the usual request skips it."""
+    return bool(scenario.rules) or b"prefer" in exchange.headers
+
+
+async def scenario_for(exchange: Exchange, operation_id: str) -> Scenario:
+    """The scenario named by `X-Mock-Scenario`, else the active one."""
+    platform = exchange.platform
+    platform.scenarios.refresh()
+    named = exchange.headers.get(SCENARIO_HEADER)
+    if named is None:
+        scenario: Scenario | None = await platform.active_scenario()
+    else:
+        name = named.decode("latin-1")
+        scenario = platform.scenarios.get(name)
+    if scenario is None:
+        known = ", ".join(sorted(s.name for s in platform.scenarios.all()))
+        raise Rejection(
+            operation_id,
+            400,
+            field="X-Mock-Scenario",
+            detail=f"no scenario named {name!r} (known: {known})",
+        )
+    exchange.note("scenario", scenario.name)
+    return scenario
+
+
+def follow_binding(exchange: Exchange, scenario: Scenario, bound_to: str) -> Scenario:
+    """An API key bound to a scenario follows its rules, unless the request names one itself."""
+    if SCENARIO_HEADER in exchange.headers:
+        return scenario
+    bound = exchange.platform.scenarios.get(bound_to) or scenario
+    exchange.note("scenario", bound.name)
+    return bound
+
+
+async def create_widget_token(exchange: Exchange) -> Response:
+    platform = exchange.platform
+    operation = platform.spec.operations[CREATE_TOKEN]
+    scenario = await scenario_for(exchange, CREATE_TOKEN)
+    account = authenticate(exchange.headers, scenario.world, CREATE_TOKEN)
+    if account.scenario is not None:
+        scenario = follow_binding(exchange, scenario, account.scenario)
+    try:
+        body = await read_json_body(
+            exchange.headers, exchange.receive, operation, platform.max_body_bytes, exchange.seen
+        )
+        malformed = None
+    except Rejection as rejection:
+        body, malformed = {}, rejection
+    rule = forced = None
+    if may_choose_rule(exchange, scenario):
+        rule = await choose_rule(exchange, CREATE_TOKEN, scenario, account.api_key, body)
+        forced = forced_rejection(CREATE_TOKEN, rule)
+    raise_at_stage(forced, 401)
+    if malformed is not None:
+        raise malformed
+    raise_at_stage(forced, *INTAKE_STATUSES)
+    if not account.subscription.allows_calls:
+        raise Rejection(CREATE_TOKEN, 403, detail=f"the subscription is {account.subscription}")
+    raise_at_stage(forced, 403)
+    agent, instance = find_agent(scenario.world, body["agentId"], body.get("instanceId"))
+    if forced is not None:  # 404, or any other status: once the request's own checks passed
+        raise forced
+    lifetime = platform.spec.token_lifetime_seconds
+    if rule is not None and rule.token_lifetime_seconds is not None:
+        lifetime = rule.token_lifetime_seconds
+    now = await platform.store.now()
+    call = new_call(account, agent, instance, body, now, lifetime, scenario.name)
+    token = new_access_token()
+    await platform.store.issue_token(token, call)
+    return json_response({"accessToken": token, "callId": call.call_id, "agentName": agent.name})
+
+
+def new_call(
+    account: Account,
+    agent: Agent,
+    instance: Instance | None,
+    body: dict,
+    now: float,
+    lifetime: float,
+    scenario: str,
+) -> CallRecord:
+    """The call a token request opens, as the call log keeps it from the token's issue on."""
+    caller_name, language = body.get("callerName"), body["language"]
+    return CallRecord(
+        call_id=new_call_id(),
+        account=account.masked_key,
+        agent_id=agent.id,
+        agent_name=agent.name,
+        instance_id=instance.id if instance else None,
+        language=language,
+        caller_name=caller_name,
+        prompt_template=agent.prompt_template,
+        prompt_variables=prompt_variables(agent, instance, language),
+        token_issued_at=now,
+        token_expires_at=now + lifetime,
+        scenario=scenario,
+    )
+
+
+def find_agent(
+    world: World, agent_id: str, instance_id: str | None
+) -> tuple[Agent, Instance | None]:
+    """The active agent and, if asked for, its instance; anything else is the documented 404."""
+    agent = world.agents.get(agent_id)
+    if agent is None:
+        raise Rejection(CREATE_TOKEN, 404, field="agentId", detail=f"no agent {agent_id}")
+    if not agent.active:
+        raise Rejection(CREATE_TOKEN, 404, field="agentId", detail=f"agent {agent_id} is inactive")
+    if instance_id is None:
+        return agent, None
+    instance = world.instances.get(instance_id)
+    if instance is None:
+        raise Rejection(CREATE_TOKEN, 404, field="instanceId", detail=f"no instance {instance_id}")
+    if instance.agent_id != agent.id:
+        raise Rejection(
+            CREATE_TOKEN,
+            404,
+            field="instanceId",
+            detail=f"instance {instance_id} belongs to another agent",
+        )
+    return agent, instance
+
+
+async def redeem_widget_token(exchange: Exchange) -> Response:
+    platform = exchange.platform
+    operation = platform.spec.operations[REDEEM_TOKEN]
+    scenario = await scenario_for(exchange, REDEEM_TOKEN)
+    body = await read_json_body(
+        exchange.headers, exchange.receive, operation, platform.max_body_bytes, exchange.seen
+    )
+    rule = None
+    if may_choose_rule(exchange, scenario):
+        rule = await choose_rule(exchange, REDEEM_TOKEN, scenario, None, body)
+    forced = forced_rejection(REDEEM_TOKEN, rule)
+    if forced is not None:
+        raise forced
+    live_key = new_live_key()
+    outcome, call = await platform.store.redeem_token(body["accessToken"], key_digest(live_key))
+    if outcome is Redemption.UNKNOWN:
+        raise Rejection(REDEEM_TOKEN, 401, example="unknown", detail="no such access token")
+    assert call is not None
+    if outcome is not Redemption.ACCEPTED:
+        refusal = redeem_refusal(outcome)
+        await log_failed_redeem(platform, call, refusal)
+        raise refusal
+    # The store started the call in the redeem's own step: nothing is left here to fail.
+    return json_response(
+        {
+            "callId": call.call_id,
+            "agentName": call.agent_name,
+            "status": "started",
+            "callUrl": live_call_url(exchange, call.call_id, live_key, call.scenario),
+        },
+        status_code=201,
+    )
+
+
+def redeem_refusal(outcome: Redemption) -> Rejection:
+    """Why a known token starts no call (a new exception each time: raised, it keeps its
+    traceback)."""
+    if outcome is Redemption.EXPIRED:
+        return Rejection(
+            REDEEM_TOKEN, 401, example="expired", detail="the access token's lifetime has passed"
+        )
+    return Rejection(REDEEM_TOKEN, 409, detail="each access token starts one call")
+
+
+async def log_failed_redeem(platform: Platform, call: CallRecord, refusal: Rejection) -> None:
+    """The call log keeps each refused redeem with the platform's message; a token refused
+    before its call started (expired) leaves a call that never will: `redeem_failed`."""
+    reason = platform.spec.error_body(REDEEM_TOKEN, refusal.status, example=refusal.example)
+    failure = {"at": await platform.store.now(), "reason": reason["error"]}
+    call.redeem_failures = (*call.redeem_failures, failure)
+    if call.status is CallStatus.TOKEN_ISSUED:
+        call.status = CallStatus.REDEEM_FAILED
+        call.end_reason = f"failed: {reason['error']}"
+    await platform.store.save_call(call)
+
+
+def live_call_url(
+    exchange: Exchange, call_id: str, live_key: str, token_scenario: str | None
+) -> str:
+    """ws(s)://…/sdk/calls/{callId}?key=…: where the SDK listens to the call it just started."""
+    url = exchange.request.url_for(LIVE_CALL_ROUTE, call_id=call_id)
+    scheme = "wss" if url.scheme == "https" else "ws"
+    params = {"key": live_key}
+    scenario = token_scenario
+    if scenario is None or SCENARIO_HEADER in exchange.headers:  # the redeem's own choice
+        scenario = exchange.scope.get("state", {}).get("scenario")  # set by scenario_for
+    if scenario:
+        params[SCENARIO_PARAM] = scenario
+    return str(url.replace(scheme=scheme).include_query_params(**params))

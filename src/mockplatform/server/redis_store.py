@@ -1,0 +1,561 @@
+"""The shared store: one Redis behind every worker and host that serves one team.
+
+`MemoryStore` holds in one process. Behind a load balancer (`--workers 4`, or several hosts)
+a token issued by one worker must be redeemable, once, at any other, and a clock advanced
+through one worker's control API must be the clock of all. So every operation here is one
+atomic Redis step: a Lua script, or one command. A crash or a lost connection leaves each
+operation done or not done, never half-written.
+
+Keys, under a prefix (`mockplatform:` by default):
+
+    clock               the clock offset in seconds (INCRBYFLOAT), read with Redis's TIME
+    scenario            the active scenario's name; absent = the start-up one
+    count:<rule>        per-rule request counts (flaky scenarios), shared by every worker
+    token:<sha256>      hash: call_id, call (JSON copy), exp, forget (mock times), used (nonce)
+    tokens              zset token key -> forget time: at most 10,000 remembered, as in memory
+    calls / calls:data  zset call id -> save order, and hash call id -> JSON; capped together
+    calls:seq           the save order counter
+    journal             list of JSON entries, newest first, capped with LTRIM
+    journal:seq         team-wide journal ids (each worker's own counter would collide)
+    clock:nonce         the last clock move applied (a retried move is applied once)
+    listener:<call id>  set by the one socket that listens to the call ("listened to once")
+
+Expiry and the movable clock. A token's expiry and forget times are stored as mock times,
+and every script decides against the shared mock clock (Redis's TIME plus the offset, read
+inside the script), so advancing the clock through any worker expires tokens at once. Redis's
+own key expiry (PEXPIRE, set to the moment the token is forgotten) reclaims the key; until
+then an expired token is still told apart from an unknown one, as `MemoryStore` does.
+Token keys are hashed: a key never holds a usable token, and a huge body never makes a
+huge key.
+
+A step that changes state and fails must change nothing. A command sent to a Redis that
+stalls (paused, swapping) times out after `COMMAND_TIMEOUT` and the request gets its 503;
+but Redis may run the command when it wakes. So every state-changing step that a client
+can see fail (a redeem, a clock move, a scenario switch, a reset) carries a deadline on
+Redis's own clock, set before the client could give up, and does nothing once it has
+passed. Commands are encoded one by one as they are queued, so no value of one request
+can fail the pipeline that carries others'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import fields
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
+
+from mockplatform.core.errors import StoreUnavailable
+from mockplatform.server.calls import CallRecord, CallStatus, Redemption
+from mockplatform.server.journal_entry import JournalEntry, ShownEntry, entry_json
+from mockplatform.server.store import (
+    EXPIRED_TOKEN_MEMORY,
+    MAX_CALLS,
+    MAX_CLOCK_OFFSET,
+    MAX_JOURNAL,
+    MAX_TOKENS,
+)
+
+DEFAULT_PREFIX = "mockplatform:"
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+# Fail fast when Redis is down: a request should get its 503 in a second, not hang.
+CONNECT_TIMEOUT = 1.0
+COMMAND_TIMEOUT = 2.0
+# A state-changing step is done only if Redis runs it within this long of its sending: well
+# before the client gives up on it, however far this host's clock and Redis's differ (the
+# difference is measured, to within half a round trip; see `RedisStore._deadline`).
+STEP_DEADLINE = COMMAND_TIMEOUT / 2
+LISTENER_CLAIM_MS = 7 * 24 * 3600 * 1000  # kept past any call's end (the call log says ended)
+MAX_CONNECTIONS = 64  # per worker process
+POOL_TIMEOUT = 5.0  # seconds a request waits for a free connection before its 503
+
+_MOCK_NOW = """
+local function mock_now(clock_key)
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(redis.call('GET', clock_key) or '0')
+end
+"""
+
+# ARGV[1] of the script it starts: the deadline (Redis's time) after which it does nothing.
+_IN_TIME = """
+local t = redis.call('TIME')
+if tonumber(t[1]) + tonumber(t[2]) / 1000000 > tonumber(ARGV[1]) then return {'late'} end
+"""
+
+# KEYS: clock.  The mock's now, as text (a Lua number would lose the microseconds).
+_NOW = _MOCK_NOW + "return string.format('%.6f', mock_now(KEYS[1]))"
+
+_SAVE_CALL = """
+local function save_call(order_key, data_key, seq_key, call_id, call_json, max_calls)
+  redis.call('HSET', data_key, call_id, call_json)
+  redis.call('ZADD', order_key, redis.call('INCR', seq_key), call_id)
+  local excess = redis.call('ZCARD', order_key) - tonumber(max_calls)
+  if excess > 0 then
+    for _, old in ipairs(redis.call('ZRANGE', order_key, 0, excess - 1)) do
+      redis.call('HDEL', data_key, old)
+    end
+    redis.call('ZREMRANGEBYRANK', order_key, 0, excess - 1)
+  end
+end
+"""
+
+# KEYS: token, clock, calls, calls:data, calls:seq, tokens
+# ARGV: call id, call JSON, expires at, forget at (mock times), max calls, max tokens
+# `tokens` (token key -> forget time) bounds how many are remembered, like MemoryStore: past
+# the bound the soonest-forgotten goes first. (The keys it names are deleted from inside the
+# script: fine on one Redis, not on a Redis Cluster.)
+_ISSUE = (
+    _MOCK_NOW
+    + _SAVE_CALL
+    + """
+local now = mock_now(KEYS[2])
+redis.call('HSET', KEYS[1], 'call_id', ARGV[1], 'call', ARGV[2], 'exp', ARGV[3],
+           'forget', ARGV[4], 'used', '')
+redis.call('PEXPIRE', KEYS[1], math.max(math.ceil((tonumber(ARGV[4]) - now) * 1000), 1))
+redis.call('ZADD', KEYS[6], ARGV[4], KEYS[1])
+local function forget(keys)
+  for _, key in ipairs(keys) do redis.call('DEL', key) end
+end
+forget(redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now))
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+local excess = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[6])
+if excess > 0 then
+  forget(redis.call('ZRANGE', KEYS[6], 0, excess - 1))
+  redis.call('ZREMRANGEBYRANK', KEYS[6], 0, excess - 1)
+end
+save_call(KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[5])
+"""
+)
+
+# KEYS: token, clock, calls, calls:data, calls:seq.
+# ARGV: deadline, this redeem's nonce, the live key's digest, max calls.
+# The nonce makes a retried redeem (the reply was lost, redis-py sends it again) get its own
+# ACCEPTED back instead of a 409 for a token nobody else used. The call is started in the
+# same step (status, start time, live key digest, saved in the call log), so no later
+# step can fail between the token used and the call started; it is returned as saved. The
+# JSON edited is our own `_dump_call`'s.
+_REDEEM = (
+    _IN_TIME
+    + _MOCK_NOW
+    + _SAVE_CALL
+    + """
+local t = redis.call('HMGET', KEYS[1], 'exp', 'forget', 'used', 'call_id', 'call')
+if not t[1] then return {'unknown'} end
+local now = mock_now(KEYS[2])
+if now >= tonumber(t[2]) then
+  redis.call('DEL', KEYS[1])
+  return {'unknown'}
+end
+local call = redis.call('HGET', KEYS[4], t[4]) or t[5]
+if t[3] == ARGV[2] then return {'accepted', call} end
+if t[3] ~= '' then return {'used', call} end
+if now >= tonumber(t[1]) then return {'expired', call} end
+redis.call('HSET', KEYS[1], 'used', ARGV[2])
+local started = string.gsub(call, '"status":"token_issued"', '"status":"started"', 1)
+started = string.gsub(started, '"started_at":null',
+                      '"started_at":' .. string.format('%.6f', now), 1)
+if ARGV[3] ~= '' then
+  started = string.gsub(started, '"live_key_digest":null',
+                        '"live_key_digest":"' .. ARGV[3] .. '"', 1)
+end
+save_call(KEYS[3], KEYS[4], KEYS[5], t[4], started, ARGV[4])
+return {'accepted', started}
+"""
+)
+
+# KEYS: clock, clock:nonce.  ARGV: deadline, seconds, max offset, nonce.  The new offset, or
+# 'bound' (unmoved) when it would pass the bound.
+_ADVANCE = (
+    _IN_TIME
+    + """
+if redis.call('GET', KEYS[2]) == ARGV[4] then return {'ok', redis.call('GET', KEYS[1])} end
+local offset = tonumber(redis.call('GET', KEYS[1]) or '0') + tonumber(ARGV[2])
+if offset > tonumber(ARGV[3]) then return {'bound'} end
+redis.call('SET', KEYS[2], ARGV[4])
+return {'ok', redis.call('INCRBYFLOAT', KEYS[1], ARGV[2])}
+"""
+)
+
+# KEYS: scenario.  ARGV: deadline, name ('' for none).
+_SET_SCENARIO = (
+    _IN_TIME
+    + """
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+return {'ok'}
+"""
+)
+
+# KEYS: calls, calls:data, calls:seq.  ARGV: call id, call JSON, max calls
+_SAVE = _SAVE_CALL + "save_call(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])"
+
+# KEYS: calls, calls:data.  ARGV: limit.  Newest first.
+_LIST_CALLS = """
+local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(ids))
+"""
+
+# KEYS: journal, journal:seq, clock.  ARGV: the entry's JSON without its opening brace, its
+# id or its time; max entries.  The entry gets its team-wide id and the shared clock's time
+# here, in the step that keeps it: no round trip of its own to read the clock.
+_RECORD = (
+    _MOCK_NOW
+    + """
+local id = redis.call('INCR', KEYS[2])
+local now = string.format('%.6f', mock_now(KEYS[3]))
+local sep = ','
+if ARGV[1] == '}' then sep = '' end
+redis.call('LPUSH', KEYS[1], '{"id":' .. id .. ',"time":' .. now .. sep .. ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+return {id, now}
+"""
+)
+
+# ARGV: deadline, the key pattern.  One script, so a reset is all or nothing.
+_RESET = (
+    _IN_TIME
+    + """
+local cursor = '0'
+local removed = 0
+repeat
+  local page = redis.call('SCAN', cursor, 'MATCH', ARGV[2], 'COUNT', 1000)
+  cursor = page[1]
+  for _, key in ipairs(page[2]) do
+    redis.call('UNLINK', key)
+    removed = removed + 1
+  end
+until cursor == '0'
+return {'ok', removed}
+"""
+)
+
+
+def is_redis_url(url: str) -> bool:
+    return urlsplit(url).scheme in REDIS_SCHEMES
+
+
+def describe_url(url: str) -> str:
+    """The URL to show in messages and 503 bodies: any password replaced by `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{user}:***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def check_reachable(url: str) -> None:
+    """Fail start-up with one clear line when Redis is not there (a synchronous PING)."""
+    location = describe_url(url)
+    try:
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=COMMAND_TIMEOUT
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.RedisError, ValueError) as exc:
+        reason = _one_line(exc).rstrip(".")
+        raise StoreUnavailable(location, f"{reason}; start it or fix --store") from None
+
+
+class _AutoPipeline:
+    """Commands issued in one turn of the event loop go to Redis together, as one pipeline.
+
+    Under load a worker has many requests in flight, each waiting on its own short command;
+    sent one by one, each costs a write, a read and a trip through redis-py's pool. Sent
+    together they share those (bench/HISTORY.md has the figures). A lone request waits one
+    loop turn more, which is nothing. Each command is still its own atomic step: the
+    pipeline is not a transaction, it only shares the socket.
+    """
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self._client = client
+        self._encode = client.get_encoder().encode
+        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def call(self, *command: Any) -> asyncio.Future[Any]:
+        """Queue `command`. It is encoded here, so a value that cannot be sent (text that
+        is not valid Unicode) fails this command alone, not the pipeline it would share."""
+        command = tuple(self._encode(part) for part in command)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if not self._queue:
+            loop.call_soon(self._flush)
+        self._queue.append((command, future))
+        return future
+
+    def _flush(self) -> None:
+        batch, self._queue = self._queue, []
+        task = asyncio.ensure_future(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for command, _ in batch:
+                    pipe.execute_command(*command)
+                results = await pipe.execute(raise_on_error=False)
+        except Exception as exc:  # the connection failed: every command in it did
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        except BaseException:  # cancelled (the worker is stopping): so are its commands
+            for _, future in batch:
+                future.cancel()
+            raise
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():  # the request went away
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+
+class RedisStore:
+    """The `Store` interface on Redis, shared by every worker and host pointed at it."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        max_calls: int = MAX_CALLS,
+        max_journal: int = MAX_JOURNAL,
+        max_tokens: int = MAX_TOKENS,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        self.location = describe_url(url)
+        self._max_calls = max_calls
+        self._max_tokens = max_tokens
+        self._max_journal = max_journal
+        self._prefix = prefix
+        # Connections are made lazily, in the event loop of the worker that uses them. One
+        # retry without backoff: a pooled connection left stale by a Redis restart is
+        # replaced at once, and a Redis that is really down gives a 503 in about a second.
+        # A blocking pool: a burst of requests waits for a connection instead of failing
+        # with "Too many connections" (redis-py's default pool raises past 100).
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=POOL_TIMEOUT,
+            decode_responses=True,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=COMMAND_TIMEOUT,
+            retry=Retry(NoBackoff(), 1),
+        )
+        self._redis = redis.asyncio.Redis.from_pool(pool)
+        self._clock = prefix + "clock"
+        self._scenario = prefix + "scenario"
+        self._tokens = prefix + "tokens"
+        self._calls = prefix + "calls"
+        self._calls_data = prefix + "calls:data"
+        self._calls_seq = prefix + "calls:seq"
+        self._journal = prefix + "journal"
+        self._journal_seq = prefix + "journal:seq"
+        self._pipeline = _AutoPipeline(self._redis)
+        register = self._redis.register_script
+        self._now = register(_NOW)
+        self._issue = register(_ISSUE)
+        self._redeem = register(_REDEEM)
+        self._save = register(_SAVE)
+        self._list_calls = register(_LIST_CALLS)
+        self._record = register(_RECORD)
+        self._reset = register(_RESET)
+        self._advance = register(_ADVANCE)
+        self._set_scenario = register(_SET_SCENARIO)
+        self._skew: float | None = None  # Redis's clock minus this host's, less the error
+
+    async def _command(self, *command: Any) -> Any:
+        """One command through the auto-pipeline. Any Redis failure becomes
+        `StoreUnavailable` naming this store: a 503, not a 500."""
+        try:
+            return await self._pipeline.call(*command)
+        except redis.RedisError as exc:
+            raise StoreUnavailable(self.location, _one_line(exc)) from exc
+
+    async def _run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        """A script by its SHA; after a Redis restart (an empty script cache), load it again."""
+        command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+        try:
+            return await self._pipeline.call(*command)
+        except NoScriptError:
+            return await self._command("EVAL", script.script, len(keys), *keys, *args)
+        except redis.RedisError as exc:
+            raise StoreUnavailable(self.location, _one_line(exc)) from exc
+
+    async def _in_time(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        """A state-changing script (one starting with `_IN_TIME`), given the deadline after
+        which Redis is to do nothing: a step the client has given up on (and answered 503)
+        is never done later. Its reply without the leading 'ok'."""
+        result = await self._run(script, keys, [await self._deadline(), *args])
+        if result[0] == "late":
+            raise StoreUnavailable(
+                self.location,
+                f"Redis ran the step more than {STEP_DEADLINE} s after it was sent, so it "
+                "was not done",
+            )
+        return result[1:] if result[0] == "ok" else result
+
+    async def _deadline(self) -> str:
+        """Now plus `STEP_DEADLINE`, on Redis's clock (as text: a float's repr is exact)."""
+        if self._skew is None:
+            seconds, micros = await self._command("TIME")
+            after = time.time()
+            redis_now = int(seconds) + int(micros) / 1_000_000
+            # Redis read its clock before `after`: taking `after` as that moment makes the
+            # deadline come early, never late.
+            self._skew = redis_now - after
+        return repr(time.time() + self._skew + STEP_DEADLINE)
+
+    def _token_key(self, token: str) -> str:
+        return self._prefix + "token:" + hashlib.sha256(token.encode()).hexdigest()
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+    async def ping(self) -> None:
+        await self._command("PING")
+
+    # The clock -------------------------------------------------------------------------
+
+    async def now(self) -> float:
+        """Redis's TIME plus the offset: one clock for every host, whatever their own say."""
+        return float(await self._run(self._now, [self._clock], []))
+
+    async def clock_offset(self) -> float:
+        return float(await self._command("GET", self._clock) or 0)
+
+    async def advance_clock(self, seconds: float) -> float | None:
+        result = await self._in_time(
+            self._advance,
+            [self._clock, self._clock + ":nonce"],
+            [repr(seconds), MAX_CLOCK_OFFSET, secrets.token_hex(16)],
+        )
+        return None if result[0] == "bound" else float(result[0] or 0)
+
+    # The active scenario ----------------------------------------------------------------
+
+    async def get_scenario(self) -> str | None:
+        return await self._command("GET", self._scenario)
+
+    async def set_scenario(self, name: str | None) -> None:
+        await self._in_time(self._set_scenario, [self._scenario], [name or ""])
+
+    async def next_count(self, key: str) -> int:
+        """Count one more request for a scenario rule, team-wide (one INCR)."""
+        return int(await self._command("INCR", self._prefix + "count:" + key))
+
+    # Tokens and calls --------------------------------------------------------------------
+
+    async def issue_token(self, token: str, call: CallRecord) -> None:
+        lifetime = call.token_expires_at - call.token_issued_at
+        forget_at = call.token_expires_at + lifetime * EXPIRED_TOKEN_MEMORY
+        keys = [self._token_key(token), self._clock, *self._call_keys(), self._tokens]
+        args = [call.call_id, _dump_call(call), repr(call.token_expires_at), repr(forget_at)]
+        await self._run(self._issue, keys, [*args, self._max_calls, self._max_tokens])
+
+    async def redeem_token(
+        self, token: str, live_key_digest: str | None = None
+    ) -> tuple[Redemption, CallRecord | None]:
+        keys = [self._token_key(token), self._clock, *self._call_keys()]
+        args = [secrets.token_hex(16), live_key_digest or "", self._max_calls]
+        outcome, *call = await self._in_time(self._redeem, keys, args)
+        return Redemption(outcome), _load_call(call[0]) if call else None
+
+    async def claim_listener(self, call_id: str) -> bool:
+        key = self._prefix + "listener:" + call_id
+        return bool(await self._command("SET", key, "1", "NX", "PX", LISTENER_CLAIM_MS))
+
+    async def get_call(self, call_id: str) -> CallRecord | None:
+        data = await self._command("HGET", self._calls_data, call_id)
+        return _load_call(data) if data else None
+
+    async def save_call(self, call: CallRecord) -> None:
+        await self._run(
+            self._save, self._call_keys(), [call.call_id, _dump_call(call), self._max_calls]
+        )
+
+    async def list_calls(self, limit: int) -> list[CallRecord]:
+        if limit <= 0:
+            return []
+        found = await self._run(self._list_calls, [self._calls, self._calls_data], [limit])
+        return [_load_call(data) for data in found if data]
+
+    def _call_keys(self) -> list[str]:
+        return [self._calls, self._calls_data, self._calls_seq]
+
+    # The request journal -----------------------------------------------------------------
+
+    async def record_request(self, entry: JournalEntry) -> None:
+        """Keep `entry` under a team-wide id (it replaces the worker's own `id`)."""
+        rest = {k: v for k, v in entry_json(entry).items() if k not in ("id", "time")}
+        body = json.dumps(rest, separators=(",", ":"), ensure_ascii=False)[1:]
+        keys = [self._journal, self._journal_seq, self._clock]
+        entry_id, now = await self._run(self._record, keys, [body, self._max_journal])
+        entry["id"], entry["time"] = entry_id, float(now)
+
+    async def list_requests(self, limit: int) -> list[ShownEntry]:
+        if limit <= 0:
+            return []
+        found = await self._command("LRANGE", self._journal, 0, limit - 1)
+        return [json.loads(data) for data in found]
+
+    async def reset(self) -> None:
+        """Forget everything under this store's prefix, in one step: the clock goes back,
+        the scenario returns to the start-up one, tokens, calls and journal are gone."""
+        await self._in_time(self._reset, [], [_glob_escape(self._prefix) + "*"])
+
+
+def _dump_call(call: CallRecord) -> str:
+    """The record as JSON; its fields are plain values, so no `asdict` deep copy is needed.
+
+    The prompt is written resolved too, for a host of the team still on a version whose
+    record holds it so (hosts may be upgraded one at a time).
+    """
+    fields_ = {name: getattr(call, name) for name in _CALL_FIELDS}
+    fields_["resolved_prompt"] = call.resolved_prompt
+    return json.dumps(fields_, separators=(",", ":"), ensure_ascii=False)
+
+
+def _load_call(data: str) -> CallRecord:
+    """Fields another version of the mock wrote, and this one does not know, are ignored:
+    hosts of one team may be upgraded one at a time."""
+    stored = json.loads(data)
+    known = {name: stored[name] for name in _CALL_FIELDS if name in stored}
+    known["status"] = CallStatus(known.get("status", CallStatus.TOKEN_ISSUED))
+    known["transcript"] = tuple(known.get("transcript", ()))  # JSON has only lists
+    known["redeem_failures"] = tuple(known.get("redeem_failures", ()))
+    if "prompt_template" not in known:  # an older host's record: the prompt filled in already
+        known["prompt_template"] = stored["resolved_prompt"].replace("$", "$$")
+        known["prompt_variables"] = {}
+    return CallRecord(**known)
+
+
+_CALL_FIELDS = tuple(f.name for f in fields(CallRecord))
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
