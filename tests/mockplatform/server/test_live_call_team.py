@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.mockplatform.processes import MockProcess, RedisServer, issue_token, redeem, running
-from tests.mockplatform.test_live_call import listen
+from tests.mockplatform.server.test_live_call import listen
 
 DATABASE = "/7"  # apart from the other shared-store tests' databases
 

@@ -16,7 +16,7 @@ from mockplatform.server.journal_entry import entry_json
 from mockplatform.server.redis_store import RedisStore, check_reachable, describe_url, is_redis_url
 from mockplatform.server.store import EXPIRED_TOKEN_MEMORY
 from tests.mockplatform.processes import RedisServer, free_port
-from tests.mockplatform.test_store import LIFETIME, issue, journal_entry
+from tests.mockplatform.server.test_store import LIFETIME, issue, journal_entry
 
 pytestmark = pytest.mark.anyio
 

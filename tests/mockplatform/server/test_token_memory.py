@@ -15,7 +15,7 @@ from mockplatform.server.app import Settings
 from mockplatform.server.world import DEFAULT_AGENT_ID
 from mockplatform.testing import serve_in_thread
 from tests.mockplatform.processes import MockProcess, RedisServer, running
-from tests.mockplatform.test_live_call import listen
+from tests.mockplatform.server.test_live_call import listen
 
 KEY = {"Authorization": "Bearer nas_test_active"}
 BOUND_TO_FAILURE = "nas_test_platform_error"  # a key that follows `platform-failure`
