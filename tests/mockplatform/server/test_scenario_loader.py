@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mockplatform import scenario_loader
+from mockplatform.server import scenario_loader
 from mockplatform.server.scenario_library import build_library
 from mockplatform.server.scenario_loader import ScenarioError, default_scenarios_dir, load_scenario
 from mockplatform.server.world import default_world
