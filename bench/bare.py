@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mockplatform.cli import DEFAULT_HOST, _listen, server_options
+from mockplatform.server.server_limits import LimitedConfig
 
 BODY = {
     "accessToken": "rt_test_Vx2K9qLm3Rb8TnWc5YhJ4dPz7AsE1fGu0oKiQyXvB6M",
@@ -39,7 +40,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     listener = _listen(args.host, args.port)
-    uvicorn.Server(uvicorn.Config(app, **server_options())).run(sockets=[listener])
+    uvicorn.Server(LimitedConfig(app, **server_options())).run(sockets=[listener])
 
 
 if __name__ == "__main__":

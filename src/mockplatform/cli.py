@@ -6,6 +6,7 @@ import argparse
 import gc
 import json
 import logging
+import math
 import os
 import socket
 import sys
@@ -22,8 +23,11 @@ from mockplatform.server.scenario_coverage import scenario_coverage
 from mockplatform.server.scenario_library import DEFAULT_SCENARIO, ScenarioLibrary, build_library
 from mockplatform.server.scenario_loader import ScenarioError, read_scenario
 from mockplatform.server.server_limits import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEADER_BYTES,
+    LimitedConfig,
     LimitedHttpToolsProtocol,
     guard_logs,
 )
@@ -96,22 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         help="pause between a simulated call's events, for every scenario "
         "(default: the scenario's call: pace_ms); 0 plays a call at once, for e2e tests",
     )
-    serve.add_argument(
-        "--max-connections",
-        type=int,
-        default=DEFAULT_MAX_CONNECTIONS,
-        metavar="N",
-        help="connections served at once per worker; one more is answered 503 and closed "
-        "(default %(default)s)",
-    )
-    serve.add_argument(
-        "--max-header-bytes",
-        type=int,
-        default=DEFAULT_MAX_HEADER_BYTES,
-        metavar="BYTES",
-        help="a request's line and headers together; more is answered 431 and the "
-        "connection closed (default %(default)s)",
-    )
+    _limit_options(serve)
     serve.add_argument(
         "--forwarded-allow-ips",
         metavar="IPS",
@@ -147,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     proxy.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     proxy.add_argument("--spec", help="path to openapi.yaml (default: the repository's)")
+    _limit_options(proxy)
     proxy.set_defaults(run=_proxy)
 
     listing = commands.add_parser("scenarios", help="list the available scenarios")
@@ -165,6 +155,41 @@ def _parser() -> argparse.ArgumentParser:
     _scenarios_dir_option(validate)
     validate.set_defaults(run=_validate)
     return parser
+
+
+def _limit_options(parser: argparse.ArgumentParser) -> None:
+    """What keeps one client from holding the server (server_limits.py): `serve` and `proxy`."""
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="connections held at once per worker; at the cap a new one closes the longest "
+        "idle, or is answered 503 if every one is busy (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-header-bytes",
+        type=int,
+        default=DEFAULT_MAX_HEADER_BYTES,
+        metavar="BYTES",
+        help="a request's line and headers together; more is answered 431 and the "
+        "connection closed (default %(default)s)",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help="a request's line and headers must arrive within this; else 408 and the "
+        "connection closed (default %(default)g)",
+    )
+    parser.add_argument(
+        "--keep-alive-timeout",
+        type=float,
+        default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+        metavar="SECONDS",
+        help="an idle connection is closed after this (default %(default)g)",
+    )
 
 
 def _scenarios_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -243,7 +268,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  store: {store}, shared by {args.workers} worker(s) here", flush=True)
     options = server_options(args.log_level, **_limits(args))
     if args.workers == 1:
-        config = uvicorn.Config(app, **options)
+        config = LimitedConfig(app, **options)
         guard_logs()  # after uvicorn has configured its loggers
         config.load()  # uvicorn's protocol modules, imported now so the freeze covers them
         settle_heap()
@@ -253,7 +278,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     # Workers are spawned, so they rebuild the app from the same arguments.
     os.environ[_WORKER_ARGV_ENV] = json.dumps(args.argv)
-    config = uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
+    config = LimitedConfig(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
     Multiprocess(config, sockets=[listener]).run()
     return 0
 
@@ -287,8 +312,9 @@ def _proxy(args: argparse.Namespace) -> int:
         flush=True,
     )
     # The answers are the upstream's: no Server or Date header of the proxy's own.
-    options = {**server_options(args.log_level), "server_header": False, "date_header": False}
-    uvicorn.Server(uvicorn.Config(app, lifespan="on", **options)).run(sockets=[listener])
+    options = server_options(args.log_level, **_limits(args))
+    options |= {"server_header": False, "date_header": False}
+    uvicorn.Server(LimitedConfig(app, lifespan="on", **options)).run(sockets=[listener])
     return 0
 
 
@@ -307,10 +333,12 @@ def server_options(
     *,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT,
     forwarded_allow_ips: str | None = None,
 ) -> dict[str, Any]:
-    """uvicorn's settings for the mock: uvloop + httptools, the fastest it offers, with
-    the limits of server_limits.py, and forwarded headers trusted only when asked for (uvicorn
+    """`LimitedConfig`'s settings for the mock: uvloop + httptools, the fastest uvicorn offers,
+    with the limits of server_limits.py, and forwarded headers trusted only when asked for (uvicorn
     would trust whatever FORWARDED_ALLOW_IPS says, and the control API's idea of a local
     caller comes from the client address those headers rewrite).
 
@@ -326,6 +354,8 @@ def server_options(
         # ours, so it never does while the protocol turns the connection past ours away.
         limit_concurrency=max_connections + 1,
         h11_max_incomplete_event_size=max_header_bytes,
+        header_timeout=header_timeout,
+        timeout_keep_alive=keep_alive_timeout,
         proxy_headers=forwarded_allow_ips is not None,
         forwarded_allow_ips=forwarded_allow_ips or "",
     )
@@ -338,10 +368,18 @@ def _limits(args: argparse.Namespace) -> dict[str, Any]:
     ):
         if value < 1:
             raise ConfigError(f"{flag} {value}: must be at least 1")
+    for flag, seconds in (
+        ("--header-timeout", args.header_timeout),
+        ("--keep-alive-timeout", args.keep_alive_timeout),
+    ):
+        if not 0 < seconds < math.inf:
+            raise ConfigError(f"{flag} {seconds:g}: must be a number of seconds above 0")
     return dict(
         max_connections=args.max_connections,
         max_header_bytes=args.max_header_bytes,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        header_timeout=args.header_timeout,
+        keep_alive_timeout=args.keep_alive_timeout,
+        forwarded_allow_ips=getattr(args, "forwarded_allow_ips", None),
     )
 
 

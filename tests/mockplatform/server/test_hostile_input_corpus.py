@@ -481,26 +481,6 @@ def test_11_forwarded_headers_are_not_trusted_by_default(team: MockProcess, tmp_
         assert httpx.get(f"{trusting.url}/_mock/clock", headers=forwarded).status_code == 403
 
 
-def test_11_connections_past_the_cap_get_503_at_once(tmp_path) -> None:
-    capped = MockProcess(["--max-connections", "20"], tmp_path / "capped.log")
-    url = urlsplit(capped.url)
-    with running([capped]):
-        idle = [socket.create_connection((url.hostname, url.port)) for _ in range(20)]
-        try:
-            time.sleep(0.2)
-            answer = raw_exchange(capped.url, b"GET /_mock/clock HTTP/1.1\r\nHost: l\r\n\r\n")
-            assert answer.startswith(b"HTTP/1.1 503")
-            assert b"--max-connections" in answer
-        finally:
-            for sock in idle:
-                sock.close()
-        deadline = time.monotonic() + 5
-        while not capped.answers() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert capped.answers()
-        assert "Too many connections" in (tmp_path / "capped.log").read_text()
-
-
 def test_1_surrogates_at_speed_fail_no_other_clients_request(team: MockProcess) -> None:
     """Two workers on one Redis: poisoned requests interleaved with good ones; every good
     token and redeem succeeds (once, 28% of them got a 500)."""
