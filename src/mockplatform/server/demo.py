@@ -5,11 +5,15 @@ the demo page, and its "backend".
 example): it asks the mock's token endpoint for a token with a test key and passes the answer
 on. It goes through the whole app in-process (httpx's ASGI transport), so the request is
 validated, journaled and subject to the active scenario exactly like one from a real backend,
-and no Host header sent by a browser can make the mock send a key anywhere else.
+and no Host header sent by a browser can make the mock send a key anywhere else. Its own
+body is read by the platform's intake (`intake.read_json_body`), so whatever the page sends
+gets the token endpoint's 400, 413 or 415, never a 5xx.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +21,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from mockplatform.core.headers import header_dict
+from mockplatform.core.spec import Invalid
+from mockplatform.server.intake import read_json_body
 from mockplatform.server.platform import CREATE_TOKEN, SCENARIO_HEADER, platform_of
 from mockplatform.server.sdk_package import STATIC_DIR, TARBALL_PATH, TYPES_SOURCE, package_tarball
 from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, LANGUAGE_NAMES
@@ -24,7 +31,33 @@ from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, LANGUAG
 _SCENARIO_HEADER = SCENARIO_HEADER.decode("latin-1")  # passed on from the page's request
 # What the page may ask its "backend" to put in the token request; everything else is dropped.
 TOKEN_FIELDS = ("agentId", "instanceId", "language", "callerName")
+API_KEY_FIELD = "apiKey"
 NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+@dataclass(frozen=True)
+class StartCallBody:
+    """The demo backend's body, as the intake reads it (`intake.BodyRule`): an object whose
+    fields it uses are text or null; a rejection takes the token endpoint's error shape.
+    What the token request itself allows is the token endpoint's to say."""
+
+    operation_id: str = CREATE_TOKEN
+    request_defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def validate_request(self, body: Any) -> Invalid | None:
+        if not isinstance(body, dict):
+            return Invalid("", 'send a JSON object like {"callerName": "Rahul"}')
+        for name in (*TOKEN_FIELDS, API_KEY_FIELD):
+            value = body.get(name)
+            if value is not None and not isinstance(value, str):
+                return Invalid(name, f"{name} must be a string")
+        key = body.get(API_KEY_FIELD)
+        if key is not None and not (key.isascii() and key.isprintable()):
+            return Invalid(API_KEY_FIELD, "an API key is printable ASCII")
+        return None
+
+
+START_CALL_BODY = StartCallBody()
 
 
 async def index(request: Request) -> Response:
@@ -93,21 +126,18 @@ async def config(request: Request) -> JSONResponse:
 
 async def start_call(request: Request) -> JSONResponse:
     """The customer's backend: get a token for the caller, answer with the mock's response."""
-    try:
-        asked = await request.json()
-    except ValueError:
-        asked = None
-    if not isinstance(asked, dict):
-        return JSONResponse(
-            {"error": "Invalid request", "detail": 'send JSON like {"callerName": "Rahul"}'}, 400
-        )
+    platform = platform_of(request)
+    received = header_dict(request.scope)
+    asked = await read_json_body(
+        received, request.receive, START_CALL_BODY, platform.max_body_bytes, []
+    )
     payload: dict[str, Any] = {"agentId": DEFAULT_AGENT_ID}
     payload |= {name: asked[name] for name in TOKEN_FIELDS if asked.get(name) not in (None, "")}
-    api_key = asked.get("apiKey") or DEFAULT_API_KEY
-    headers = {"Authorization": f"Bearer {api_key}"}
-    if _SCENARIO_HEADER in request.headers:
-        headers[_SCENARIO_HEADER] = request.headers[_SCENARIO_HEADER]
-    path = platform_of(request).spec.operation(CREATE_TOKEN).path
+    api_key = asked.get(API_KEY_FIELD) or DEFAULT_API_KEY
+    headers = {"Authorization": f"Bearer {api_key}".encode()}
+    if SCENARIO_HEADER in received:  # as the bytes it came as: any latin-1 value passes
+        headers[_SCENARIO_HEADER] = received[SCENARIO_HEADER]
+    path = platform.spec.operation(CREATE_TOKEN).path
     import httpx  # here, not at start-up: only the demo needs it, and it is slow to import
 
     transport = httpx.ASGITransport(

@@ -9,22 +9,36 @@ passes can fail later stages: every string in an accepted body encodes as UTF-8.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.types import Message, Receive
 
 from mockplatform.core.errors import Rejection
 from mockplatform.core.json_text import JSON_MEDIA_TYPE, Malformed, parse_json
-from mockplatform.core.spec import Operation
+from mockplatform.core.spec import Invalid
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 _JSON_MEDIA_TYPE = JSON_MEDIA_TYPE.encode("latin-1")
 
 
+class BodyRule(Protocol):
+    """What a body is read for: a spec `Operation`, or the demo backend's own (demo.py)."""
+
+    @property
+    def operation_id(self) -> str:
+        """Whose documented error shape a rejection takes."""
+        ...
+
+    @property
+    def request_defaults(self) -> Mapping[str, Any]: ...
+
+    def validate_request(self, body: Any) -> Invalid | None: ...
+
+
 async def read_json_body(
     headers: Mapping[bytes, bytes],
     receive: Receive,
-    operation: Operation,
+    operation: BodyRule,
     max_bytes: int,
     seen: list[bytes],
 ) -> dict[str, Any]:

@@ -62,7 +62,14 @@ def test_the_backend_route_drops_fields_the_token_request_does_not_have(client) 
 
 
 def test_the_backend_route_wants_json(client) -> None:
+    """As the token endpoint does (the same intake reads both)."""
     response = client.post("/demo/start-call", content=b"[1", headers={"Content-Type": "x"})
+    assert response.status_code == 415
+    response = client.post("/demo/start-call", content=b"[1", headers={"Content-Type": "x+json"})
+    assert response.status_code == 415
+    response = client.post(
+        "/demo/start-call", content=b"[1", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "Invalid request"
 

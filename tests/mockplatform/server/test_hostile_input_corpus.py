@@ -357,6 +357,48 @@ def test_what_held_still_holds(http: httpx.Client, body: bytes, status: int) -> 
         assert http.post(path, content=body, headers=JSON).status_code == status
 
 
+HOSTILE_BODIES = {
+    "deep-arrays": b"[" * 3000,
+    "deep-objects": b'{"a":' * 6000 + b"1" + b"}" * 6000,
+    "surrogate-agent": b'{"agentId":"\\ud800"}',
+    "surrogate-key": b'{"apiKey":"\\ud800"}',
+    "surrogate-name": b'{"callerName":"\\udc80"}',
+    "huge-float": b'{"callerName":1e999}',
+    "huge": b"{" + b" " * 100_000 + b"}",
+    "invalid-utf8": b'{"agentId": "\xff\xfe"}',
+    "bom": b"\xef\xbb\xbf{}",
+    "duplicate-keys": b'{"agentId": "a", "agentId": "b"}',
+    "nan": b'{"agentId": NaN}',
+    "nul": b'{"agentId": "a\x00"}',
+    "huge-int": b'{"agentId": 1' + b"0" * 5000 + b"}",
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_the_demo_backend_answers_hostile_bodies_as_the_token_endpoint(
+    http: httpx.Client, body: bytes
+) -> None:
+    """The demo's stand-in backend reads its body with the platform's intake: the token
+    endpoint's 4xx, in its error shape, never a 5xx (it once answered 500 and 502)."""
+    demo = http.post("/demo/start-call", content=body, headers={"Content-Type": "application/json"})
+    token = http.post(TOKEN, content=body, headers=JSON)
+    assert demo.status_code == token.status_code, demo.text
+    assert 400 <= demo.status_code < 500
+    assert demo.json()["error"] == token.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "field"),
+    [([], ""), ({"callerName": 1}, "callerName"), ({"apiKey": "k\u00e9y"}, "apiKey")],
+)
+def test_the_demo_backend_refuses_what_it_cannot_send(
+    http: httpx.Client, spec: Spec, asked: object, field: str
+) -> None:
+    response = http.post("/demo/start-call", json=asked)
+    body = documented_error(spec, response, CREATE_TOKEN, 400)
+    assert body.get("field", "") == field
+
+
 def raw_exchange(base_url: str, request: bytes, timeout: float = 5) -> bytes:
     """Send `request` on a fresh connection; whatever comes back until it closes (or goes
     quiet for `timeout`)."""
