@@ -28,7 +28,6 @@ from mockplatform.server.platform import CREATE_TOKEN, SCENARIO_HEADER, platform
 from mockplatform.server.sdk_package import STATIC_DIR, TARBALL_PATH, TYPES_SOURCE, package_tarball
 from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, LANGUAGE_NAMES
 
-_SCENARIO_HEADER = SCENARIO_HEADER.decode("latin-1")  # passed on from the page's request
 # What the page may ask its "backend" to put in the token request; everything else is dropped.
 TOKEN_FIELDS = ("agentId", "instanceId", "language", "callerName")
 API_KEY_FIELD = "apiKey"
@@ -134,9 +133,9 @@ async def start_call(request: Request) -> JSONResponse:
     payload: dict[str, Any] = {"agentId": DEFAULT_AGENT_ID}
     payload |= {name: asked[name] for name in TOKEN_FIELDS if asked.get(name) not in (None, "")}
     api_key = asked.get(API_KEY_FIELD) or DEFAULT_API_KEY
-    headers = {"Authorization": f"Bearer {api_key}".encode()}
+    headers = {b"authorization": f"Bearer {api_key}".encode()}
     if SCENARIO_HEADER in received:  # as the bytes it came as: any latin-1 value passes
-        headers[_SCENARIO_HEADER] = received[SCENARIO_HEADER]
+        headers[SCENARIO_HEADER] = received[SCENARIO_HEADER]
     path = platform.spec.operation(CREATE_TOKEN).path
     import httpx  # here, not at start-up: only the demo needs it, and it is slow to import
 
