@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 # command:debian-package pairs the tests need, installed when the command is missing
 # (node and npm: the SDK package tests run npm ci, esbuild, Vite and tsc; sdk_app's lockfile)
 SYSTEM_DEPS := redis-server:redis-server chromium:chromium node:nodejs npm:npm
@@ -11,11 +12,16 @@ BENCH_DEPS := wrk:wrk redis-server:redis-server
 
 .PHONY: run test lint format system-deps clean bench bench-proxy soak fuzz
 
+# `make run` installs the mock alone (the base install: quick on a fresh machine); `make test`
+# and the tools add the `dev` extra (schemathesis, mypy, playwright...) on top.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
 
 run: $(STAMP)
 	$(BIN)/mockplatform serve $(ARGS)
@@ -40,18 +46,18 @@ soak: $(STAMP)
 	./scripts/install-system-deps $(BENCH_DEPS)
 	$(BIN)/python -m bench.soak $(ARGS)
 
-fuzz: $(STAMP)
+fuzz: $(DEV_STAMP)
 	$(BIN)/python -m bench.fuzz $(ARGS)
 
 # ruff, then mypy over src/ and import-linter's contracts (pyproject.toml: the layers
 # ARCHITECTURE.md describes).
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 

@@ -1,9 +1,10 @@
 """Installed is the real thing: the wheel, in fresh virtual environments, run from elsewhere.
 
-The wheel is built once; each variant (the mock alone, then with the `contract` extra) gets a
-fresh virtual environment outside the checkout, filled by pip from that wheel (its
-dependencies from pip's usual index and cache). Every command then runs from a directory of
-its own, with nothing of the checkout on its path: what works only from the checkout fails.
+The wheel is built once, and installed in one fresh virtual environment outside the
+checkout, filled by pip from that wheel (its dependencies from pip's usual index and cache):
+the mock alone first, checked, then the `contract` extra added to the same environment, as a
+team adding the harness later would. Every command runs from a directory of its own, with
+nothing of the checkout on its path: what works only from the checkout fails.
 """
 
 from __future__ import annotations
@@ -29,18 +30,18 @@ SEED_REQUEST = {"agentId": DEFAULT_AGENT_ID, "callerName": "Rahul", "language": 
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)])
-    (built,) = out.glob("mockplatform-*.whl")
+    (built,) = out.glob("mockplatform_contract-*.whl")
     return built
 
 
-def install(wheel: Path, directory: Path, extras: str = "") -> Path:
-    """A fresh virtual environment in `directory` with `wheel` (and `extras`) installed.
+def install(wheel: Path, directory: Path) -> Path:
+    """A fresh virtual environment in `directory` with `wheel` installed.
 
     The wheel is named by its path: an index may hold an unrelated project of the same name.
     """
     run([sys.executable, "-m", "venv", "--without-pip", str(directory)])
     bin_dir = directory / "bin"
-    pip_install(bin_dir, f"{wheel}{extras}")
+    pip_install(bin_dir, str(wheel))
     return bin_dir
 
 
@@ -97,7 +98,7 @@ def seed_request(url: str) -> httpx.Response:
     )
 
 
-def test_the_mock_alone_serves_its_shipped_spec_and_scenarios(wheel: Path, tmp_path: Path) -> None:
+def test_the_mock_alone_then_with_the_contract_extra(wheel: Path, tmp_path: Path) -> None:
     bin_dir = install(wheel, tmp_path / "venv")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -109,7 +110,8 @@ def test_the_mock_alone_serves_its_shipped_spec_and_scenarios(wheel: Path, tmp_p
         assert set(response.json()) == {"accessToken", "callId", "agentName"}
         refused = contract_run(bin_dir, url, elsewhere)
     assert refused.returncode == 2
-    assert refused.stderr.count("\n") == 1 and "mockplatform[contract]" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    assert "mockplatform-contract[contract]" in refused.stderr
     # QA's own pytest, without the extra: the plugin (registered under pytest11) loads,
     # adds its options, and leaves an unrelated run alone.
     pip_install(bin_dir, "pytest")
@@ -118,13 +120,8 @@ def test_the_mock_alone_serves_its_shipped_spec_and_scenarios(wheel: Path, tmp_p
     assert "--contract-base-url" in run([*pytest_run, "--help"], cwd=elsewhere).stdout
     assert "1 passed" in run([*pytest_run, "-q", "test_plain.py"], cwd=elsewhere).stdout
 
-
-def test_with_the_contract_extra_the_harness_passes_the_installed_mock(
-    wheel: Path, tmp_path: Path
-) -> None:
-    bin_dir = install(wheel, tmp_path / "venv", "[contract]")
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
+    # The harness added: it passes the installed mock.
+    pip_install(bin_dir, f"{wheel}[contract]")
     with serving(bin_dir, elsewhere) as url:
         assert seed_request(url).status_code == 200
         checked = contract_run(bin_dir, url, elsewhere, "--max-examples", "5", "--quiet")

@@ -21,8 +21,9 @@ from contract.settings import (
     ExpiryMode,
     Settings,
 )
+from mockplatform.core.resources import DISTRIBUTION
 
-# What `pip install "mockplatform[contract]"` adds; the mock alone installs without them.
+# What `pip install "mockplatform-contract[contract]"` adds; the mock alone installs without them.
 CONTRACT_EXTRA = ("schemathesis", "hypothesis")
 
 
@@ -147,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         print(
             f"contract: could not test: {', '.join(missing)} not installed; "
-            'pip install "mockplatform[contract]"',
+            f'pip install "{DISTRIBUTION}[contract]"',
             file=sys.stderr,
         )
         return EXIT_COULD_NOT_TEST

@@ -10,6 +10,9 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+# The name pip knows the project by (`mockplatform` on PyPI is an unrelated project); the
+# import packages stay `mockplatform` and `contract`.
+DISTRIBUTION = "mockplatform-contract"
 SPEC_FILE = "openapi.yaml"
 SCENARIOS_DIR = "scenarios"
 

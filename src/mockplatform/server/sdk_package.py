@@ -21,6 +21,8 @@ import tarfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from mockplatform.core.resources import DISTRIBUTION
+
 PACKAGE_NAME = "zentrix-voice-sdk"
 TARBALL_PATH = f"/sdk/{PACKAGE_NAME}.tgz"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -34,7 +36,7 @@ _PACKED_AT = 499162500
 def package_version() -> str:
     """The mock's version, marked as the mock's: never mistaken for a release of the SDK."""
     try:
-        return f"{version('mockplatform')}-mockplatform"
+        return f"{version(DISTRIBUTION)}-mockplatform"
     except PackageNotFoundError:  # run from a checkout without installing
         return "0.0.0-mockplatform"
 
