@@ -287,7 +287,12 @@ def _proxy(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mockplatform.proxy.recorder import Recorder
-    from mockplatform.proxy.validation_proxy import ProxyConfig, ValidationProxy, check_upstream
+    from mockplatform.proxy.validation_proxy import (
+        SERVER_OPTIONS,
+        ProxyConfig,
+        ValidationProxy,
+        check_upstream,
+    )
 
     upstream = check_upstream(args.upstream)
     if not args.upstream_timeout > 0:
@@ -302,7 +307,6 @@ def _proxy(args: argparse.Namespace) -> int:
             raise ConfigError(f"--record {args.record}: cannot write it ({exc.strerror})") from None
     listener = _listen(args.host, args.port)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request: ours say more
     host, port = listener.getsockname()[:2]
     url = f"http://{_url_host(host)}:{port}"
     print(
@@ -311,10 +315,10 @@ def _proxy(args: argparse.Namespace) -> int:
         + (f"\n  recording: {args.record}" if args.record else ""),
         flush=True,
     )
-    # The answers are the upstream's: no Server or Date header of the proxy's own.
-    options = server_options(args.log_level, **_limits(args))
-    options |= {"server_header": False, "date_header": False}
-    uvicorn.Server(LimitedConfig(app, lifespan="on", **options)).run(sockets=[listener])
+    options = server_options(args.log_level, **_limits(args)) | SERVER_OPTIONS
+    served = LimitedConfig(app, lifespan="on", **options)
+    guard_logs()  # after uvicorn has configured its loggers: a live call's ?key= masked
+    uvicorn.Server(served).run(sockets=[listener])
     return 0
 
 

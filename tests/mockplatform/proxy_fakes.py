@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import secrets
 import threading
+from collections.abc import Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -111,3 +113,67 @@ class SlowUpstream:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await asyncio.sleep(self.seconds)
         await Response(b"late")(scope, receive, send)
+
+
+class RawUpstream:
+    """An upstream written byte by byte: whatever `answer` returns for a request's head is
+    written back as it is, so every byte the proxy meets is the test's own.
+
+    `answer(head)` gets the request line and headers (the body, by its Content-Length, is
+    read and dropped) and returns the bytes to send; the connection is then closed unless
+    `keep_alive`. Each request's head is kept in `heads`.
+    """
+
+    def __init__(self, answer: Callable[[bytes], bytes], keep_alive: bool = False) -> None:
+        self.answer = answer
+        self.keep_alive = keep_alive
+        self.heads: list[bytes] = []
+        self.connections = 0
+        self.url = ""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> RawUpstream:
+        self._thread.start()
+        server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._serve, "127.0.0.1", 0), self._loop
+        ).result(5)
+        self._server = server
+        self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+    async def _stop(self) -> None:
+        self._server.close()
+        serving = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in serving:
+            task.cancel()
+        await asyncio.gather(*serving, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                self.heads.append(head)
+                length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+                if length:
+                    await reader.readexactly(int(length[1]))
+                writer.write(self.answer(head))
+                await writer.drain()
+                if not self.keep_alive:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def raw_answer(status: bytes, headers: list[bytes], body: bytes = b"") -> bytes:
+    """An HTTP/1.1 answer from its parts, exactly as given (no header added)."""
+    return b"HTTP/1.1 " + status + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body

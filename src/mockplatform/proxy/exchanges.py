@@ -18,6 +18,7 @@ from mockplatform.core.redaction import SECRET_FIELDS
 from mockplatform.core.spec import bearer_credential
 
 JSON = "application/json"
+MAX_KEPT_BODY = 256 * 1024  # judged bytes of a body; the app gets every byte regardless
 MAX_SHOWN_BODY = 300  # characters of a body in a printed line
 MIN_SECRET_LENGTH = 6  # shorter "secrets" (a test's `x`) would only scramble what is shown
 NOT_JSON = object()
@@ -109,18 +110,27 @@ def printable(line: str) -> str:
     return line if line.isprintable() else line.encode("unicode_escape").decode("ascii")
 
 
-def decoded(body: bytes, content_encoding: str | None) -> bytes:
-    """The body with a gzip or deflate coding undone, as the app's HTTP client will read it;
+@dataclass(frozen=True)
+class Decoded:
+    body: bytes
+    cut: bool  # it inflates past `MAX_KEPT_BODY`: only that much was inflated
+
+
+def decoded(body: bytes, content_encoding: str | None) -> Decoded:
+    """The body with a gzip or deflate coding undone, as the app's HTTP client will read it,
+    inflated to `MAX_KEPT_BODY` bytes at most (a 10 KB gzip bomb inflates to gigabytes);
     another coding, or a broken one, is left as it came (and then is not valid JSON)."""
     coding = (content_encoding or "").strip().lower()
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+    if coding not in wbits:
+        return Decoded(body, False)
+    inflater = zlib.decompressobj(wbits[coding])
     try:
-        if coding in ("gzip", "x-gzip"):
-            return zlib.decompress(body, 16 + zlib.MAX_WBITS)
-        if coding == "deflate":
-            return zlib.decompress(body)
+        inflated = inflater.decompress(body, MAX_KEPT_BODY)
     except zlib.error:
-        return body
-    return body
+        return Decoded(body, False)
+    more = bool(inflater.unconsumed_tail) or (len(inflated) >= MAX_KEPT_BODY and not inflater.eof)
+    return Decoded(inflated, more)
 
 
 def media_type(content_type: str | None) -> str:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from starlette.requests import Request
@@ -33,13 +34,23 @@ from starlette.types import Message, Receive, Scope, Send
 from mockplatform.core.errors import ConfigError
 from mockplatform.core.origins import ControlGuard
 from mockplatform.core.spec import Spec
-from mockplatform.proxy.exchanges import Seen, decoded, printable
+from mockplatform.proxy.exchanges import MAX_KEPT_BODY, Seen, decoded, printable
 from mockplatform.proxy.recorder import Recorder
+from mockplatform.proxy.upstream import Headers, UpstreamError, UpstreamPool, UpstreamTimeout
 from mockplatform.proxy.verdicts import Judge, Ledger
 
 CONTROL_PREFIX = "/_mock/"
 VIOLATIONS_PATH = "/_mock/violations"
-MAX_KEPT_BODY = 256 * 1024  # judged bytes of a body; the app gets every byte regardless
+MAX_REPLAYABLE_BODY = 64 * 1024  # a request body read whole before it is sent upstream
+MAX_WEBSOCKET_MESSAGE = 1024 * 1024  # bytes of one WebSocket message, either way
+ADMIN_TOKEN_HEADER = "x-mock-admin-token"
+# uvicorn's settings for serving the proxy: the answers are the upstream's (no Server or Date
+# header of the proxy's own), and an app's WebSocket message is bounded as the upstream's is.
+SERVER_OPTIONS = {
+    "server_header": False,
+    "date_header": False,
+    "ws_max_size": MAX_WEBSOCKET_MESSAGE,
+}
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -83,7 +94,7 @@ class ValidationProxy:
         self.upstream = httpx.URL(self.config.upstream.rstrip("/"))
         self.judge = Judge(self.spec)
         self.ledger = Ledger(self._print)
-        self._client: httpx.AsyncClient | None = None
+        self._pool: UpstreamPool | None = None
         self.forwarded = 0  # requests taken; each ends judged or as an upstream failure
         self._control = ControlGuard(
             Router([Route("/violations", self._violations, methods=["GET"])]),
@@ -116,21 +127,22 @@ class ValidationProxy:
 
     async def aclose(self) -> None:
         """Stop: close the upstream connections, save the recording, sum up."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         if self.recorder is not None:
             self.recorder.save()
         self._print(self.ledger.summary())
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:  # made in the server's loop, on first use
-            timeout = httpx.Timeout(self.config.timeout)
-            self._client = httpx.AsyncClient(
-                timeout=timeout, follow_redirects=False, cookies=_NO_COOKIES
-            )
-        return self._client
+    def pool(self) -> UpstreamPool:
+        """The upstream's keep-alive connections. It keeps no cookie jar: each app's cookies
+        travel in its own headers, never kept for every client at once."""
+        if self._pool is None:  # made in the server's loop, on first use
+            url = self.upstream
+            port = url.port or (443 if url.scheme == "https" else 80)
+            self._pool = UpstreamPool(url.scheme, url.host, port, self.config.timeout)
+        return self._pool
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -153,48 +165,62 @@ class ValidationProxy:
         self.forwarded += 1
         kept_request = _Kept()
         headers = _headers(scope)
-        request = httpx.Request(
-            scope["method"],
-            self._url(scope, "http"),
-            headers=[
-                (k.encode("latin-1"), v.encode("latin-1"))
-                for k, v in _inbound(headers, self.upstream)
-            ],
-            content=_request_body(receive, kept_request) if _has_body(headers) else b"",
-        )
+        body: bytes | AsyncIterator[bytes] | None = None
+        if _has_body(headers):
+            body = _request_body(receive, kept_request)
+            if _length(headers) <= MAX_REPLAYABLE_BODY:  # at hand, to send again if need be
+                body = b"".join([chunk async for chunk in body])
+        outbound_headers = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in _inbound(headers, self.upstream, self.config.admin_token)
+        ]
         try:
-            response = await self.client.send(request, stream=True)
-        except httpx.TimeoutException:
-            await self._upstream_failed(
-                send, 504, f"did not answer within {self.config.timeout:g} s"
+            response = await self.pool.request(
+                scope["method"], self._target(scope), outbound_headers, body
             )
+        except UpstreamTimeout as exc:
+            await self._upstream_failed(send, 504, str(exc))
             return
-        except httpx.HTTPError as exc:
-            await self._upstream_failed(send, 502, f"could not be reached ({_reason(exc)})")
+        except UpstreamError as exc:
+            await self._upstream_failed(send, 502, str(exc))
             return
         answered = time.monotonic()
+        odd = _odd_answer(response.status, response.headers)
+        if odd is not None:
+            response.release()  # unread: the connection is closed, never reused
+            await self._upstream_failed(send, 502, odd)
+            return
         kept_response = _Kept()
         try:
             await send(
                 {
                     "type": "http.response.start",
-                    "status": response.status_code,
-                    "headers": _outbound(response.headers.raw),
+                    "status": response.status,
+                    "headers": _outbound(response.status, response.headers),
                 }
             )
-            async for chunk in response.aiter_raw():
+            async for chunk in response.stream():
                 kept_response.add(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except httpx.HTTPError as exc:  # mid-answer: the status is gone, so the answer is cut
+        except UpstreamError as exc:  # mid-answer: the status is gone, so the answer is cut
             self.ledger.upstream_failures += 1
             self._print(
                 f"upstream {self.shown_upstream} broke off its answer to "
-                f"{scope['method']} {scope['path']} ({_reason(exc)}); outside the contract"
+                f"{scope['method']} {scope['path']} ({exc}); outside the contract"
             )
             return
         finally:
-            await response.aclose()
+            response.release()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+        response_headers = tuple(
+            (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers
+        )
+        coding = next((v for k, v in response_headers if k == "content-encoding"), None)
+        response_body = decoded(kept_response.body, coding)
+        if kept_request.cut or kept_response.cut or response_body.cut:
+            # Judged only whole: a body past what is kept would be judged on a part of it.
+            self.ledger.not_judged["body past the kept size"] += 1
+            return
         # The app has its whole answer; judging starts now, in this same step of the loop,
         # so a token is on the watch before the app can possibly redeem it.
         seen = Seen(
@@ -203,11 +229,9 @@ class ValidationProxy:
             query=scope.get("query_string", b"").decode("latin-1"),
             request_headers=tuple(headers),
             request_body=kept_request.body,
-            status=response.status_code,
-            response_headers=tuple(
-                (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw
-            ),
-            response_body=decoded(kept_response.body, response.headers.get("content-encoding")),
+            status=response.status,
+            response_headers=response_headers,
+            response_body=response_body.body,
             at=sent_at,
             sent=sent,
             answered=answered,
@@ -220,15 +244,20 @@ class ValidationProxy:
         except Exception as exc:  # a fault of ours must never reach the app's traffic
             self._print(f"proxy: could not judge {seen.method} {seen.path}: {_reason(exc)}")
 
+    def _target(self, scope: Scope) -> bytes:
+        """The request target upstream: the upstream URL's path, then the app's, and its query."""
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        if raw_path == b"*":  # OPTIONS *: the server as a whole
+            return b"*"
+        base = self.upstream.raw_path.split(b"?")[0].rstrip(b"/")
+        query = scope.get("query_string", b"")
+        return base + raw_path + (b"?" + query if query else b"")
+
     def _url(self, scope: Scope, scheme: str) -> httpx.URL:
         base = self.upstream
         if scheme == "ws":
             base = base.copy_with(scheme="wss" if base.scheme == "https" else "ws")
-        path = base.raw_path.split(b"?")[0].rstrip(b"/") + scope.get(
-            "raw_path", scope["path"].encode()
-        )
-        query = scope.get("query_string", b"")
-        return base.copy_with(raw_path=path + (b"?" + query if query else b""))
+        return base.copy_with(raw_path=self._target(scope))
 
     async def _upstream_failed(self, send: Send, status: int, what: str) -> None:
         """502/504 naming the upstream; the proxy's own answer, outside the contract."""
@@ -237,7 +266,7 @@ class ValidationProxy:
             f"the upstream {self.shown_upstream} {what}; this answer comes from mockplatform "
             "proxy, not from the platform, and is outside the contract"
         )
-        title = "Upstream timeout" if status == 504 else "Upstream unreachable"
+        title = "Upstream timeout" if status == 504 else "Bad gateway"
         self._print(f"upstream {status}: {detail}")
         body = json.dumps(
             {
@@ -277,7 +306,7 @@ class ValidationProxy:
         ]
         passed = [
             (name, value)
-            for name, value in _inbound(headers, self.upstream)
+            for name, value in _inbound(headers, self.upstream, self.config.admin_token)
             if name.lower() not in WEBSOCKET_HANDSHAKE
         ]
         try:
@@ -286,7 +315,7 @@ class ValidationProxy:
                 additional_headers=passed,
                 subprotocols=offered or None,  # type: ignore[arg-type]
                 open_timeout=self.config.timeout,
-                max_size=None,
+                max_size=MAX_WEBSOCKET_MESSAGE,
                 compression=None,
             )
         except (OSError, TimeoutError, InvalidHandshake) as exc:
@@ -331,13 +360,16 @@ class ValidationProxy:
 
 
 class _Kept:
-    """The first `MAX_KEPT_BODY` bytes of a body, for the judge."""
+    """The first `MAX_KEPT_BODY` bytes of a body, for the judge; `cut` if there was more."""
 
     def __init__(self) -> None:
         self._chunks: list[bytes] = []
         self._size = 0
+        self.cut = False
 
     def add(self, chunk: bytes) -> None:
+        if self._size + len(chunk) > MAX_KEPT_BODY:
+            self.cut = True
         if self._size < MAX_KEPT_BODY:
             self._chunks.append(chunk[: MAX_KEPT_BODY - self._size])
             self._size += len(self._chunks[-1])
@@ -345,11 +377,6 @@ class _Kept:
     @property
     def body(self) -> bytes:
         return b"".join(self._chunks)
-
-
-# The proxy relays each app's cookies in its own headers; a jar of its own would only grow
-# with every Set-Cookie the upstream sends, for all clients at once. This one keeps none.
-_NO_COOKIES = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _headers(scope: Scope) -> list[tuple[str, str]]:
@@ -365,22 +392,58 @@ def _named_in_connection(headers: list[tuple[str, str]]) -> set[str]:
     }
 
 
-def _inbound(headers: list[tuple[str, str]], upstream: httpx.URL) -> list[tuple[str, str]]:
+def _inbound(
+    headers: list[tuple[str, str]], upstream: httpx.URL, admin_token: str | None
+) -> list[tuple[str, str]]:
     """The app's headers as the upstream gets them: end-to-end ones as sent, its own Host,
-    and this proxy added to Via."""
+    and this proxy added to Via. The proxy's own admin token is the proxy's: never passed
+    on to an upstream that may be staging (another one, for the upstream mock, is)."""
     dropped = HOP_BY_HOP | _named_in_connection(headers) | {"host"}
-    kept = [(name, value) for name, value in headers if name not in dropped]
+    kept = [
+        (name, value)
+        for name, value in headers
+        if name not in dropped
+        and not (name == ADMIN_TOKEN_HEADER and _is_token(value, admin_token))
+    ]
     via = ", ".join([value for name, value in kept if name == "via"] + [VIA])
     host = upstream.netloc.decode("ascii").rpartition("@")[2]
     return [("host", host), *[(n, v) for n, v in kept if n != "via"], ("via", via)]
 
 
-def _outbound(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def _is_token(value: str, admin_token: str | None) -> bool:
+    return admin_token is not None and hmac.compare_digest(value.encode(), admin_token.encode())
+
+
+def _outbound(status: int, raw: Headers) -> Headers:
     """The upstream's headers as the app gets them: all of them, repeats and case as they
-    came, but the hop-by-hop ones (the server frames the body to the app itself)."""
+    came, but the hop-by-hop ones (the server frames the body to the app itself), and a
+    Content-Length on an answer that has no body (204, 304: RFC 9110 8.6)."""
     text = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
     dropped = HOP_BY_HOP | _named_in_connection(text)
+    if status in (204, 304):
+        dropped |= {"content-length"}
     return [(k, v) for k, v in raw if k.decode("latin-1").lower() not in dropped]
+
+
+# What uvicorn refuses to send (its httptools protocol's own checks): a header name that is
+# not a token, a value with a control character.
+_BAD_NAME = re.compile(b'[\x00-\x1f\x7f()<>@,;:\\[\\]={} \t\\\\"]')
+_BAD_VALUE = re.compile(b"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _odd_answer(status: int, headers: Headers) -> str | None:
+    """Why the upstream's answer cannot be passed on as it is, if it cannot."""
+    if not 200 <= status <= 599:
+        return f"answered with status {status}, which is no final HTTP status (200-599)"
+    if any(_BAD_NAME.search(name) or _BAD_VALUE.search(value) for name, value in headers):
+        return "answered with a header that HTTP does not allow"
+    return None
+
+
+def _length(headers: list[tuple[str, str]]) -> int:
+    """The request's Content-Length, or a size past any bound if it has none (chunked)."""
+    value = next((v for n, v in headers if n == "content-length"), "")
+    return int(value) if value.strip().isdigit() else MAX_KEPT_BODY + 1
 
 
 def _has_body(headers: list[tuple[str, str]]) -> bool:

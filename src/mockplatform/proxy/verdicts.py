@@ -336,6 +336,7 @@ class Ledger:
     keep: int = 1000
     exchanges: int = 0
     upstream_failures: int = 0
+    not_judged: Counter[str] = field(default_factory=Counter)  # exchanges passed on, by why
     kept: deque[dict[str, Any]] = field(init=False)
     counts: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
 
@@ -366,6 +367,8 @@ class Ledger:
                 text += f"\n  {side}: {', '.join(rules)}"
         if notes:
             text += f"\n  {notes} note(s) on the project's assumptions (not violations)"
+        for why, n in sorted(self.not_judged.items()):
+            text += f"\n  {n} exchange(s) passed on but not judged: {why}"
         if self.upstream_failures:
             text += f"\n  {self.upstream_failures} request(s) the upstream did not answer (502/504)"
         return text

@@ -1,0 +1,225 @@
+"""`mockplatform proxy` on a real port in front of upstreams that send what no platform should:
+odd statuses, bodies that cannot be, gzip bombs, endless headers, huge WebSocket messages.
+Each upstream is the test's own raw bytes (`fakes.RawUpstream`)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+from websockets.sync.server import ServerConnection, serve
+
+from mockplatform.core.spec import Spec
+from mockplatform.proxy.validation_proxy import MAX_WEBSOCKET_MESSAGE, ProxyConfig, ValidationProxy
+from mockplatform.testing import serve_in_thread
+from tests.mockplatform import proxy_fakes as fakes
+from tests.mockplatform.processes import _start, free_port, stop, wait_until
+from tests.mockplatform.proxy.test_proxy import PROXY_SERVER, proxy_to, token_request
+
+CLI = [sys.executable, "-m", "mockplatform.cli"]
+JSON_OK = fakes.raw_answer(
+    b"200 OK", [b"Content-Type: application/json", b"Content-Length: 2"], b"{}"
+)
+
+
+@pytest.mark.parametrize("status", [b"999 Odd", b"600 Beyond", b"101 Switching Protocols"])
+def test_a_status_http_does_not_have_is_a_502_naming_the_upstream(
+    spec: Spec, status: bytes
+) -> None:
+    answer = fakes.raw_answer(status, [b"Content-Length: 2"], b"ok")
+    with fakes.RawUpstream(lambda head: answer) as upstream, proxy_to(spec, upstream.url) as proxy:
+        response = token_request(proxy.url)
+        assert response.status_code == 502
+        body = response.json()
+        assert body["upstream"] == upstream.url
+        assert body["outsideContract"] is True
+        assert status.split()[0].decode() in body["detail"]
+        proxy.settle()
+    assert proxy.app.ledger.upstream_failures == 1
+    assert proxy.app.ledger.listed(notes=True) == []
+
+
+def test_a_204_with_a_content_length_reaches_the_app(spec: Spec) -> None:
+    answer = fakes.raw_answer(b"204 No Content", [b"Content-Length: 5", b"X-Kept: yes"])
+    with (
+        fakes.RawUpstream(lambda head: answer, keep_alive=True) as upstream,
+        proxy_to(spec, upstream.url) as proxy,
+    ):
+        for _ in range(2):  # and the connection after it still serves
+            response = httpx.delete(f"{proxy.url}/anything")
+            assert (response.status_code, response.content) == (204, b"")
+            assert response.headers["x-kept"] == "yes"
+            assert "content-length" not in response.headers
+
+
+def test_options_star_is_passed_on_not_a_5xx(spec: Spec) -> None:
+    answer = fakes.raw_answer(b"200 OK", [b"Allow: GET, POST", b"Content-Length: 0"])
+    with fakes.RawUpstream(lambda head: answer) as upstream, proxy_to(spec, upstream.url) as proxy:
+        host, port = proxy.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
+            connection.sendall(b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = b"".join(iter(lambda: connection.recv(65536), b""))
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert b"\r\nallow: GET, POST\r\n" in answer
+    assert upstream.heads[0].startswith(b"OPTIONS * HTTP/1.1\r\n")
+
+
+def test_endless_headers_are_a_502_not_a_pile(spec: Spec) -> None:
+    headers = [b"X-Filler-%d: %s" % (n, b"f" * 1000) for n in range(200)]  # 200 KB of head
+    answer = fakes.raw_answer(b"200 OK", [*headers, b"Content-Length: 0"])
+    with fakes.RawUpstream(lambda head: answer) as upstream, proxy_to(spec, upstream.url) as proxy:
+        response = token_request(proxy.url)
+    assert response.status_code == 502
+    assert "headers past" in response.json()["detail"]
+
+
+def gzip_bomb(inflated: int) -> bytes:
+    """`inflated` zero bytes, gzipped: about a thousandth of that on the wire."""
+    return gzip.compress(b"\0" * inflated, compresslevel=9)
+
+
+def test_a_gzip_bomb_is_passed_on_unread_and_holds_no_one_up(spec: Spec) -> None:
+    bomb = gzip_bomb(200 * 1024 * 1024)
+    bombed = fakes.raw_answer(
+        b"200 OK",
+        [
+            b"Content-Type: application/json",
+            b"Content-Encoding: gzip",
+            b"Content-Length: %d" % len(bomb),
+        ],
+        bomb,
+    )
+
+    def answer(head: bytes) -> bytes:
+        return bombed if b"bomb" in head else JSON_OK
+
+    with (
+        fakes.RawUpstream(answer, keep_alive=True) as upstream,
+        proxy_to(spec, upstream.url) as proxy,
+    ):
+        delays: list[float] = []
+
+        def other_client() -> None:
+            for _ in range(20):
+                started = time.monotonic()
+                httpx.get(f"{proxy.url}/other", timeout=5)
+                delays.append(time.monotonic() - started)
+
+        other = threading.Thread(target=other_client)
+        other.start()
+        with httpx.stream("POST", f"{proxy.url}/api/widget/token?bomb=1", json={}) as response:
+            wire = b"".join(response.iter_raw())
+        other.join()
+        proxy.settle()
+    assert wire == bomb  # the app gets the answer as it came, to inflate as it likes
+    assert max(delays) < 1.0
+    assert proxy.app.ledger.not_judged == {"body past the kept size": 1}
+    assert proxy.app.ledger.listed(notes=True) == []
+
+
+def test_the_proxys_own_admin_token_stays_with_the_proxy(spec: Spec) -> None:
+    with fakes.RawUpstream(lambda head: JSON_OK, keep_alive=True) as upstream:
+        app = ValidationProxy(ProxyConfig(upstream.url, admin_token="proxy-T0ken"), spec)
+        with serve_in_thread(app, **PROXY_SERVER) as url:
+            httpx.get(f"{url}/_mock/clock", headers={"X-Mock-Admin-Token": "proxy-T0ken"})
+            httpx.get(f"{url}/api/x", headers={"X-Mock-Admin-Token": "proxy-T0ken"})
+            httpx.get(f"{url}/_mock/clock", headers={"X-Mock-Admin-Token": "upstreams-own"})
+    sent = b"".join(upstream.heads).lower()
+    assert b"proxy-t0ken" not in sent
+    assert b"x-mock-admin-token: upstreams-own" in sent  # another is the upstream's to judge
+
+
+@contextmanager
+def websocket_upstream(handler: object) -> Iterator[str]:
+    with serve(handler, "127.0.0.1", 0, max_size=None) as server:  # type: ignore[arg-type]
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.socket.getsockname()[1]}"
+        finally:
+            server.shutdown()
+
+
+def test_websocket_messages_are_bounded_both_ways(spec: Spec) -> None:
+    huge = "x" * (MAX_WEBSOCKET_MESSAGE + 1)
+    received: list[int] = []
+
+    def upstream_handler(websocket: ServerConnection) -> None:
+        for message in websocket:
+            received.append(len(message))
+            websocket.send(huge if message == "send me a huge one" else "small")
+
+    with websocket_upstream(upstream_handler) as upstream, proxy_to(spec, upstream) as proxy:
+        address = proxy.url.replace("http", "ws") + "/sdk/calls/call_1"
+        with connect(address, max_size=None) as websocket:
+            websocket.send("hello")
+            assert websocket.recv(timeout=5) == "small"
+            websocket.send("send me a huge one")
+            with pytest.raises(ConnectionClosed):
+                websocket.recv(timeout=5)
+        with connect(address, max_size=None) as websocket:
+            websocket.send(huge)
+            with pytest.raises(ConnectionClosed) as closed:
+                websocket.recv(timeout=5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    assert MAX_WEBSOCKET_MESSAGE + 1 not in received
+
+
+def test_the_upstream_answer_keeps_its_bytes(spec: Spec) -> None:
+    """The raw client relays repeated headers, their case and a body in parts unchanged."""
+    body = json.dumps({"a": "é" * 10}).encode()
+    answer = fakes.raw_answer(
+        b"200 OK",
+        [b"X-Twice: 1", b"X-Twice: 2", b"Transfer-Encoding: chunked"],
+        b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (5, body[:5], len(body) - 5, body[5:]),
+    )
+    with (
+        fakes.RawUpstream(lambda head: answer, keep_alive=True) as upstream,
+        proxy_to(spec, upstream.url) as proxy,
+    ):
+        responses = [httpx.get(f"{proxy.url}/x") for _ in range(3)]
+    assert all(r.content == body for r in responses)
+    assert all(r.headers.get_list("x-twice") == ["1", "2"] for r in responses)
+    assert len(upstream.heads) == 3
+    assert upstream.connections == 1  # kept alive, reused
+
+
+def test_a_live_calls_key_is_masked_in_the_proxys_log(tmp_path: Path) -> None:
+    """`mockplatform proxy` as run: uvicorn's line for a WebSocket prints its path and query."""
+    with socket.socket() as closed:  # an upstream that refuses: the proxy refuses the socket
+        closed.bind(("127.0.0.1", 0))
+        upstream = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    port, log = free_port(), tmp_path / "proxy.log"
+    command = [*CLI, "proxy", "--upstream", upstream, "--port", str(port), "--log-level", "info"]
+    process = _start(command, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: answers(url), "mockplatform proxy", process, log)
+        with pytest.raises(InvalidStatus):
+            connect(f"ws://127.0.0.1:{port}/sdk/calls/call_1?key={LIVE_KEY}", open_timeout=5)
+    finally:
+        stop(process)
+    printed = log.read_text()
+    assert "/sdk/calls/call_1?key=" in printed
+    assert LIVE_KEY not in printed
+
+
+LIVE_KEY = "lk_4f9b2c7d1e8a6f3b"
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/_mock/violations", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
