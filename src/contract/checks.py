@@ -19,8 +19,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from contract.outcomes import CheckResult, Exchange, contains_credential
-from contract.probe import Probe, near_miss
-from contract.tokens import predictability, random_part
+from contract.probe import Issued, Probe, wrong_keys
+from contract.tokens import (
+    one_character_changed,
+    predictability,
+    random_part,
+    with_later_expiry,
+)
 from mockplatform.core.spec import bearer_credential, resolve_ref
 
 UNIQUE_IDS_REQUESTS = 12
@@ -74,7 +79,10 @@ def bad_credentials(probe: Probe) -> dict[str, dict[str, str]]:
         "Bearer without a key": {"Authorization": "Bearer"},
         "the key without the Bearer scheme": {"Authorization": key},
         "an unknown key": {"Authorization": f"Bearer nas_contract_{secrets.token_hex(8)}"},
-        "a key one character off": {"Authorization": f"Bearer {near_miss(key)}"},
+        **{
+            what: {"Authorization": f"Bearer {wrong}"}
+            for what, (wrong, _) in wrong_keys(key).items()
+        },
     }
 
 
@@ -117,10 +125,16 @@ def inactive_agent(probe: Probe, result: CheckResult) -> None:
 
 
 def inactive_subscription(probe: Probe, result: CheckResult) -> None:
-    key = probe.settings.inactive_key
-    if not key:
+    """Every inactive key given (the docs name two causes: trial expired, cancelled)."""
+    keys = probe.settings.inactive_keys
+    if not keys:
         result.not_verified("no --inactive-key given (nor found in /_mock/world)")
         return
+    for key in keys:
+        _inactive_key(probe, result, key)
+
+
+def _inactive_key(probe: Probe, result: CheckResult, key: str) -> None:
     exchange = probe.request_token(headers=probe.auth(key))
     probe.require(result, probe.create, exchange, {403}, "an inactive subscription must get 403")
     # Either order of 403 and 404 is legitimate when both apply; 401 or 200 is not.
@@ -215,14 +229,56 @@ def reuse_statuses(probe: Probe) -> set[int]:
     return redeem_rejections(probe) - named or redeem_rejections(probe)
 
 
-def single_use(probe: Probe, result: CheckResult) -> None:
-    if not probe.redeem_available:
-        result.not_verified(f"the target does not serve {probe.redeem_op.title}")
+def unknown_statuses(probe: Probe) -> set[int]:
+    """The spec's refusal of a token never issued: the one with an example named `unknown`."""
+    op = probe.redeem_op
+    named = {status for status in op.responses if "unknown" in op.example_names(status)}
+    return named or redeem_rejections(probe)
+
+
+def redeem_offered(probe: Probe, result: CheckResult) -> None:
+    """Whether the target offers the redeem, decided by a freshly issued token's; once it
+    does, that redeem is judged like any other (an undocumented status is a FAIL)."""
+    presence = probe.redeem_presence
+    if presence is None or not probe.redeem_available:
+        result.not_verified(probe.redeem_absence())
         return
+    fresh = "a freshly issued token must redeem"
+    probe.require(result, probe.redeem_op, presence, redeem_successes(probe), fresh)
+
+
+def _token_to_redeem(probe: Probe, result: CheckResult) -> Issued | None:
+    """A fresh token for a check of the redeem; None (NOT VERIFIED, saying why) without one."""
+    if probe.without_redeem(result):
+        return None
     issued = probe.issue()
     result.requests += 1
     if issued is None:
         result.not_verified("the target issued no token to redeem")
+    return issued
+
+
+def forged_tokens(probe: Probe, result: CheckResult) -> None:
+    """Tokens the target never issued, some shaped like its own, must be refused."""
+    issued = _token_to_redeem(probe, result)
+    if issued is None:
+        return
+    forged = {
+        "a token never issued": f"contract-never-issued-{secrets.token_hex(12)}",
+        "an issued token with one character changed": one_character_changed(issued.token),
+    }
+    later = with_later_expiry(issued.token)
+    if later is not None:
+        forged["the issued JWT with its exp moved later, the same signature"] = later
+    refused = unknown_statuses(probe)
+    for what, token in forged.items():
+        rule = f"{what} must be refused on redeem"
+        probe.require(result, probe.redeem_op, probe.redeem(token), refused, rule)
+
+
+def single_use(probe: Probe, result: CheckResult) -> None:
+    issued = _token_to_redeem(probe, result)
+    if issued is None:
         return
     first = probe.redeem(issued.token)
     fresh = "a fresh token must be redeemable once"

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.outcomes import CheckResult, Violation, mask
+from contract.probe import REDEEM_OFFERED
 from contract.settings import PHASES, ContractError, Settings
 from contract.traffic import THROTTLED, Traffic
 from mockplatform.core.spec import (
@@ -154,6 +155,7 @@ def _run_engine(
         links.not_verified("the stateful phase was not run")
     elif not include_redeem:
         links.not_verified("the target does not serve redeemWidgetToken")
+        links.blocked_by = REDEEM_OFFERED
     elif not stateful_ran or outcome.links_followed == 0:
         links.not_verified("schemathesis followed no link")
     else:
@@ -204,6 +206,7 @@ def _collect(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:
                     rule=mask(_rule(info.failure), secrets),
                     curl=_mask_curl(info.code_sample, secrets),
                     response=mask(_response_text(response), secrets),
+                    status=status,
                 )
             )
 
@@ -235,7 +238,7 @@ def _judge(
         curl = _mask_curl(case.as_curl_command(), secrets)
         text = mask(_response_text(response), secrets)
         rule = f"{why}: {mask(_rule(failure), secrets)}"
-        _result(outcome, name).warn(Violation(rule, curl, text))
+        _result(outcome, name).warn(Violation(rule, curl, text, status))
         return False
 
     return keep

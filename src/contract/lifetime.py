@@ -102,21 +102,15 @@ class LifetimeCheck:
         is_jwt = self._sample is not None and decode_jwt(self._sample.token) is not None
         if mode is ExpiryMode.JWT:
             return ExpiryMode.JWT if is_jwt else self._unobservable("the token is not a JWT")
-        if mode in (ExpiryMode.AUTO, ExpiryMode.FAST) and probe.has_clock:
-            if probe.redeem_available:
-                return ExpiryMode.FAST
-            if mode is ExpiryMode.FAST:
-                return self._unobservable(f"the target does not serve {probe.redeem_op.title}")
-        if mode is ExpiryMode.FAST:
+        if mode is ExpiryMode.FAST and not probe.has_clock:
             return self._unobservable(
                 "fast mode needs the mock's POST /_mock/clock/advance, which the target lacks"
             )
-        if probe.redeem_available:
-            return ExpiryMode.REALTIME
-        return self._unobservable(
-            f"the target does not serve {probe.redeem_op.title}: no redeem after expiry "
-            "can be seen refused"
-        )
+        if probe.without_redeem(self.result):
+            return None  # no redeem after expiry can be seen refused
+        if mode is not ExpiryMode.REALTIME and probe.has_clock:
+            return ExpiryMode.FAST
+        return ExpiryMode.REALTIME
 
     def _unobservable(self, why: str) -> ExpiryMode | None:
         """No mode applies: NOT VERIFIED, saying why (returns no mode)."""

@@ -92,6 +92,7 @@ class Violation:
     rule: str
     curl: str = ""
     response: str = ""
+    status: int | None = None  # the response's status, which `--allow CHECK:STATUS` names
 
 
 @dataclass
@@ -110,6 +111,11 @@ class CheckResult:
     more_violations: int = 0  # seen but not kept, to keep the report readable
     # What the check sent and got back, as (curl, response), keys masked: the HTML report's.
     sent: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    # NOT VERIFIED because another check's subject is absent (the redeem operation): under
+    # --strict only allowing that check excuses it.
+    blocked_by: str = ""
+    # The status of every warning's response, those not kept included (None: no response).
+    warned_statuses: set[int | None] = field(default_factory=set, repr=False)
 
     def _raise_to(self, outcome: Outcome) -> None:
         if _SEVERITY[outcome] > _SEVERITY[self.outcome]:
@@ -122,6 +128,7 @@ class CheckResult:
     def warn(self, violation: Violation) -> None:
         """A target's choice differs from our assumption, or it was lenient: not a violation."""
         self._raise_to(Outcome.WARN)
+        self.warned_statuses.add(violation.status)
         self._keep(self.warnings, violation)
 
     def _keep(self, kept: list[Violation], violation: Violation) -> None:
@@ -150,6 +157,8 @@ class CheckResult:
         self.more_violations += other.more_violations
         self.requests += other.requests
         self.sent += other.sent[: MAX_SENT_KEPT - len(self.sent)]
+        self.warned_statuses |= other.warned_statuses
+        self.blocked_by = self.blocked_by or other.blocked_by
         if other.outcome is Outcome.NOT_VERIFIED and self.outcome is Outcome.PASS:
             self.not_verified(other.note)
         elif other.note and not self.note:
@@ -195,10 +204,21 @@ class Report:
         return next((check for check in self.checks if check.name == name), None)
 
     def counts_as_failure(self, check: CheckResult) -> bool:
-        """FAIL always; WARN and NOT VERIFIED too under --strict, unless --allow names the check."""
+        """FAIL always; WARN and NOT VERIFIED too under --strict, unless --allow names the check
+        (a check NOT VERIFIED for want of what another check looks for: unless it names that
+        one), or names it at the status of every response it warned about."""
         if check.outcome is Outcome.FAIL:
             return True
-        return self.strict and check.outcome is not Outcome.PASS and check.name not in self.allowed
+        if not self.strict or check.outcome is Outcome.PASS:
+            return False
+        if check.blocked_by:
+            return check.blocked_by not in self.allowed
+        if check.name in self.allowed:
+            return False
+        return not (
+            check.outcome is Outcome.WARN
+            and all(f"{check.name}:{status}" in self.allowed for status in check.warned_statuses)
+        )
 
     @property
     def conformant(self) -> bool:

@@ -27,12 +27,16 @@ from mockplatform.core.spec import (
     response_kind,
 )
 
-KEY_VARIABLES = ("CONTRACT_API_KEY", "CONTRACT_INACTIVE_KEY")
+API_KEY_VARIABLE = "CONTRACT_API_KEY"
+INACTIVE_KEY_VARIABLE = "CONTRACT_INACTIVE_KEY"
 KEY_HINT = (
-    "keys are shown as $CONTRACT_API_KEY / $CONTRACT_INACTIVE_KEY (a --header's value as "
-    "$CONTRACT_HEADER_NAME): export them to replay"
+    "keys are shown as $CONTRACT_API_KEY / $CONTRACT_INACTIVE_KEY (the second --inactive-key "
+    "as $CONTRACT_INACTIVE_KEY_2...; a --header's value as $CONTRACT_HEADER_NAME): export them "
+    "to replay"
 )
 JSON = "application/json"
+UNROUTED = (404, 405)  # what a server answers on a path or method it does not route
+REDEEM_OFFERED = "redeem_offered"  # the check that says whether the target offers the redeem
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,23 @@ class Issued:
 def near_miss(key: str) -> str:
     """The key with its last character changed: a wrong key that a prefix match would accept."""
     return key[:-1] + ("x" if key[-1] != "x" else "y")
+
+
+def wrong_keys(key: str) -> dict[str, tuple[str, str]]:
+    """Keys that are wrong by a little, each with the shell expression that yields it from
+    $CONTRACT_API_KEY: what a comparison of only the first or last characters lets through."""
+    variable = API_KEY_VARIABLE
+    off = near_miss(key)
+    return {
+        "a key one character off": (off, f"${{{variable}%?}}{off[-1]}"),
+        "the key with characters added": (key + "x", f"${{{variable}}}x"),
+        "a prefix of the key": (key[:-1], f"${{{variable}%?}}"),
+    }
+
+
+def inactive_key_variable(position: int) -> str:
+    """$CONTRACT_INACTIVE_KEY for the first --inactive-key, $CONTRACT_INACTIVE_KEY_2 after."""
+    return INACTIVE_KEY_VARIABLE + (f"_{position + 1}" if position else "")
 
 
 class Probe:
@@ -65,15 +86,11 @@ class Probe:
         )
         # Each key the run knows, of any length, and every variant of it we send, printed as
         # shell expressions (matched as whole tokens, so a short key scrambles no words).
-        self.secrets = {
-            key: f"${variable}"
-            for key, variable in zip(
-                (settings.api_key, settings.inactive_key), KEY_VARIABLES, strict=True
-            )
-            if key
-        }
-        wrong = near_miss(settings.api_key)
-        self.secrets[wrong] = "${CONTRACT_API_KEY%?}" + wrong[-1]
+        self.secrets = {settings.api_key: f"${API_KEY_VARIABLE}"}
+        for position, key in enumerate(settings.inactive_keys):
+            self.secrets.setdefault(key, f"${inactive_key_variable(position)}")
+        for wrong, expression in wrong_keys(settings.api_key).values():
+            self.secrets.setdefault(wrong, expression)
         # A gateway's --header may carry a credential of its own: shown as a variable too.
         for name, value in settings.headers.items():
             if value:
@@ -83,9 +100,12 @@ class Probe:
     def close(self) -> None:
         self._client.close()
 
-    def add_secret(self, inactive_key: str) -> None:
-        """A key found during the run (the mock's inactive key) is masked like a given one."""
-        self.secrets[inactive_key] = f"${KEY_VARIABLES[1]}"
+    def add_inactive_key(self, key: str) -> None:
+        """A key found during the run (the mock's inactive ones) is used and masked like a
+        given one."""
+        settings = self.settings
+        self.secrets[key] = f"${inactive_key_variable(len(settings.inactive_keys))}"
+        settings.inactive_keys = (*settings.inactive_keys, key)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -207,10 +227,40 @@ class Probe:
         return exchange.status == 200 and isinstance(body, dict) and "endpoints" in body
 
     @cached_property
+    def redeem_presence(self) -> Exchange | None:
+        """The redeem of a freshly issued token, which decides whether the target offers the
+        operation (a token it never issued could be refused with any status, 404 included).
+        None when not asked (--no-redeem) or when the target issued no token."""
+        if self.settings.no_redeem:
+            return None
+        issued = self.issue()
+        return None if issued is None else self.redeem(issued.token)
+
+    @cached_property
     def redeem_available(self) -> bool:
-        """Whether the target serves the redeem operation (an unrouted path gets 404/405)."""
-        exchange = self.redeem("contract-probe-never-issued")
-        return exchange.status is not None and exchange.status in self.redeem_op.responses
+        """Whether the target serves the redeem operation: it answered a fresh token's
+        redeem, with anything but the 404 or 405 of a path it does not route."""
+        presence = self.redeem_presence
+        return presence is not None and presence.status not in UNROUTED
+
+    def redeem_absence(self) -> str:
+        """Why the redeem operation is taken as absent (for a NOT VERIFIED note)."""
+        title = self.redeem_op.title
+        if self.settings.no_redeem:
+            return f"--no-redeem: the target declares no {title}"
+        presence = self.redeem_presence
+        if presence is None:
+            return f"the target issued no token, so {title} could not be tried"
+        return f"the target does not serve {title} ({presence.status} for a fresh token)"
+
+    def without_redeem(self, result: CheckResult) -> bool:
+        """True, leaving `result` NOT VERIFIED because of it, when there is no redeem: under
+        --strict that is excused only by `--allow redeem_offered`, never by the check's name."""
+        if self.redeem_available:
+            return False
+        result.not_verified(self.redeem_absence())
+        result.blocked_by = REDEEM_OFFERED
+        return True
 
     @cached_property
     def has_clock(self) -> bool:
@@ -319,6 +369,7 @@ class Probe:
             rule=rule,
             curl=exchange.curl(self.secrets),
             response=exchange.response_text(self.secrets),
+            status=exchange.status,
         )
 
 

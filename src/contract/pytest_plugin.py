@@ -28,15 +28,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--contract-api-key", help="an API key with an active subscription")
     group.addoption("--contract-agent-id", help="an active agent (default: the spec's example)")
     group.addoption("--contract-spec", help="openapi.yaml (default: the repository's)")
-    group.addoption("--contract-inactive-key", help="a key whose subscription is inactive")
+    group.addoption(
+        "--contract-inactive-key",
+        action="append",
+        default=[],
+        help="a key whose subscription is inactive (repeatable)",
+    )
     group.addoption(
         "--contract-expiry", default="auto", help="auto, fast, realtime or jwt (see contract run)"
     )
     group.addoption("--contract-inactive-agent-id", help="an inactive agent: expect 404")
     group.addoption("--contract-instance-id", help="an instance of the agent: expect 200")
+    group.addoption(
+        "--contract-no-redeem", action="store_true", help="the target has no redeem: send none"
+    )
     group.addoption("--contract-strict", action="store_true", help="WARN and NOT VERIFIED fail")
     group.addoption(
-        "--contract-allow", action="append", default=[], help="a check --contract-strict spares"
+        "--contract-allow",
+        action="append",
+        default=[],
+        help="a check --contract-strict spares (CHECK:STATUS: its WARNs at that status)",
     )
     group.addoption("--contract-max-requests", type=int, help="send at most N requests")
     group.addoption("--contract-rate", type=float, help="at most N requests per second")
@@ -131,12 +142,15 @@ def _report(session: pytest.Session) -> Any:
     one-line reason it could not test."""
     config = session.config
     if _REPORT_KEY not in config.stash:
+        from contract.registry import check_allowance
         from contract.runner import run
         from contract.settings import ContractError, ExpiryMode, Settings
 
         option = config.getoption
         selected = frozenset(item.check for item in session.items if isinstance(item, ContractItem))
         try:
+            for allowed in option("contract_allow"):
+                check_allowance(allowed)
             settings = Settings(
                 base_url=option("contract_base_url"),
                 api_key=option("contract_api_key"),
@@ -144,8 +158,9 @@ def _report(session: pytest.Session) -> Any:
                 instance_id=option("contract_instance_id"),
                 inactive_agent_id=option("contract_inactive_agent_id"),
                 spec_path=Path(option("contract_spec")) if option("contract_spec") else None,
-                inactive_key=option("contract_inactive_key"),
+                inactive_keys=tuple(option("contract_inactive_key")),
                 expiry=ExpiryMode(option("contract_expiry")),
+                no_redeem=option("contract_no_redeem"),
                 strict=option("contract_strict"),
                 allow=frozenset(option("contract_allow")),
                 max_requests=option("contract_max_requests"),

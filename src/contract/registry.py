@@ -90,6 +90,21 @@ CHECKS: tuple[Check, ...] = (
         universal="unpredictable-tokens",
     ),
     _scripted(
+        checks.redeem_offered,
+        "the target offers the redeem operation: a freshly issued token redeems with the "
+        "documented answer (a 404 or 405 for it, or --no-redeem, is absence: NOT VERIFIED, and "
+        "so are the checks that need the redeem; under --strict only --allow redeem_offered "
+        "excuses them)",
+        needs=REDEEM,
+    ),
+    _scripted(
+        checks.forged_tokens,
+        "a token the target never issued is refused on redeem with the documented status: an "
+        "arbitrary one, an issued one with one character changed, and an issued JWT with its "
+        "exp moved later under the same signature",
+        needs=REDEEM,
+    ),
+    _scripted(
         checks.single_use,
         "a token redeems once, starting its own call; a second redeem gets exactly the "
         "documented 409; of 10 simultaneous redeems exactly one succeeds",
@@ -182,6 +197,17 @@ def select(only: list[str] | None = None, skip: list[str] | None = None) -> froz
             )
     chosen = set(only) if only else set(BY_NAME)
     return frozenset(chosen - set(skip or []))
+
+
+def check_allowance(allowed: str) -> None:
+    """An `--allow` is a check's name, or CHECK:STATUS with an HTTP status; else exit 2."""
+    name, colon, status = allowed.partition(":")
+    if name not in BY_NAME:
+        raise ContractError(f"--allow: unknown check {name!r}; choose from {', '.join(BY_NAME)}")
+    if colon and not (status.isdigit() and 100 <= int(status) <= 599):
+        raise ContractError(
+            f"--allow {allowed!r}: write CHECK:STATUS with an HTTP status (e.g. 422)"
+        )
 
 
 def markdown_table() -> str:

@@ -174,18 +174,20 @@ def discover(probe: Probe, report: Report) -> None:
     world = _world(probe)
     if world is not None:
         found = []
-        if settings.inactive_key is None:
-            settings.inactive_key = next(
-                (
-                    account.get("apiKey")
-                    for account in world.get("accounts", [])
-                    if account.get("subscription") in INACTIVE_SUBSCRIPTIONS
-                ),
-                None,
-            )
-            if settings.inactive_key:
-                probe.add_secret(settings.inactive_key)
-                found.append("an inactive key")
+        if not settings.inactive_keys:
+            for subscription in INACTIVE_SUBSCRIPTIONS:  # one key of each kind
+                key = next(
+                    (
+                        account.get("apiKey")
+                        for account in world.get("accounts", [])
+                        if account.get("subscription") == subscription and account.get("apiKey")
+                    ),
+                    None,
+                )
+                if key:
+                    probe.add_inactive_key(key)
+            if settings.inactive_keys:
+                found.append(f"{len(settings.inactive_keys)} inactive keys")
         if settings.inactive_agent_id is None:
             settings.inactive_agent_id = next(
                 (a.get("id") for a in world.get("agents", []) if a.get("active") is False), None

@@ -46,13 +46,18 @@ class Settings:
     api_key: str
     agent_id: str | None = None  # default: the agentId of the spec's request example
     spec_path: Path | None = None
-    inactive_key: str | None = None
+    # Keys whose subscription is inactive: the docs name two causes (trial expired,
+    # cancelled), so one of each may be given; every one must get 403.
+    inactive_keys: tuple[str, ...] = ()
     # default: on the mock, one of the agent's instances (/_mock/world); else the spec example's
     instance_id: str | None = None
     inactive_agent_id: str | None = None  # on the mock: found in /_mock/world
     expiry: ExpiryMode = ExpiryMode.AUTO
+    no_redeem: bool = False  # the target declares no redeem operation: none is sent
     strict: bool = False
-    allow: frozenset[str] = frozenset()  # checks --strict does not fail for WARN/NOT VERIFIED
+    # Checks --strict does not fail for WARN / NOT VERIFIED; CHECK:STATUS spares only the
+    # WARNs whose response had that status.
+    allow: frozenset[str] = frozenset()
     max_examples: int = DEFAULT_MAX_EXAMPLES
     seed: int = DEFAULT_SEED
     timeout: float = DEFAULT_TIMEOUT
@@ -88,6 +93,10 @@ class Settings:
             raise ContractError("--rate must be a positive number of requests per second")
         if not self.timeout > 0:
             raise ContractError("--timeout must be a positive number of seconds")
+        if any(not key.strip() for key in self.inactive_keys):
+            raise ContractError(
+                "--inactive-key is empty; pass a key whose subscription is inactive"
+            )
         if "authorization" in {name.lower() for name in self.headers}:
             raise ContractError("--header cannot set Authorization; pass the key with --api-key")
         from mockplatform.core.spec import SpecError
@@ -121,7 +130,7 @@ class Settings:
     @property
     def secrets(self) -> list[str]:
         """Values never to print: the keys given to the harness."""
-        return [key for key in (self.api_key, self.inactive_key) if key]
+        return [key for key in (self.api_key, *self.inactive_keys) if key]
 
 
 def request_example(operation: dict) -> dict:

@@ -6,6 +6,7 @@ import base64
 import json
 import math
 import re
+import string
 from typing import Any
 
 # The least randomness in what varies between tokens.
@@ -33,6 +34,35 @@ def decode_jwt(token: str) -> dict[str, Any] | None:
 
 def _b64url(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def one_character_changed(token: str) -> str:
+    """`token` with the second-to-last character of its random part replaced by another of
+    the same kind (a base64 signature's last character may carry bits nobody reads)."""
+    position = len(token) - (2 if len(random_part(token)) > 1 else 1)
+    old = token[position]
+    alphabet = next(
+        (
+            kind
+            for kind in (string.ascii_lowercase, string.ascii_uppercase, string.digits)
+            if old in kind
+        ),
+        string.ascii_lowercase,
+    )
+    new = alphabet[(alphabet.find(old) + 1) % len(alphabet)]
+    return token[:position] + new + token[position + 1 :]
+
+
+def with_later_expiry(token: str, seconds: int = 3600) -> str | None:
+    """A JWT's payload re-encoded with `exp` `seconds` later and the same signature: a token
+    only a server that checks no signature would take. None if `token` is no JWT with exp."""
+    claims = decode_jwt(token)
+    if claims is None or not isinstance(claims.get("exp"), int | float):
+        return None
+    header, _, signature = token.split(".")
+    later = json.dumps({**claims, "exp": int(claims["exp"]) + seconds}, separators=(",", ":"))
+    payload = base64.urlsafe_b64encode(later.encode()).rstrip(b"=").decode()
+    return f"{header}.{payload}.{signature}"
 
 
 def random_part(token: str) -> str:

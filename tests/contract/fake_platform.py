@@ -29,9 +29,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mockplatform.core.spec import CREATE_TOKEN, Spec, documented_request_problem
 
 ACTIVE_KEY = "fake_live_4f9a1c2e8b7d"
-INACTIVE_KEY = "fake_lapsed_0b3e5d7c9a1f"
+INACTIVE_KEY = "fake_lapsed_0b3e5d7c9a1f"  # its trial expired
+CANCELLED_KEY = "fake_cancelled_7e2a4c6b8d0f"  # its subscription was cancelled
 INSTANCE_ID = "3b241101-e2bb-4255-8caf-4136c566a962"
 INACTIVE_AGENT_ID = "9d5ed678-fe57-4cca-a76b-c1d2b2c3e4f5"
+OTHER_AGENT_ID = "1c6f0e9a-8b2d-4e5f-9a3b-7c4d2e1f0a9b"  # another customer's active agent
+OTHER_INSTANCE_ID = "5e8d1a2b-3c4f-4a6b-8d9e-0f1a2b3c4d5e"  # an instance of that agent
+TOKEN_INDEX = 20  # token_prefix_match: the characters of a token its index holds
 MAX_BODY = 65536
 
 
@@ -56,6 +60,14 @@ class Behaviour:
     echo_key: bool = False  # a 401 says which key the caller sent
     always_500: bool = False  # the voice platform behind it is down: 500 to everything
     any_language: bool = False  # a language outside the documented options is accepted
+    key_match: str | None = None  # "starts_with": a key that begins with the key; "prefix"
+    cancelled_ok: bool = False  # only an expired trial is refused; a cancelled key gets tokens
+    unknown_token_404: bool = False  # a redeem answers a token it never issued 404 Not Found
+    instance_unchecked: bool = False  # any instanceId is accepted, an unknown one included
+    instance_crash: bool = False  # an unknown instanceId crashes the prompt enrichment: 500
+    instance_lifetime: float | None = None  # a token minted for an instance lives this long
+    unverified_jwt: bool = False  # (jwt) the redeem trusts the claims, never the signature
+    token_prefix_match: bool = False  # the redeem finds a token by its first TOKEN_INDEX chars
     # Legitimate choices
     extra_fields: bool = False  # undocumented extra fields in every body
     jwt: bool = False  # the token is a JWT carrying iat/exp
@@ -64,7 +76,7 @@ class Behaviour:
     no_redeem: bool = False  # like a real platform: the SDK redeems out of sight
     charset: bool = False  # application/json; charset=utf-8
     exact_bearer: bool = False  # only "Bearer" itself (else the scheme in any case, RFC 7235)
-    any_instance: bool = False  # an instance of another agent (or none known) is accepted
+    any_instance: bool = False  # an instance of another agent is accepted (an unknown is not)
     documented_only: bool = False  # callerName is any string: no length or character limit
     null_as_absent: bool = False  # {"language": null} is read as no language
     unprocessable: bool = False  # 422 with a body of its own for an invalid request, not 400
@@ -91,6 +103,7 @@ class FakePlatform:
     behaviour: Behaviour
     agents: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, _Token] = field(default_factory=dict)
+    calls: dict[str, _Token] = field(default_factory=dict)  # the same tokens, by call id
     offset: float = 0.0
     inactive_agents: set[str] = field(default_factory=lambda: {INACTIVE_AGENT_ID})
     instances: dict[str, str] = field(default_factory=dict)  # instance -> its agent
@@ -152,10 +165,17 @@ class FakePlatform:
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or (self.behaviour.exact_bearer and scheme != "Bearer"):
             return 401
-        if hmac.compare_digest(key.strip().encode(), ACTIVE_KEY.encode()):
+        key = key.strip()
+        if hmac.compare_digest(key.encode(), ACTIVE_KEY.encode()):
             return None
-        if hmac.compare_digest(key.strip().encode(), INACTIVE_KEY.encode()):
+        if self.behaviour.key_match == "starts_with" and key.startswith(ACTIVE_KEY):
+            return None
+        if self.behaviour.key_match == "prefix" and key and ACTIVE_KEY.startswith(key):
+            return None
+        if hmac.compare_digest(key.encode(), INACTIVE_KEY.encode()):
             return 403
+        if hmac.compare_digest(key.encode(), CANCELLED_KEY.encode()):
+            return None if self.behaviour.cancelled_ok else 403
         return 401
 
     async def gateway(self, request: Request) -> JSONResponse | None:
@@ -206,7 +226,10 @@ class FakePlatform:
         if not known:
             return self.error(op, 404)
         instance = body.get("instanceId")
-        known_instance = b.any_instance or self.instances.get(instance) == agent
+        owner = self.instances.get(instance)
+        if instance is not None and owner is None and b.instance_crash:
+            return self.error(op, 500)
+        known_instance = b.instance_unchecked or owner == agent or (b.any_instance and owner)
         if instance is not None and (b.instance_not_found or not known_instance):
             return self.error(op, 404, detail="no such instance")
         if b.unicode_crash and not body.get("callerName", "").isascii():
@@ -216,9 +239,11 @@ class FakePlatform:
         agent_name = self.agents.get(body["agentId"], "Any Agent")
         issued_at = self.now()
         lifetime = b.lifetime if b.lifetime is not None else self.spec.token_lifetime_seconds
-        token = self.new_token(issued_at, lifetime)
+        if instance is not None and b.instance_lifetime is not None:
+            lifetime = b.instance_lifetime
         call_id = f"call_{secrets.token_hex(12)}"
-        self.tokens[token] = _Token(call_id, agent_name, issued_at + lifetime)
+        token = self.new_token(issued_at, lifetime, call_id)
+        self.tokens[token] = self.calls[call_id] = _Token(call_id, agent_name, issued_at + lifetime)
         payload: dict[str, Any] = {"accessToken": token, "callId": call_id, "agentName": agent_name}
         if b.drop_field:
             payload.pop(b.drop_field)
@@ -226,7 +251,7 @@ class FakePlatform:
             payload |= {"expiresIn": lifetime, "region": "ap-south-1"}
         return self.json(payload)
 
-    def new_token(self, issued_at: float, lifetime: float) -> str:
+    def new_token(self, issued_at: float, lifetime: float, call_id: str) -> str:
         if self.behaviour.fixed_token:
             return "rt_live_fixed_token_for_everyone"
         if self.behaviour.sequential_tokens:
@@ -234,7 +259,8 @@ class FakePlatform:
         if not self.behaviour.jwt:
             return f"rt_live_{secrets.token_urlsafe(24)}"
         header = _b64({"alg": "HS256", "typ": "JWT"})
-        claims = _b64({"iat": int(issued_at), "exp": int(issued_at + lifetime), "sub": "call"})
+        expires = int(issued_at + lifetime)
+        claims = _b64({"iat": int(issued_at), "exp": expires, "sub": call_id})
         signature = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
         return f"{header}.{claims}.{signature}"
 
@@ -262,9 +288,11 @@ class FakePlatform:
         body = await self.read(request, op)
         if isinstance(body, JSONResponse):
             return body
-        token = self.tokens.get(body["accessToken"])
         b = self.behaviour
+        token = self.find(body["accessToken"])
         if token is None:
+            if b.unknown_token_404:
+                return JSONResponse({"message": "Not Found"}, 404)
             return self.error(op, 401, example="unknown")
         if self.now() >= token.expires_at and not b.never_expires:
             return self.error(op, 401, example="expired")
@@ -283,6 +311,26 @@ class FakePlatform:
         if self.behaviour.extra_fields:
             payload["sdkSession"] = secrets.token_hex(8)
         return self.json(payload, 201)
+
+    def find(self, sent: str) -> _Token | None:
+        """The token a redeem names: looked up as issued, unless a defect says otherwise."""
+        b = self.behaviour
+        if b.unverified_jwt:
+            parts = sent.split(".")
+            try:
+                claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+            except (IndexError, ValueError):
+                return None
+            token = self.calls.get(claims.get("sub", "")) if isinstance(claims, dict) else None
+            if token is not None and isinstance(claims.get("exp"), int):
+                token.expires_at = claims["exp"]  # what the token says is taken as true
+            return token
+        if b.token_prefix_match:
+            return next(
+                (t for key, t in self.tokens.items() if key[:TOKEN_INDEX] == sent[:TOKEN_INDEX]),
+                None,
+            )
+        return self.tokens.get(sent)
 
     async def control_index(self, request: Request) -> JSONResponse:
         return JSONResponse({"endpoints": ["GET /_mock/scenarios"]})
@@ -317,10 +365,13 @@ def _b64(claims: dict[str, Any]) -> str:
 def create_fake_app(spec: Spec, behaviour: Behaviour, agent_id: str) -> Starlette:
     # Its own instance, and the spec example's (which schemathesis's examples phase sends).
     example = spec.operation(CREATE_TOKEN).document["requestBody"]["content"]["application/json"]
-    instances = {INSTANCE_ID: agent_id, example["example"]["instanceId"]: agent_id}
-    platform = FakePlatform(
-        spec, behaviour, agents={agent_id: "Front Desk Agent"}, instances=instances
-    )
+    instances = {
+        INSTANCE_ID: agent_id,
+        example["example"]["instanceId"]: agent_id,
+        OTHER_INSTANCE_ID: OTHER_AGENT_ID,
+    }
+    agents = {agent_id: "Front Desk Agent", OTHER_AGENT_ID: "Another Customer's Agent"}
+    platform = FakePlatform(spec, behaviour, agents=agents, instances=instances)
     create, redeem = spec.operation("createWidgetToken"), spec.operation("redeemWidgetToken")
     routes = [Route(create.path, platform.create_token, methods=[create.method])]
     if not behaviour.no_redeem:

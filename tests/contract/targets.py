@@ -6,7 +6,13 @@ from typing import Any
 
 from contract import Settings
 from mockplatform.server.world import DEFAULT_API_KEY
-from tests.contract.fake_platform import ACTIVE_KEY, INACTIVE_AGENT_ID, INACTIVE_KEY, INSTANCE_ID
+from tests.contract.fake_platform import (
+    ACTIVE_KEY,
+    CANCELLED_KEY,
+    INACTIVE_AGENT_ID,
+    INACTIVE_KEY,
+    INSTANCE_ID,
+)
 
 SEED = 7
 MAX_EXAMPLES = 5
@@ -19,7 +25,7 @@ def fake_settings(url: str, **overrides: Any) -> Settings:
     """The fake platform with its active and inactive keys."""
     options: dict[str, Any] = {
         "api_key": ACTIVE_KEY,
-        "inactive_key": INACTIVE_KEY,
+        "inactive_keys": (INACTIVE_KEY, CANCELLED_KEY),
         "instance_id": INSTANCE_ID,
         "inactive_agent_id": INACTIVE_AGENT_ID,
     }

@@ -17,6 +17,7 @@ from contract.cli import main
 from mockplatform.server.world import DEFAULT_AGENT_ID
 from tests.contract.fake_platform import (
     ACTIVE_KEY,
+    CANCELLED_KEY,
     INACTIVE_AGENT_ID,
     INACTIVE_KEY,
     INSTANCE_ID,
@@ -36,18 +37,23 @@ def gate_command() -> list[str]:
     return [os.path.expandvars(word) if "$" in word else word for word in words[1:]]
 
 
-def test_the_gate_passes_a_correct_staging(serve_fake, tmp_path, monkeypatch) -> None:
-    url = serve_fake(Behaviour(no_redeem=True, clock=False))
-    environment = {
+def staging_environment(url: str) -> dict[str, str]:
+    """The variables the gate reads, for the fake at `url` with its keys and ids."""
+    return {
         "CONTRACT_BASE_URL": url,
         "CONTRACT_API_KEY": ACTIVE_KEY,
         "CONTRACT_INACTIVE_KEY": INACTIVE_KEY,
+        "CONTRACT_INACTIVE_KEY_2": CANCELLED_KEY,
         "CONTRACT_AGENT_ID": DEFAULT_AGENT_ID,
         "CONTRACT_INSTANCE_ID": INSTANCE_ID,
         "CONTRACT_INACTIVE_AGENT_ID": INACTIVE_AGENT_ID,
         "CONTRACT_RATE": "500",  # the repository variable: a local fake takes more than 20/s
     }
-    for name, value in environment.items():
+
+
+def test_the_gate_passes_a_correct_staging(serve_fake, tmp_path, monkeypatch) -> None:
+    url = serve_fake(Behaviour(no_redeem=True, clock=False))
+    for name, value in staging_environment(url).items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
     code = main([*gate_command(), "--quiet"])

@@ -35,6 +35,18 @@ SCRIPTED_FAULTS = {
     "an inactive agent gets a token": (Behaviour(inactive_agent_ok=True), "inactive_agent"),
     "sequential tokens": (Behaviour(sequential_tokens=True), "unpredictable_tokens"),
     "a 401 that echoes the key it was sent": (Behaviour(echo_key=True), "no_credential_echo"),
+    "a key that starts with the key accepted": (Behaviour(key_match="starts_with"), "auth_first"),
+    "a prefix of the key accepted": (Behaviour(key_match="prefix"), "auth_first"),
+    "a cancelled subscription gets tokens": (Behaviour(cancelled_ok=True), "inactive_subscription"),
+    "a never-issued token answered 404": (Behaviour(unknown_token_404=True), "forged_tokens"),
+    "tokens found by their first characters": (
+        Behaviour(token_prefix_match=True),
+        "forged_tokens",
+    ),
+    "a JWT redeemed without checking its signature": (
+        Behaviour(jwt=True, unverified_jwt=True),
+        "forged_tokens",
+    ),
 }
 
 

@@ -1,0 +1,101 @@
+"""Issue 21's harness holes: each one caught, against a fake with exactly that defect, and the
+correct fakes (their legitimate choices included) still pass.
+
+What a single knob makes one check FAIL is in test_faults.py; here are the holes that need
+more than one run, a command line, or the report's bookkeeping to show.
+"""
+
+from __future__ import annotations
+
+import json
+
+from contract import Outcome
+from contract.cli import main
+from contract.runner import run
+from tests.contract.conftest import started
+from tests.contract.fake_platform import ACTIVE_KEY, CANCELLED_KEY, INACTIVE_KEY, Behaviour
+from tests.contract.targets import NO_SCHEMATHESIS, fake_settings
+from tests.contract.test_example_gate import gate_command, staging_environment
+
+REDEEM_NEEDED = ("single_use", "forged_tokens", "token_lifetime")
+
+
+def run_gate(url: str, tmp_path, monkeypatch, *extra: str) -> tuple[int, dict]:
+    """examples/contract-gate.yml's command, as is, against the fake at `url`."""
+    for name, value in staging_environment(url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    code = main([*gate_command(), "--quiet", *extra])
+    return code, json.loads((tmp_path / "reports" / "contract.json").read_text())
+
+
+def outcomes(report: dict) -> dict[str, str]:
+    return {check["name"]: check["outcome"] for check in report["checks"]}
+
+
+# -- 1. the redeem's presence ------------------------------------------------------------------
+
+
+def test_a_redeem_that_answers_a_never_issued_token_404_fails_the_strict_gate(
+    serve_fake, tmp_path, monkeypatch
+) -> None:
+    """Its presence is decided by a fresh token (201): offered, so the 404 is a FAIL."""
+    url = serve_fake(Behaviour(unknown_token_404=True))  # its clock: no real waiting
+    code, report = run_gate(url, tmp_path, monkeypatch)
+    assert code == 1
+    seen = outcomes(report)
+    assert seen["redeem_offered"] == "PASS"
+    assert seen["forged_tokens"] == "FAIL"
+    assert seen["single_use"] == "PASS"
+
+
+def test_an_absent_redeem_is_excused_only_by_allowing_redeem_offered(serve_fake) -> None:
+    url = serve_fake(Behaviour(no_redeem=True, clock=False))
+    dependents = frozenset({*REDEEM_NEEDED, "stateful_links"})
+    old_gate = fake_settings(url, phases=("stateful",), strict=True, allow=dependents)
+    report = run(old_gate)
+    assert report.get("redeem_offered").outcome is Outcome.NOT_VERIFIED
+    assert "404 for a fresh token" in report.get("redeem_offered").note
+    for name in dependents:
+        check = report.get(name)
+        assert check.outcome is Outcome.NOT_VERIFIED and check.blocked_by == "redeem_offered"
+        assert report.counts_as_failure(check), name  # allowing the check itself is not enough
+    assert report.exit_code == 1
+    allowed = fake_settings(url, phases=NO_SCHEMATHESIS, strict=True, allow=EXCUSED)
+    assert run(allowed).exit_code == 0
+
+
+EXCUSED = frozenset({"redeem_offered", "documented_errors"})  # a 500 cannot be provoked
+
+
+def test_no_redeem_declares_none_and_sends_none(serve_fake) -> None:
+    url = serve_fake(Behaviour(clock=False))  # it does serve one: --no-redeem sends it nothing
+    report = run(fake_settings(url, phases=NO_SCHEMATHESIS, no_redeem=True, strict=True))
+    for name in ("redeem_offered", *REDEEM_NEEDED):
+        assert report.get(name).outcome is Outcome.NOT_VERIFIED
+        assert "--no-redeem" in report.get(name).note
+    assert not started[url].tokens or not any(t.used for t in started[url].tokens.values())
+    assert report.exit_code == 1  # --strict: the absence must be allowed by name
+    allowed = fake_settings(url, phases=NO_SCHEMATHESIS, no_redeem=True, strict=True, allow=EXCUSED)
+    assert run(allowed).exit_code == 0
+
+
+# -- 5. every --inactive-key -------------------------------------------------------------------
+
+
+def test_every_inactive_key_is_checked(serve_fake, capsys) -> None:
+    """The docs name two causes of a 403; a platform that forgets one fails, whichever order
+    the keys are given in (one given twice used to keep only the last)."""
+    url = serve_fake(Behaviour(cancelled_ok=True))
+    base = ["run", "--base-url", url, "--api-key", ACTIVE_KEY, "--phases", "", "--quiet"]
+    base += ["--checks", "inactive_subscription"]
+    for first, second in ((CANCELLED_KEY, INACTIVE_KEY), (INACTIVE_KEY, CANCELLED_KEY)):
+        code = main([*base, "--inactive-key", first, "--inactive-key", second])
+        out = capsys.readouterr().out
+        assert code == 1
+        assert CANCELLED_KEY not in out and INACTIVE_KEY not in out
+        variable = "$CONTRACT_INACTIVE_KEY" + ("" if first == CANCELLED_KEY else "_2")
+        assert f'Bearer \'"{variable}"' in out  # the cancelled key's request, replayable
+    correct = serve_fake(Behaviour())
+    base[2] = correct
+    assert main([*base, "--inactive-key", INACTIVE_KEY, "--inactive-key", CANCELLED_KEY]) == 0
