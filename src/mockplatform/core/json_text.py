@@ -11,6 +11,12 @@ from typing import Any
 JSON_MEDIA_TYPE = "application/json"
 
 
+def media_type(content_type: str | None) -> str:
+    """A Content-Type's media type, the one way it is read: lower-case (RFC 9110 says media
+    types are case-insensitive), parameters (`; charset=utf-8`) left out, "" when absent."""
+    return (content_type or "").partition(";")[0].strip().lower()
+
+
 class _DuplicateKey(ValueError):
     def __init__(self, key: str) -> None:
         super().__init__(key)

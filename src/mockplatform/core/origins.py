@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockplatform.core.headers import header_dict
-from mockplatform.core.json_text import JSON_MEDIA_TYPE
+from mockplatform.core.json_text import JSON_MEDIA_TYPE, media_type
 
 LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
 _LOCAL_ORIGIN = re.compile(f"^{LOCAL_ORIGINS}$")
@@ -110,12 +110,12 @@ class ControlGuard:
         if scope["method"] in _STATE_CHANGING and (
             _has_body(headers) or b"content-type" in headers
         ):
-            media_type = headers.get(b"content-type", b"").decode("latin-1")
-            if media_type.partition(";")[0].strip().lower() != JSON_MEDIA_TYPE:
+            sent = headers.get(b"content-type", b"").decode("latin-1")
+            if media_type(sent) != JSON_MEDIA_TYPE:
                 return (
                     415,
                     "Unsupported media type",
-                    f"Content-Type is {media_type or 'none'!r}; send the body as JSON with "
+                    f"Content-Type is {sent or 'none'!r}; send the body as JSON with "
                     "Content-Type: application/json",
                 )
         return None

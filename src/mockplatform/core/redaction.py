@@ -10,6 +10,7 @@ field are escaped, so a `%0A` in a path cannot print a line of its own.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from mockplatform.core.credentials import TOKEN_PREFIX, mask_secret
@@ -65,6 +66,29 @@ def mask_text(text: str) -> str:
     """Any access token in `text` masked, whatever surrounds it, and any secret field's value."""
     text = _FIELD_TEXT.sub(lambda m: f'"{m[1]}"{m[2]}{mask_secret(m[3])}', text)
     return _TOKEN_TEXT.sub(lambda match: mask_secret(match.group()), text)
+
+
+# What may stand beside a credential in a text: anything but the characters keys are made of.
+KEY_EDGE_BEFORE = r"(?<![A-Za-z0-9_\-])"
+KEY_EDGE_AFTER = r"(?![A-Za-z0-9_\-])"
+
+
+def values_pattern(values: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern for every value, longest first (so no stand-in is masked again), each
+    matched as a whole token (not inside a longer run of key characters): a short key is
+    masked without scrambling the words that happen to contain it."""
+    ordered = sorted({value for value in values if value}, key=len, reverse=True)
+    if not ordered:
+        return None
+    alternatives = "|".join(re.escape(value) for value in ordered)
+    return re.compile(f"{KEY_EDGE_BEFORE}(?:{alternatives}){KEY_EDGE_AFTER}")
+
+
+def mask_values(text: str, replacements: dict[str, str]) -> str:
+    """Masking by value, the one way: each known secret in `text` replaced by its stand-in
+    (`mask_secret`'s form in the proxy, a shell variable in the harness's reports)."""
+    pattern = values_pattern(replacements)
+    return text if pattern is None else pattern.sub(lambda m: replacements[m.group()], text)
 
 
 def mask_body(body: bytes) -> Any:

@@ -314,10 +314,17 @@ def bearer_credential(header: str) -> str | None:
 def resolve_ref(document: dict[str, Any], node: Any) -> Any:
     """`node`, or what its `$ref` (a local JSON pointer, `#/...`) points to in `document`."""
     while isinstance(node, dict) and "$ref" in node:
-        target: Any = document
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
+        node = walk_pointer(document, node["$ref"])
+    return node
+
+
+def walk_pointer(document: Any, pointer: str) -> Any:
+    """What a JSON pointer (RFC 6901, `/a/b~1c`, or a `$ref`'s `#/a/b`) names in `document`:
+    the one walk of a pointer (a missing step raises KeyError, IndexError or TypeError)."""
+    node = document
+    for part in pointer.removeprefix("#").split("/")[1:]:
+        step = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(step)] if isinstance(node, list) else node[step]
     return node
 
 
@@ -441,8 +448,7 @@ def universal_rules(spec: Spec) -> dict[str, str]:
 def documented_schema(spec: Spec, schema: Any) -> Any:
     """`schema` with `$ref`s resolved and every assumed keyword left out: what a request must
     satisfy by the platform's documentation alone."""
-    while isinstance(schema, dict) and "$ref" in schema:
-        schema = _pointer(spec.document, schema["$ref"])
+    schema = resolve_ref(spec.document, schema)
     if isinstance(schema, list):
         return [documented_schema(spec, item) for item in schema]
     if not isinstance(schema, dict):
@@ -461,12 +467,6 @@ def documented_request_problem(operation: Operation, spec: Spec, body: Any) -> I
         return None
     schema = documented_schema(spec, media["schema"])
     return _first_problem(Draft202012Validator(schema, format_checker=FormatChecker()), body)
-
-
-def _pointer(document: Any, ref: str) -> Any:
-    for part in ref.removeprefix("#/").split("/"):
-        document = document[part.replace("~1", "/").replace("~0", "~")]
-    return document
 
 
 def _check_contract_marks(spec_path: Path, node: Any, where: str) -> None:

@@ -33,13 +33,13 @@ class Issued:
 
 @dataclass(frozen=True)
 class Observation:
-    """What the watch concluded: a rule (a verdicts.py name) and what happened."""
+    """What the watch concluded: a rule (one of the judge's) and what happened."""
 
     rule: str
     detail: str
 
 
-# The rules the watch can conclude; verdicts.py registers them with their sides.
+# The rules the watch can conclude; judge.py registers them with their sides.
 UNIQUE_IDS = "unique_ids"
 TOKEN_LIFETIME = "token_lifetime"
 SINGLE_USE = "single_use"

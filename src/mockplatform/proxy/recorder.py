@@ -24,10 +24,10 @@ from typing import Any
 import yaml
 
 from mockplatform.core.credentials import mask_secret
+from mockplatform.core.json_text import JSON_MEDIA_TYPE, media_type
+from mockplatform.core.judge import UNAUTHENTICATED, Seen
 from mockplatform.core.spec import CREATE_TOKEN, Operation
 from mockplatform.core.token_watch import digest
-from mockplatform.proxy.exchanges import JSON, Seen, media_type
-from mockplatform.proxy.verdicts import UNAUTHENTICATED
 
 PLACEHOLDER = "nas_recorded_key_{}"
 
@@ -54,7 +54,7 @@ class Recorder:
         if operation.operation_id != CREATE_TOKEN or seen.status not in operation.responses:
             return
         body, key = seen.request_json(), seen.bearer()
-        if key is None or media_type(seen.header("content-type")) != JSON:
+        if key is None or media_type(seen.header("content-type")) != JSON_MEDIA_TYPE:
             return
         if not isinstance(body, dict) or operation.validate_request(body) is not None:
             return
@@ -141,12 +141,12 @@ class Recorder:
 
 def _example(operation: Operation, seen: Seen) -> str | None:
     """Which named example of the status the answer is (by its `error`), where there are several."""
-    names = operation.example_names(seen.status)
-    body = seen.response_json()
-    if len(names) < 2 or not isinstance(body, dict):
+    status, body = seen.status, seen.response_json()
+    names = operation.example_names(status) if status is not None else []
+    if len(names) < 2 or status is None or not isinstance(body, dict):
         return None
     return next(
-        (n for n in names if operation.example(seen.status, n).get("error") == body.get("error")),
+        (n for n in names if operation.example(status, n).get("error") == body.get("error")),
         None,
     )
 

@@ -2,8 +2,9 @@
 
 Every request goes to the upstream and its answer comes back unchanged — status, headers
 (repeats kept), body bytes as they stream, a WebSocket message by message — and only then,
-off the answer's path, the exchange is judged against openapi.yaml (verdicts.py), its tokens
-watched (token_watch.py) and, with `--record`, remembered as a scenario (recorder.py).
+off the answer's path, the exchange is judged against openapi.yaml by the core's judge
+(through verdicts.py, which keeps its tokens on the watch) and, with `--record`,
+remembered as a scenario (recorder.py).
 
 As a gateway in RFC 9110's sense it drops the hop-by-hop headers each way (`Connection` and
 the headers it names, `Keep-Alive`, `Transfer-Encoding`, `TE`, `Trailer`, `Upgrade`, the
@@ -32,9 +33,10 @@ from starlette.routing import Route, Router
 from starlette.types import Message, Receive, Scope, Send
 
 from mockplatform.core.errors import ConfigError
+from mockplatform.core.judge import Seen
 from mockplatform.core.origins import ControlGuard
 from mockplatform.core.spec import Spec
-from mockplatform.proxy.exchanges import MAX_KEPT_BODY, Seen, decoded, printable
+from mockplatform.proxy.exchanges import MAX_KEPT_BODY, decoded, printable
 from mockplatform.proxy.recorder import Recorder
 from mockplatform.proxy.upstream import Headers, UpstreamError, UpstreamPool, UpstreamTimeout
 from mockplatform.proxy.verdicts import Judge, Ledger
@@ -235,6 +237,7 @@ class ValidationProxy:
             at=sent_at,
             sent=sent,
             answered=answered,
+            base_url=self.shown_upstream,
         )
         try:
             self.ledger.add(self.judge.judge(seen))

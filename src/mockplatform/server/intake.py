@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from starlette.types import Message, Receive
 
 from mockplatform.core.errors import Rejection
-from mockplatform.core.json_text import JSON_MEDIA_TYPE, Malformed, parse_json
+from mockplatform.core.json_text import JSON_MEDIA_TYPE, Malformed, media_type, parse_json
 from mockplatform.core.spec import Invalid
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
@@ -74,12 +74,10 @@ async def read_json_body(
 
 
 def _check_media_type(content_type: str, op_id: str) -> None:
-    media_type = content_type.partition(";")[0].strip().lower()
-    if media_type == JSON_MEDIA_TYPE or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    ):
+    sent = media_type(content_type)
+    if sent == JSON_MEDIA_TYPE or (sent.startswith("application/") and sent.endswith("+json")):
         return
-    shown = f"'{media_type}'" if media_type else "none"
+    shown = f"'{sent}'" if sent else "none"
     raise Rejection(
         op_id,
         415,

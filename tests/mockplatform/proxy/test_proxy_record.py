@@ -86,10 +86,14 @@ def test_a_recording_replays_the_platform_without_a_key(upstream: str, tmp_path:
         listed = httpx.get(f"{proxy}/_mock/violations").json()
     finally:
         stop(process)
-    assert [(v["side"], v["rule"]) for v in listed] == [("client", "missing_credentials")]
+    # The platform's documented 500 to a valid request is a 5xx all the same: its side.
+    assert [(v["side"], v["rule"]) for v in listed] == [
+        ("platform", "no_server_error"),
+        ("client", "missing_credentials"),
+    ]
     printed = log.read_text()
     assert "VIOLATION client missing_credentials createWidgetToken" in printed
-    assert "proxy: 8 exchanges judged; 1 violation(s)" in printed  # the summary, on stop
+    assert "proxy: 8 exchanges judged; 2 violation(s)" in printed  # the summary, on stop
     assert [s for (_, _), s in ((k, r.status_code) for k, r in seen.items())] == [
         200, 200, 404, 403, 500, 401,
     ]  # fmt: skip

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from mockplatform.core.judge import Seen
 from mockplatform.core.spec import CREATE_TOKEN, Spec
-from mockplatform.proxy.exchanges import Seen
 from mockplatform.proxy.recorder import Recorder
 from mockplatform.server.scenario_loader import load_scenario
 from mockplatform.server.world import DEFAULT_AGENT_ID, default_world
