@@ -29,8 +29,9 @@ class ConfigError(MockPlatformError):
 class StoreUnavailable(MockPlatformError):
     """The store behind the mock failed; the message names it (never its password).
 
-    At start-up the command line prints it as one line; mid-run `StoreGuard` answers 503. It is
-    a failure of the mock itself, so it is not one of the platform's documented responses.
+    At start-up the command line prints it as one line; mid-run the mock answers 503
+    (`store_guard`). It is a failure of the mock itself, so it is not one of the platform's
+    documented responses.
     """
 
     def __init__(self, store: str, reason: str) -> None:

@@ -1,4 +1,4 @@
-"""Assembling the mock: the platform's routes, the control API, and the middleware around them."""
+"""Assembling the mock: the platform's routes, the control API, and the one pipeline in front."""
 
 from __future__ import annotations
 
@@ -18,15 +18,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockplatform.core.errors import ConfigError, Rejection
+from mockplatform.core.errors import ConfigError, Rejection, StoreUnavailable
 from mockplatform.core.origins import LOCAL_ORIGINS, ControlGuard
 from mockplatform.core.spec import Spec, load_spec
 from mockplatform.server import control, demo, docs_page, live_call
-from mockplatform.server._fast_path import FastPath
 from mockplatform.server.cors import PageCORS
 from mockplatform.server.faults import RAW_SEND
 from mockplatform.server.intake import DEFAULT_MAX_BODY_BYTES
-from mockplatform.server.journal import Journal, JournalMiddleware
+from mockplatform.server.journal import Journal
+from mockplatform.server.pipeline import Endpoint, Pipeline
 from mockplatform.server.platform import (
     CREATE_TOKEN,
     REDEEM_TOKEN,
@@ -40,7 +40,7 @@ from mockplatform.server.platform import (
 from mockplatform.server.scenario_library import DEFAULT_SCENARIO, build_library, resolve_startup
 from mockplatform.server.scenarios import CallScript
 from mockplatform.server.store import MemoryStore, Store
-from mockplatform.server.store_guard import StoreGuard
+from mockplatform.server.store_guard import render_unavailable
 from mockplatform.server.world import World, default_world
 
 
@@ -58,22 +58,19 @@ class Settings:
 
 
 class MockApp(Starlette):
-    """Starlette, keeping the server's own `send` in an HTTP request's scope.
+    """Starlette behind the one pipeline (pipeline.py), keeping the server's own `send` in an
+    HTTP request's scope.
 
     The network faults need it (faults.py): only the server's `send` leads to the
-    connection, and Starlette's layers each wrap it. `fast_path`, when given, is put in
-    front of Starlette's middleware stack (see _fast_path.py).
+    connection, and Starlette's layers each wrap it.
     """
 
-    def __init__(
-        self, *, fast_path: Callable[[ASGIApp], ASGIApp] | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, pipeline: Callable[[ASGIApp], ASGIApp], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.fast_path = fast_path
+        self.pipeline = pipeline
 
     def build_middleware_stack(self) -> ASGIApp:
-        stack = super().build_middleware_stack()
-        return stack if self.fast_path is None else self.fast_path(stack)
+        return self.pipeline(super().build_middleware_stack())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -98,8 +95,8 @@ def create_app(
 ) -> Starlette:
     """The mock as an ASGI app; `world` is the base every scenario's world builds on.
 
-    `fast_path=False` serves every request through the plain stack (the differential test
-    compares the two).
+    `fast_path=False` routes the platform's operations through Starlette's router too,
+    instead of straight to their endpoints (the differential test compares the two).
     """
     settings = settings or Settings()
     spec = spec or load_spec(settings.spec_path)
@@ -141,27 +138,20 @@ def create_app(
         # The key stays on the server: no web page may call the token endpoint.
         "server_only_paths": frozenset({spec.operation(CREATE_TOKEN).path}),
     }
-    middleware = [
-        Middleware(PageCORS, **cors),
-        Middleware(StoreGuard),  # a failing shared store: 503 naming it (not in the spec)
-        Middleware(JournalMiddleware, journal=journal),
-    ]
+    routed: dict[tuple[str, str], Endpoint] = {}
+    if fast_path:
+        routed = {(op.method, op.path): endpoint for op, endpoint in endpoints}
     app = MockApp(
         lifespan=_closing(store),
         routes=routes,
-        middleware=middleware,
         exception_handlers={
             Rejection: _render_rejection,
             HTTPException: _render_http_error,
+            StoreUnavailable: render_unavailable,  # a failing shared store: 503 naming it
             **control.EXCEPTION_HANDLERS,
         },
-        fast_path=None
-        if not fast_path
-        else partial(
-            FastPath,
-            endpoints={(op.method, op.path): endpoint for op, endpoint in endpoints},
-            cors=PageCORS(_no_app, **cors),
-            journal=journal,
+        pipeline=partial(
+            Pipeline, endpoints=routed, cors=PageCORS(_no_app, **cors), journal=journal
         ),
     )
     app.state.platform = platform
@@ -200,5 +190,5 @@ async def _render_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """What the fast path's CORS wraps: nothing (it uses only its `send`)."""
-    raise AssertionError("the fast path calls the endpoint itself")
+    """What the pipeline's CORS wraps: nothing (it uses only its preflight and `send`)."""
+    raise AssertionError("the pipeline applies CORS itself")

@@ -15,9 +15,7 @@ from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from mockplatform.core.headers import header_dict
+from starlette.types import ASGIApp, Scope
 
 logger = logging.getLogger("mockplatform")
 
@@ -31,20 +29,15 @@ NO_ORIGIN = Headers()  # what a server-only path's answer is built for: no page'
 
 
 class PageCORS(CORSMiddleware):
-    """Starlette's CORS; a server-only path is answered as a request without `Origin` is
-    (it gains `Vary: Origin`, nothing else), preflights included."""
+    """Starlette's CORS, as `pipeline.Pipeline` applies it (its `preflight_response` and
+    `send`); a server-only path is answered as a request without `Origin` is (it gains
+    `Vary: Origin`, nothing else), preflights included."""
 
     def __init__(
         self, app: ASGIApp, /, *, server_only_paths: Set[str] = frozenset(), **kwargs: Any
     ) -> None:
         super().__init__(app, **kwargs)
         self.server_only_paths = server_only_paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self.page_may_call(scope, header_dict(scope)):
-            await self.simple_response(scope, receive, send, request_headers=NO_ORIGIN)
-            return
-        await super().__call__(scope, receive, send)
 
     def page_may_call(self, scope: Scope, headers: dict[bytes, bytes]) -> bool:
         """False for a server-only path; a page's request to one is logged, and noted for

@@ -1,12 +1,13 @@
 """The request journal: what did my backend send, and what did the mock answer?
 
-A pure ASGI middleware (and `Journal.record`, for the fast path), so it sees the body as
-it streams in without buffering it for the handler. Entries keep the request as it came;
-secrets are masked whenever an entry leaves the process (the control API, the log line):
-the API key in `Authorization` and any credential-carrying header (the admin token too),
-credential-carrying query parameters, and access tokens in bodies of any shape (at any
-depth, and in text that is not JSON). What an entry keeps is bounded: the body's first
-`MAX_KEPT_BODY` bytes, at most `MAX_KEPT_HEADERS` headers of `MAX_KEPT_HEADER_BYTES` in all.
+Kept by `pipeline.Pipeline` through `Journal.record`, with the body as the handler read it
+(or as `KeptBody` saw it stream in), never buffered for the handler. Entries keep the
+request as it came; secrets are masked whenever an entry leaves the process (the control
+API, the log line): the API key in `Authorization` and any credential-carrying header (the
+admin token too), credential-carrying query parameters, and access tokens in bodies of any
+shape (at any depth, and in text that is not JSON). What an entry keeps is bounded: the
+body's first `MAX_KEPT_BODY` bytes, at most `MAX_KEPT_HEADERS` headers of
+`MAX_KEPT_HEADER_BYTES` in all.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import time
 from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
-from mockplatform.core.headers import header_dict
 from mockplatform.server.journal_entry import JournalEntry, log_line
 from mockplatform.server.store import Store
 
@@ -175,28 +175,3 @@ def is_journaled(path: str) -> bool:
 def kept_body(chunks: list[bytes]) -> bytes:
     """What the journal keeps of a body that came in `chunks`: its first `MAX_KEPT_BODY` bytes."""
     return b"".join(chunks)[:MAX_KEPT_BODY]  # one short chunk: that very object
-
-
-class JournalMiddleware:
-    def __init__(self, app: ASGIApp, journal: Journal) -> None:
-        self.app = app
-        self.journal = journal
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_journaled(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        body = KeptBody(receive)
-        status: int | None = None  # stays None when a network fault sends nothing
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, body, send_and_note)
-        finally:
-            await self.journal.record(scope, body.kept(), status, started, header_dict(scope))

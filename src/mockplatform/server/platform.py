@@ -126,7 +126,7 @@ class PlatformEndpoint:
     """A platform handler as a plain ASGI app, plus what its rule adds: latency, a fault.
 
     Plain ASGI (a callable object, not a function, so Starlette's `Route` does not wrap it
-    again); the fast path (`_fast_path.FastPath`) calls `answer` itself.
+    again); the pipeline (`pipeline.Pipeline`) calls `answer` itself.
     """
 
     platform: Platform

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Scope
 
 from mockplatform.core.errors import StoreUnavailable
 from mockplatform.core.redaction import printable
@@ -22,37 +23,17 @@ STORE_UNAVAILABLE = "Mock store unavailable"
 RETRY_AFTER_SECONDS = "1"
 
 
-class StoreGuard:
-    """Outside the journal, so a journal write that fails after the response is only logged."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        except StoreUnavailable as exc:
-            response = unavailable_response(scope, exc)
-            if not started:
-                await response(scope, receive, send)
-
-
 def unavailable_response(scope: Scope, exc: StoreUnavailable) -> JSONResponse:
     """The 503 for a request the store failed (logged here, as the store's failure)."""
     log_failure(scope, exc)
     body = {"error": STORE_UNAVAILABLE, "store": exc.store, "detail": str(exc)}
     return JSONResponse(body, 503, headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+async def render_unavailable(request: Request, exc: Exception) -> Response:
+    """The app's exception handler: the routes behind Starlette's router (the control API)."""
+    assert isinstance(exc, StoreUnavailable)
+    return unavailable_response(request.scope, exc)
 
 
 def log_failure(scope: Scope, exc: StoreUnavailable) -> None:

@@ -1,6 +1,7 @@
 """The fast path answers and journals exactly as the plain Starlette stack does.
 
-`_fast_path.FastPath` serves the platform's operations past Starlette's layers. The same
+`pipeline.Pipeline` hands the platform's operations straight to their endpoints, past
+Starlette's router (`create_app(fast_path=False)` routes them through it). The same
 requests (valid, each error, with `Origin` or not, `Prefer`, a scenario header, each network
 fault, the redeem operation) sent to an app with it and to one without must get the same
 status, headers and body, and leave the same journal entry: the shortcut may only be faster.

@@ -1,0 +1,153 @@
+"""Every HTTP request's one path through the mock: CORS, framing, the store guard, the journal.
+
+One pure-ASGI layer in front of Starlette, written once, that every request goes through:
+
+    routing      a request to one of openapi.yaml's operations is handed to its endpoint
+                 (`platform.PlatformEndpoint.answer`) here; everything else (the control API,
+                 the demo, the docs, a wrong method) goes on to Starlette's router. This is
+                 the only shortcut: whichever way a request goes, the jobs below are the same
+                 code, and `create_app(fast_path=False)` sends every request the long way
+                 (tests/mockplatform/server/test_fast_path.py compares the two).
+    CORS         `cors.PageCORS`: Starlette's CORS for the allowed origins, none for a
+                 server-only path; a preflight is answered here
+    framing      every HTML page carries `X-Frame-Options: DENY` and CSP `frame-ancestors
+                 'none'`: no site may frame the demo page (whose "Reset the mock", clicked in
+                 a frame, would come from the mock's own origin and pass the Origin check)
+    store guard  a failing shared store is a 503 naming it (`store_guard`); one that fails
+                 only when the journal keeps the request is logged, the answer being out
+    journal      each request to the platform's API is kept and logged (`Journal.record`),
+                 with the body as it was read
+
+Starlette's own layers (its error and exception middleware) sit behind this one, for the
+routes only they serve; a store failure there is answered by the app's exception handler
+(`store_guard.unavailable_response` too).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Protocol
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mockplatform.core.errors import StoreUnavailable
+from mockplatform.core.headers import header_dict
+from mockplatform.server.cors import NO_ORIGIN, PageCORS
+from mockplatform.server.journal import Journal, KeptBody, is_journaled, kept_body
+from mockplatform.server.store_guard import log_failure, unavailable_response
+
+_ORIGIN = b"origin"
+_VARY = b"vary"
+_VARY_ORIGIN = (b"vary", b"Origin")
+_PREFLIGHT = b"access-control-request-method"
+_CONTENT_TYPE = b"content-type"
+_HTML = b"text/html"
+NOT_FRAMED = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+)
+
+
+class Endpoint(Protocol):
+    """A platform operation's handler (`platform.PlatformEndpoint`)."""
+
+    async def answer(
+        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], seen: list[bytes]
+    ) -> Response:
+        """The response, the request body's chunks added to `seen` as they are read."""
+        ...
+
+
+class Pipeline:
+    """An ASGI app: every HTTP request through CORS, framing, the store guard and the
+    journal; `endpoints` answered directly, everything else by `app`."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        endpoints: Mapping[tuple[str, str], Endpoint],
+        cors: PageCORS,
+        journal: Journal,
+    ) -> None:
+        unjournaled = [path for _, path in endpoints if not is_journaled(path)]
+        assert not unjournaled, f"the journal keeps no {unjournaled}"
+        self.app = app
+        self.endpoints = endpoints
+        self.cors = cors
+        self.journal = journal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = header_dict(scope)
+        endpoint = (
+            None if scope.get("root_path") else self.endpoints.get((scope["method"], scope["path"]))
+        )
+        browser = _ORIGIN in headers and self.cors.page_may_call(scope, headers)
+        if browser and scope["method"] == "OPTIONS" and _PREFLIGHT in headers:
+            await self.cors.preflight_response(Headers(scope=scope))(scope, receive, send)
+            return
+        status: int | None = None  # stays None when a network fault sends nothing
+
+        async def send_through(message: Message) -> None:
+            nonlocal status
+            if message["type"] != "http.response.start":
+                await send(message)
+                return
+            status = message["status"]
+            sent_headers = message.setdefault("headers", [])
+            if endpoint is None:
+                _not_framed(sent_headers)
+            if browser or any(name.lower() == _VARY for name, _ in sent_headers):
+                await self.cors.send(message, send, Headers(scope=scope) if browser else NO_ORIGIN)
+            else:
+                sent_headers.append(_VARY_ORIGIN)
+                await send(message)
+
+        if endpoint is not None:
+            seen: list[bytes] = []
+            try:
+                response: Response
+                try:
+                    response = await endpoint.answer(scope, receive, headers, seen)
+                except StoreUnavailable as exc:
+                    response = unavailable_response(scope, exc)
+                await response(scope, receive, send_through)
+            finally:
+                await self._record(scope, kept_body(seen), status, started, headers)
+            return
+        if not is_journaled(scope["path"]):
+            await self.app(scope, receive, send_through)
+            return
+        body = KeptBody(receive)
+        try:
+            await self.app(scope, body, send_through)
+        finally:
+            await self._record(scope, body.kept(), status, started, headers)
+
+    async def _record(
+        self,
+        scope: Scope,
+        body: bytes,
+        status: int | None,
+        started: float,
+        headers: dict[bytes, bytes],
+    ) -> None:
+        try:
+            await self.journal.record(scope, body, status, started, headers)
+        except StoreUnavailable as exc:  # the answer is out; only the journal misses it
+            log_failure(scope, exc)
+
+
+def _not_framed(headers: list[tuple[bytes, bytes]]) -> None:
+    """An HTML page's headers gain `NOT_FRAMED` (in place)."""
+    for name, value in headers:
+        if name.lower() == _CONTENT_TYPE:
+            if value.startswith(_HTML):
+                headers.extend(NOT_FRAMED)
+            return
