@@ -26,8 +26,10 @@ from contract.tokens import (
     random_part,
     with_later_expiry,
 )
-from mockplatform.core.spec import bearer_credential, resolve_ref
+from mockplatform.core.spec import RuleKind, bearer_credential, resolve_ref, rule_kind
 
+# The spec's named rule (x-contract on instanceId) that an instance must be the agent's own.
+OWNED_INSTANCE = "instance-of-the-agent"
 UNIQUE_IDS_REQUESTS = 12
 UNIQUE_IDS_THREADS = 4
 CONCURRENT_REDEEMS = 10
@@ -113,6 +115,44 @@ def auth_first(probe: Probe, result: CheckResult) -> None:
 def unknown_agent(probe: Probe, result: CheckResult) -> None:
     exchange = probe.request_token(body=probe.token_body(agentId=str(uuid.uuid4())))
     probe.require(result, probe.create, exchange, {404}, "an unknown agentId must get 404")
+
+
+def unknown_instance(probe: Probe, result: CheckResult) -> None:
+    """An instanceId nobody has, sent with the active agent (a generated agentId would be
+    refused first, so schemathesis never reaches the instance)."""
+    if _no_instance_field(probe, result):
+        return
+    exchange = probe.request_token(body=probe.token_body(instanceId=str(uuid.uuid4())))
+    what = "an unknown instanceId with the active agent must get 404"
+    probe.require(result, probe.create, exchange, {404}, what)
+
+
+def instance_of_another_agent(probe: Probe, result: CheckResult) -> None:
+    """Another agent's instance, sent with the active agent: 404 is only our assumption (the
+    spec's `instance-of-the-agent`), so a 200 is a WARN; a 5xx or a wrong body is a FAIL."""
+    instance = probe.settings.other_instance_id
+    if _no_instance_field(probe, result):
+        return
+    if not instance:
+        result.not_verified("no --other-instance-id given (nor found in /_mock/world)")
+        return
+    exchange = probe.request_token(body=probe.token_body(instanceId=instance))
+    what = "an instance of another agent, with the active agent, must get 404"
+    field = request_schema(probe)["properties"]["instanceId"]
+    status = exchange.status
+    if status == 200 and rule_kind(field, OWNED_INSTANCE) is RuleKind.ASSUMED:
+        result.requests += 1
+        assumed = f"(x-contract: {OWNED_INSTANCE}: assumed)"
+        result.warn(probe.violation(f"{what} {assumed}: accepted ({status})", exchange))
+        return
+    probe.require(result, probe.create, exchange, {404}, what)
+
+
+def _no_instance_field(probe: Probe, result: CheckResult) -> bool:
+    if "instanceId" in request_schema(probe).get("properties", {}):
+        return False
+    result.not_verified("the spec's token request has no instanceId")
+    return True
 
 
 def inactive_agent(probe: Probe, result: CheckResult) -> None:

@@ -66,6 +66,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--inactive-agent-id", help="an inactive agent: expect 404 (on the mock: found itself)"
     )
+    run.add_argument(
+        "--other-instance-id",
+        help="an instance of another agent, sent with --agent-id: expect 404 (assumed: a 200 "
+        "is a WARN; on the mock: found itself)",
+    )
     run.add_argument("--spec", type=Path, help="openapi.yaml (default: the repository's)")
     run.add_argument(
         "--inactive-key",
@@ -193,6 +198,7 @@ def _run(args: argparse.Namespace) -> int:
         agent_id=args.agent_id,
         instance_id=args.instance_id,
         inactive_agent_id=args.inactive_agent_id,
+        other_instance_id=args.other_instance_id,
         spec_path=args.spec,
         inactive_keys=(
             *args.inactive_key,

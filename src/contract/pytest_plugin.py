@@ -40,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--contract-inactive-agent-id", help="an inactive agent: expect 404")
     group.addoption("--contract-instance-id", help="an instance of the agent: expect 200")
     group.addoption(
+        "--contract-other-instance-id", help="an instance of another agent: expect 404 (assumed)"
+    )
+    group.addoption(
         "--contract-no-redeem", action="store_true", help="the target has no redeem: send none"
     )
     group.addoption("--contract-strict", action="store_true", help="WARN and NOT VERIFIED fail")
@@ -157,6 +160,7 @@ def _report(session: pytest.Session) -> Any:
                 agent_id=option("contract_agent_id"),
                 instance_id=option("contract_instance_id"),
                 inactive_agent_id=option("contract_inactive_agent_id"),
+                other_instance_id=option("contract_other_instance_id"),
                 spec_path=Path(option("contract_spec")) if option("contract_spec") else None,
                 inactive_keys=tuple(option("contract_inactive_key")),
                 expiry=ExpiryMode(option("contract_expiry")),

@@ -74,6 +74,17 @@ CHECKS: tuple[Check, ...] = (
     ),
     _scripted(checks.unknown_agent, "an unknown agent gets 404 with the documented body"),
     _scripted(
+        checks.unknown_instance,
+        "an unknown instanceId sent with the active agent gets 404 with the documented body "
+        "(never a 5xx)",
+    ),
+    _scripted(
+        checks.instance_of_another_agent,
+        "an instance of another agent (--other-instance-id) sent with the active agent gets "
+        "404; a 200 is a WARN (the spec assumes the 404), a 5xx a FAIL",
+        needs="--other-instance-id",
+    ),
+    _scripted(
         checks.inactive_agent,
         "an inactive agent (--inactive-agent-id) gets 404 with the documented body",
         needs="--inactive-agent-id",

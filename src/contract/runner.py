@@ -193,16 +193,17 @@ def discover(probe: Probe, report: Report) -> None:
                 (a.get("id") for a in world.get("agents", []) if a.get("active") is False), None
             )
             found += ["an inactive agent"] if settings.inactive_agent_id else []
+        instances = world.get("instances", [])
         if settings.instance_id is None:
             settings.instance_id = next(
-                (
-                    i.get("id")
-                    for i in world.get("instances", [])
-                    if i.get("agentId") == settings.agent_id
-                ),
-                None,
+                (i.get("id") for i in instances if i.get("agentId") == settings.agent_id), None
             )
             found += ["an instance of the agent"] if settings.instance_id else []
+        if settings.other_instance_id is None:
+            settings.other_instance_id = next(
+                (i.get("id") for i in instances if i.get("agentId") != settings.agent_id), None
+            )
+            found += ["an instance of another agent"] if settings.other_instance_id else []
         if found:
             report.facts.append(f"from /_mock/world: {', '.join(found)}")
     if settings.instance_id is None:

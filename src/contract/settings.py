@@ -52,6 +52,7 @@ class Settings:
     # default: on the mock, one of the agent's instances (/_mock/world); else the spec example's
     instance_id: str | None = None
     inactive_agent_id: str | None = None  # on the mock: found in /_mock/world
+    other_instance_id: str | None = None  # an instance of another agent (on the mock: found)
     expiry: ExpiryMode = ExpiryMode.AUTO
     no_redeem: bool = False  # the target declares no redeem operation: none is sent
     strict: bool = False
@@ -117,6 +118,7 @@ class Settings:
             ("--agent-id", "agentId", self.agent_id),
             ("--instance-id", "instanceId", self.instance_id),
             ("--inactive-agent-id", "agentId", self.inactive_agent_id),
+            ("--other-instance-id", "instanceId", self.other_instance_id),
         ):
             if value is None:
                 continue

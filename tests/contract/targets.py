@@ -12,6 +12,7 @@ from tests.contract.fake_platform import (
     INACTIVE_AGENT_ID,
     INACTIVE_KEY,
     INSTANCE_ID,
+    OTHER_INSTANCE_ID,
 )
 
 SEED = 7
@@ -28,6 +29,7 @@ def fake_settings(url: str, **overrides: Any) -> Settings:
         "inactive_keys": (INACTIVE_KEY, CANCELLED_KEY),
         "instance_id": INSTANCE_ID,
         "inactive_agent_id": INACTIVE_AGENT_ID,
+        "other_instance_id": OTHER_INSTANCE_ID,
     }
     options |= {"seed": SEED, "max_examples": MAX_EXAMPLES, **overrides}
     return Settings(base_url=url, **options)

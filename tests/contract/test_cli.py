@@ -140,7 +140,8 @@ def test_strict_fails_unless_allowed(capsys, serve_fake) -> None:
     args = ["--base-url", url, "--api-key", ACTIVE_KEY, "--phases", "", "--strict"]
     code, out, _ = contract(capsys, *args)
     assert code == 1
-    allowed = ["inactive_subscription", "inactive_agent", "documented_errors"]
+    allowed = ["inactive_subscription", "inactive_agent", "instance_of_another_agent"]
+    allowed += ["documented_errors"]
     allowed_args = [f"--allow={name}" for name in allowed]
     code, out, _ = contract(
         capsys, *args, *allowed_args, "--allow", "single_use", "--allow", "token_lifetime"

@@ -21,6 +21,7 @@ from tests.contract.fake_platform import (
     INACTIVE_AGENT_ID,
     INACTIVE_KEY,
     INSTANCE_ID,
+    OTHER_INSTANCE_ID,
     Behaviour,
 )
 
@@ -47,6 +48,7 @@ def staging_environment(url: str) -> dict[str, str]:
         "CONTRACT_AGENT_ID": DEFAULT_AGENT_ID,
         "CONTRACT_INSTANCE_ID": INSTANCE_ID,
         "CONTRACT_INACTIVE_AGENT_ID": INACTIVE_AGENT_ID,
+        "CONTRACT_OTHER_INSTANCE_ID": OTHER_INSTANCE_ID,
         "CONTRACT_RATE": "500",  # the repository variable: a local fake takes more than 20/s
     }
 

@@ -37,6 +37,11 @@ SCRIPTED_FAULTS = {
     "a 401 that echoes the key it was sent": (Behaviour(echo_key=True), "no_credential_echo"),
     "a key that starts with the key accepted": (Behaviour(key_match="starts_with"), "auth_first"),
     "a prefix of the key accepted": (Behaviour(key_match="prefix"), "auth_first"),
+    "any instanceId accepted, an unknown one too": (
+        Behaviour(instance_unchecked=True),
+        "unknown_instance",
+    ),
+    "500 for an unknown instanceId": (Behaviour(instance_crash=True), "unknown_instance"),
     "a cancelled subscription gets tokens": (Behaviour(cancelled_ok=True), "inactive_subscription"),
     "a never-issued token answered 404": (Behaviour(unknown_token_404=True), "forged_tokens"),
     "tokens found by their first characters": (

@@ -99,3 +99,25 @@ def test_every_inactive_key_is_checked(serve_fake, capsys) -> None:
     correct = serve_fake(Behaviour())
     base[2] = correct
     assert main([*base, "--inactive-key", INACTIVE_KEY, "--inactive-key", CANCELLED_KEY]) == 0
+
+
+# -- 3. instances sent with the real agent -----------------------------------------------------
+
+
+def test_another_agents_instance_is_judged_by_the_specs_kind(serve_fake) -> None:
+    """Accepting another agent's instance is a legitimate choice the spec assumes against:
+    WARN; `--allow CHECK:200` spares exactly that answer under --strict."""
+    name = "instance_of_another_agent"
+    settings = {"phases": NO_SCHEMATHESIS, "only": frozenset({name, "unknown_instance"})}
+    assert run(fake_settings(serve_fake(), **settings)).get(name).outcome is Outcome.PASS
+    lenient = serve_fake(Behaviour(any_instance=True))
+    report = run(fake_settings(lenient, **settings))
+    check = report.get(name)
+    assert check.outcome is Outcome.WARN and "accepted (200)" in check.warnings[0].rule
+    assert report.get("unknown_instance").outcome is Outcome.PASS
+    assert report.exit_code == 0
+    assert run(fake_settings(lenient, strict=True, **settings)).exit_code == 1
+    spared = run(fake_settings(lenient, strict=True, allow={f"{name}:200"}, **settings))
+    assert spared.exit_code == 0
+    at_404 = run(fake_settings(lenient, strict=True, allow={f"{name}:404"}, **settings))
+    assert at_404.exit_code == 1
