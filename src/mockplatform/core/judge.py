@@ -36,7 +36,7 @@ from typing import Any
 
 from mockplatform.core.credentials import mask_secret
 from mockplatform.core.json_text import JSON_MEDIA_TYPE, media_type
-from mockplatform.core.redaction import SECRET_FIELDS, mask_values, values_pattern
+from mockplatform.core.redaction import SECRET_FIELDS, mask_header, mask_values, values_pattern
 from mockplatform.core.spec import (
     CREATE_TOKEN,
     REDEEM_TOKEN,
@@ -508,7 +508,10 @@ def curl(seen: Seen, replacements: dict[str, str]) -> str:
     url = seen.base_url.rstrip("/") + seen.path + (f"?{seen.query}" if seen.query else "")
     parts = ["curl", "-sS", "-X", seen.method, url]
     for name, value in seen.request_headers:
-        parts += ["-H", f"{name}: {value}"]
+        # A credential the caller named (its key) becomes its stand-in below; any other
+        # credential-carrying header (a cookie, a second Authorization) is masked by name.
+        known = mask_values(value, replacements) != value
+        parts += ["-H", f"{name}: {value if known else mask_header(name, value)}"]
     if seen.request_body:
         parts += ["--data-raw", seen.request_body.decode("utf-8", "replace")]
     return " ".join(mask_values(shlex.quote(part), replacements) for part in parts)
@@ -518,7 +521,7 @@ def json_or_not(body: bytes) -> Any:
     """The body as JSON, or `NOT_JSON`."""
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: not read as JSON
         return NOT_JSON
 
 

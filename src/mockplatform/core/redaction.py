@@ -42,11 +42,16 @@ def mask_authorization(value: str) -> str:
 def mask_headers(headers: dict[str, str]) -> dict[str, str]:
     """Every header whose name says it carries a credential, masked (the admin token too)."""
     for name, value in headers.items():
-        if name == "authorization":
-            headers[name] = mask_authorization(value)
-        elif _CREDENTIAL_NAME.search(name):
-            headers[name] = mask_secret(value)
+        headers[name] = mask_header(name, value)
     return headers
+
+
+def mask_header(name: str, value: str) -> str:
+    """The header's value, masked if its (lower-case) name says it carries a credential:
+    Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, X-Mock-Admin-Token..."""
+    if name == "authorization":
+        return mask_authorization(value)
+    return mask_secret(value) if _CREDENTIAL_NAME.search(name) else value
 
 
 def mask_query(query: str) -> str:

@@ -5,32 +5,42 @@ printed by us. What an exchange is, and how it is judged, is `mockplatform.core.
 
 from __future__ import annotations
 
-import json
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from mockplatform.core.judge import NOT_JSON, Seen, json_or_not, masks
-from mockplatform.core.redaction import mask_values
+from mockplatform.core.judge import Seen, masks
+from mockplatform.core.redaction import mask_header, mask_query, mask_text, mask_values
 
 MAX_KEPT_BODY = 256 * 1024  # judged bytes of a body; the app gets every byte regardless
 MAX_SHOWN_BODY = 300  # characters of a body in a printed line
+# What a kept finding shows of its exchange, at most: with the ledger's 1,000 findings kept,
+# a bound on the proxy's memory however large the bodies (2 x 2,000 characters of body,
+# 2 x 40 headers of 200 characters, a curl of 4,000: about 25 KB a finding, 25 MB in all).
+MAX_EXCERPT = 2000
+MAX_SHOWN_HEADERS = 40
+MAX_SHOWN_HEADER = 200
+MAX_CURL = 4000
 
 
 def shown(seen: Seen) -> dict[str, Any]:
-    """The exchange as `GET /_mock/violations` shows it, every credential masked."""
+    """The exchange as `GET /_mock/violations` shows it: every credential masked (the
+    judge's `masks` by value, and by the header's name as the journal does), each body a
+    bounded excerpt of text, never the parsed body: a finding holds a few kilobytes."""
     secrets = masks(seen)
     return {
         "request": {
             "method": seen.method,
-            "path": seen.path + (f"?{seen.query}" if seen.query else ""),
+            "path": mask_values(
+                seen.path + (f"?{mask_query(seen.query)}" if seen.query else ""), secrets
+            ),
             "headers": _masked_headers(seen.request_headers, secrets),
-            "body": _shown_body(seen.request_body, secrets),
+            "body": excerpt(seen.request_body, secrets, MAX_EXCERPT),
         },
         "response": {
             "status": seen.status,
             "headers": _masked_headers(seen.response_headers, secrets),
-            "body": _shown_body(seen.response_body, secrets),
+            "body": excerpt(seen.response_body, secrets, MAX_EXCERPT),
         },
     }
 
@@ -38,11 +48,23 @@ def shown(seen: Seen) -> dict[str, Any]:
 def summary(seen: Seen) -> str:
     """`POST /api/widget/token {...} -> 404 {...}`, masked and shortened, for one line."""
     secrets = masks(seen)
-    sent = _one_line(seen.request_body, secrets)
-    came = _one_line(seen.response_body, secrets)
+    sent = excerpt(seen.request_body, secrets, MAX_SHOWN_BODY)
+    came = excerpt(seen.response_body, secrets, MAX_SHOWN_BODY)
     key = seen.header("authorization")
-    auth = f" [{mask_values(key, secrets)}]" if key else ""
+    auth = f" [{mask_values(mask_header('authorization', key), secrets)}]" if key else ""
     return f"{seen.method} {seen.path}{auth} {sent} -> {seen.status} {came}".replace("  ", " ")
+
+
+def excerpt(body: bytes, secrets: dict[str, str], limit: int) -> str:
+    """The body's first `limit` characters as one line of text, every credential masked
+    (the exchange's secrets, and any access token); masked whole first, then cut, so no
+    cut can leave part of a secret unmasked."""
+    text = mask_values(mask_text(body.decode("utf-8", "replace")), secrets)
+    return cut(" ".join(text.split()), limit)
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def printable(line: str) -> str:
@@ -77,28 +99,10 @@ def decoded(body: bytes, content_encoding: str | None) -> Decoded:
 def _masked_headers(
     headers: tuple[tuple[str, str], ...], secrets: dict[str, str]
 ) -> list[list[str]]:
-    return [[name, mask_values(value, secrets)] for name, value in headers]
-
-
-def _shown_body(body: bytes, secrets: dict[str, str]) -> Any:
-    data = json_or_not(body)
-    if data is NOT_JSON:
-        return mask_values(body.decode("utf-8", "replace"), secrets)
-    return _mask_json(data, secrets)
-
-
-def _mask_json(data: Any, secrets: dict[str, str]) -> Any:
-    if isinstance(data, str):
-        return mask_values(data, secrets)
-    if isinstance(data, dict):
-        return {mask_values(str(k), secrets): _mask_json(v, secrets) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_mask_json(item, secrets) for item in data]
-    return data
-
-
-def _one_line(body: bytes, secrets: dict[str, str]) -> str:
-    text = _shown_body(body, secrets)
-    text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_SHOWN_BODY else text[: MAX_SHOWN_BODY - 3] + "..."
+    listed = [
+        [name, cut(mask_values(mask_header(name, value), secrets), MAX_SHOWN_HEADER)]
+        for name, value in headers[:MAX_SHOWN_HEADERS]
+    ]
+    if len(headers) > MAX_SHOWN_HEADERS:
+        listed.append(["...", f"{len(headers) - MAX_SHOWN_HEADERS} more header(s) not shown"])
+    return listed

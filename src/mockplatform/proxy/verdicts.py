@@ -16,7 +16,7 @@ from typing import Any
 
 from mockplatform.core.judge import Finding, Memory, Seen, Side, judge, operation_of
 from mockplatform.core.spec import Operation, Spec
-from mockplatform.proxy.exchanges import shown, summary
+from mockplatform.proxy.exchanges import MAX_CURL, cut, shown, summary
 
 # The mock's clock (its control API): an answer says how far a run has moved it.
 CLOCK_PATHS = ("/_mock/clock", "/_mock/clock/advance")
@@ -58,7 +58,7 @@ def entry(finding: Finding) -> dict[str, Any]:
         "expected": finding.expected,
         "kind": str(finding.kind),
         "violation": finding.is_violation,
-        "curl": finding.curl,
+        "curl": cut(finding.curl, MAX_CURL),
         "exchange": shown(seen),
     }
 

@@ -223,3 +223,79 @@ def answers(url: str) -> bool:
         return httpx.get(f"{url}/_mock/violations", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_no_secret_is_shown_in_clear(spec: Spec) -> None:
+    """Every credential-carrying header, each way, masked by its name wherever the proxy
+    shows the exchange (the kept findings, with notes, and its printed lines)."""
+    answer = fakes.raw_answer(
+        b"418 Teapot",
+        [
+            b"Content-Type: application/json",
+            b"Set-Cookie: session=upstream-cookie-8c1f2e",
+            b"Content-Length: 2",
+        ],
+        b"{}",
+    )
+    sent = {
+        "Cookie": "session=app-cookie-5d7a9b",
+        "X-Mock-Admin-Token": "admin-token-3e8f1c",
+        "Proxy-Authorization": "Basic cHJveHk6c2VjcmV0LTE5Mg==",
+        "X-Api-Key": "api-key-header-6b2d4f",
+    }
+    with fakes.RawUpstream(lambda head: answer) as upstream, proxy_to(spec, upstream.url) as proxy:
+        headers = [
+            *sent.items(),
+            ("Authorization", "Bearer first-key-1a2b3c"),
+            ("Authorization", "Bearer second-key-4d5e6f"),
+        ]
+        httpx.post(f"{proxy.url}/api/widget/token", json={"agentId": "x"}, headers=headers)
+        proxy.settle()
+        shown = httpx.get(f"{proxy.url}/_mock/violations?notes=1").text + "\n".join(proxy.lines)
+    assert "set-cookie" in shown.lower() and "x-api-key" in shown.lower()
+    secrets = [
+        "upstream-cookie-8c1f2e",
+        "app-cookie-5d7a9b",
+        "admin-token-3e8f1c",
+        "cHJveHk6c2VjcmV0LTE5Mg==",
+        "api-key-header-6b2d4f",
+        "first-key-1a2b3c",
+        "second-key-4d5e6f",
+    ]
+    assert [secret for secret in secrets if secret in shown] == []
+
+
+def test_a_finding_keeps_a_bounded_excerpt_not_the_body(spec: Spec) -> None:
+    large = json.dumps({"agentId": "not-a-uuid", "callerName": "R" * 250_000}).encode()
+    answer = fakes.raw_answer(
+        b"500 Oops", [b"Content-Type: text/plain", b"Content-Length: 250000"], b"e" * 250_000
+    )
+    with (
+        fakes.RawUpstream(lambda head: answer, keep_alive=True) as upstream,
+        proxy_to(spec, upstream.url) as proxy,
+    ):
+        with httpx.Client() as client:
+            for _ in range(20):
+                client.post(
+                    f"{proxy.url}/api/widget/token",
+                    content=large[:240_000] + b'"}',  # under the kept size: judged
+                    headers={"Content-Type": "application/json", "Authorization": "Bearer k"},
+                )
+        proxy.settle()
+    kept = list(proxy.app.ledger.kept)
+    assert len(kept) >= 20
+    assert max(len(json.dumps(finding)) for finding in kept) < 10_000
+
+
+def test_a_deep_body_is_judged_without_failing(spec: Spec) -> None:
+    deep = b"[" * 5000 + b"]" * 5000
+    with fakes.RawUpstream(lambda head: JSON_OK) as upstream, proxy_to(spec, upstream.url) as proxy:
+        response = httpx.post(
+            f"{proxy.url}/api/widget/token",
+            content=deep,
+            headers={"Content-Type": "application/json", "Authorization": "Bearer key-123456"},
+        )
+        proxy.settle()
+    assert response.status_code == 200
+    assert not any("could not judge" in line for line in proxy.lines)
+    assert proxy.app.ledger.exchanges == 1
