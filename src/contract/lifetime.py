@@ -5,6 +5,8 @@ Two ways to observe it, chosen automatically unless `--expiry` says which:
             of waiting (milliseconds);
   realtime  wait the lifetime for real; started first, it runs alongside the other checks,
             so a run costs about one lifetime, not a multiple of it.
+Measured on every request shape that mints a token (the minimal body, each language,
+callerName, instanceId), two tokens of each issued together, so one wait judges them all.
 A JWT's claims (`exp` - `iat`) are read and reported, and a JWT that says it lives longer
 fails; but what a token says is not what a server enforces, so the lifetime passes only when
 a redeem after expiry was seen refused. Where no redeem can be observed (a platform whose
@@ -17,15 +19,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
-from contract.checks import redeem_rejections, redeem_successes
+from contract.checks import redeem_rejections, redeem_successes, valid_request_bodies
 from contract.outcomes import CheckResult, Outcome
 from contract.probe import Issued, Probe
 from contract.settings import ExpiryMode
 from contract.tokens import decode_jwt
 
 NAME = "token_lifetime"
+ISSUERS = 4  # tokens requested at once: every shape's pair within a fraction of the lifetime
 
 
 def tolerance(lifetime: float) -> float:
@@ -128,29 +133,42 @@ class LifetimeCheck:
 
     # -- the three modes ------------------------------------------------------------------
 
-    def _issue_pair(self) -> tuple[Timed, Timed] | None:
-        pair = []
-        for _ in range(2):
-            sent_at = time.monotonic()
-            issued = self.probe.issue()
-            self.result.requests += 1
-            if issued is None:
-                self.result.not_verified("the target issued no token")
-                return None
-            pair.append(Timed(issued, sent_at, time.monotonic()))
-        return pair[0], pair[1]
+    def _issue_all(self) -> list[tuple[str, Timed, Timed]]:
+        """An early and a late token for every request shape that mints one (each language,
+        callerName, instanceId: a platform may set the lifetime per shape), issued together
+        so one wait judges them all. Shapes the target issued no token for are left out
+        (accepts_valid_requests fails them); none at all leaves the check NOT VERIFIED."""
+        bodies = valid_request_bodies(self.probe)
+        planned = [body for body in bodies for _ in range(2)]
+        with ThreadPoolExecutor(ISSUERS) as pool:
+            timed = list(pool.map(self._issue_timed, planned))
+        self.result.requests += len(timed)
+        found = []
+        for position, body in enumerate(bodies):
+            early, late = timed[2 * position : 2 * position + 2]
+            if early is not None and late is not None:
+                found.append((_shape(body), early, late))
+        if not found:
+            self.result.not_verified("the target issued no token")
+        return found
+
+    def _issue_timed(self, body: dict[str, Any]) -> Timed | None:
+        sent_at = time.monotonic()
+        issued = self.probe.issue(body=body)
+        return None if issued is None else Timed(issued, sent_at, time.monotonic())
 
     def _fast(self) -> None:
-        pair = self._issue_pair()
-        if pair is None:
+        tokens = self._issue_all()
+        if not tokens:
             return
-        early, late = pair
         if not self._advance(self.lifetime - self.tolerance):
             return
-        self._judge_early(early.issued, self.lifetime - self.tolerance)
+        for shape, early, _ in tokens:
+            self._judge_early(early.issued, self.lifetime - self.tolerance, shape)
         if not self._advance(2 * self.tolerance):
             return
-        self._judge_late(late.issued, self.lifetime + self.tolerance)
+        for shape, _, late in tokens:
+            self._judge_late(late.issued, self.lifetime + self.tolerance, shape)
 
     def _advance(self, seconds: float) -> bool:
         exchange = self.probe.advance_clock(seconds)
@@ -160,15 +178,14 @@ class LifetimeCheck:
         return True
 
     def _realtime(self) -> None:
-        pair = self._issue_pair()
-        if pair is None:
-            return
-        early, late = pair
-        # The token's age is at most (now - sent_at) and at least (now - received_at).
-        _sleep_until(early.sent_at + self.lifetime - self.tolerance)
-        self._judge_early(early.issued, self.lifetime - self.tolerance)
-        _sleep_until(late.received_at + self.lifetime + self.tolerance)
-        self._judge_late(late.issued, self.lifetime + self.tolerance)
+        tokens = self._issue_all()
+        # A token's age is at most (now - sent_at) and at least (now - received_at).
+        for shape, early, _ in tokens:
+            _sleep_until(early.sent_at + self.lifetime - self.tolerance)
+            self._judge_early(early.issued, self.lifetime - self.tolerance, shape)
+        for shape, _, late in tokens:
+            _sleep_until(late.received_at + self.lifetime + self.tolerance)
+            self._judge_late(late.issued, self.lifetime + self.tolerance, shape)
 
     def _jwt(self) -> None:
         """Report what a JWT says of its lifetime; fail a JWT that says another one."""
@@ -191,17 +208,30 @@ class LifetimeCheck:
                 )
             )
 
-    def _judge_early(self, issued: Issued, age: float) -> None:
-        what = f"a token {age:g} s old (lifetime {self.lifetime:g} s) must redeem"
+    def _judge_early(self, issued: Issued, age: float, shape: str) -> None:
+        what = f"a token for {shape}, {age:g} s old (lifetime {self.lifetime:g} s), must redeem"
         self._judge(issued, redeem_successes(self.probe), what)
 
-    def _judge_late(self, issued: Issued, age: float) -> None:
-        what = f"a token {age:g} s old (lifetime {self.lifetime:g} s) must be refused as expired"
+    def _judge_late(self, issued: Issued, age: float, shape: str) -> None:
+        what = (
+            f"a token for {shape}, {age:g} s old (lifetime {self.lifetime:g} s), must be "
+            "refused as expired"
+        )
         self._judge(issued, expired_statuses(self.probe), what)
 
     def _judge(self, issued: Issued, statuses: set[int], what: str) -> None:
         probe = self.probe
         probe.require(self.result, probe.redeem_op, probe.redeem(issued.token), statuses, what)
+
+
+def _shape(body: dict[str, Any]) -> str:
+    """A request shape in words: "the minimal body", "a body with language 'hi'"..."""
+    fields = [
+        f"{name} {value!r}" if name == "language" else name
+        for name, value in body.items()
+        if name != "agentId"
+    ]
+    return f"a body with {', '.join(fields)}" if fields else "the minimal body"
 
 
 def _sleep_until(deadline: float) -> None:

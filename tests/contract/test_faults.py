@@ -19,6 +19,10 @@ SCRIPTED_FAULTS = {
     "404 before 401": (Behaviour(agent_before_auth=True), "auth_first"),
     "500 on a unicode callerName": (Behaviour(unicode_crash=True), "accepts_valid_requests"),
     "a token that lives 300 s": (Behaviour(lifetime=300), "token_lifetime"),
+    "a token minted for an instance lives 300 s": (
+        Behaviour(instance_lifetime=300),
+        "token_lifetime",
+    ),
     "a token usable twice": (Behaviour(reusable=True), "single_use"),
     "a fixed token for every call": (Behaviour(fixed_token=True), "unique_ids"),
     "a JWT that says it lives 300 s": (Behaviour(jwt=True, lifetime=300), "token_lifetime"),

@@ -121,3 +121,20 @@ def test_another_agents_instance_is_judged_by_the_specs_kind(serve_fake) -> None
     assert spared.exit_code == 0
     at_404 = run(fake_settings(lenient, strict=True, allow={f"{name}:404"}, **settings))
     assert at_404.exit_code == 1
+
+
+# -- 4. the lifetime of every shape that mints a token -----------------------------------------
+
+
+def test_the_lifetime_is_measured_on_every_shape(serve_fake) -> None:
+    """Only the tokens minted for an instance outlive the spec's 60 s: named, and only they."""
+    only = {"phases": NO_SCHEMATHESIS, "only": frozenset({"token_lifetime"})}
+    lifetime = run(fake_settings(serve_fake(Behaviour(instance_lifetime=300)), **only))
+    check = lifetime.get("token_lifetime")
+    assert check.outcome is Outcome.FAIL
+    assert all("a body with instanceId, callerName" in v.rule for v in check.violations)
+    assert "must be refused as expired" in check.violations[0].rule
+    correct = run(fake_settings(serve_fake(), **only)).get("token_lifetime")
+    assert correct.outcome is Outcome.PASS
+    shapes = 7  # minimal, 4 languages, a unicode callerName, instanceId with callerName
+    assert correct.requests == 1 + 2 * shapes + 2 * shapes  # a sample, then issued and redeemed
