@@ -160,7 +160,8 @@ CHECKS: tuple[Check, ...] = (
         lifetime.NAME,
         "a token is accepted shortly before the spec's lifetime (x-token-lifetime-seconds) "
         "and refused after it, for every request shape that mints one (each language, "
-        "callerName, instanceId), issued together; a JWT's claims are reported, not taken for enforcement",
+        "callerName, instanceId), issued together; a JWT's claims are reported, not taken "
+        "for enforcement",
         Stage.LIFETIME,
         needs=f"{REDEEM}; the mock's clock, or one lifetime of waiting",
     ),
