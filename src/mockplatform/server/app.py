@@ -76,9 +76,12 @@ class MockApp(Starlette):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        scope["app"] = self  # what Starlette's own `__call__` does, a frame less
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
         scope[RAW_SEND] = send
         try:
-            await super().__call__(scope, receive, send)
+            await self.middleware_stack(scope, receive, send)
         finally:
             # The server's `send` holds the scope: left in it, the pair is a reference cycle
             # that only the garbage collector frees, with pauses.

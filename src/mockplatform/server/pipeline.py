@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mockplatform.core.errors import StoreUnavailable
 from mockplatform.core.headers import header_dict
 from mockplatform.server.cors import NO_ORIGIN, PageCORS
+from mockplatform.server.faults import FaultResponse
 from mockplatform.server.journal import Journal, KeptBody, is_journaled, kept_body
 from mockplatform.server.store_guard import log_failure, unavailable_response
 
@@ -101,9 +102,12 @@ class Pipeline:
                 return
             status = message["status"]
             sent_headers = message.setdefault("headers", [])
+            # An endpoint's answer (`json_response`, a fault, the store's 503) has no Vary.
             if endpoint is None:
                 _not_framed(sent_headers)
-            if browser or any(name.lower() == _VARY for name, _ in sent_headers):
+            if browser or (
+                endpoint is None and any(name.lower() == _VARY for name, _ in sent_headers)
+            ):
                 await self.cors.send(message, send, Headers(scope=scope) if browser else NO_ORIGIN)
             else:
                 sent_headers.append(_VARY_ORIGIN)
@@ -117,7 +121,12 @@ class Pipeline:
                     response = await endpoint.answer(scope, receive, headers, seen)
                 except StoreUnavailable as exc:
                     response = unavailable_response(scope, exc)
-                await response(scope, receive, send_through)
+                if browser or isinstance(response, FaultResponse):
+                    await response(scope, receive, send_through)
+                else:  # what `send_through` would do, without a frame per message
+                    status = response.status_code
+                    response.raw_headers.append(_VARY_ORIGIN)
+                    await response(scope, receive, send)
             finally:
                 await self._record(scope, kept_body(seen), status, started, headers)
             return

@@ -166,9 +166,9 @@ def forced_rejection(operation_id: str, rule: Rule | None) -> Rejection | None:
     return rule.respond.rejection(operation_id)
 
 
-def raise_at_stage(forced: Rejection | None, *statuses: int) -> None:
+def raise_at_stage(forced: Rejection, *statuses: int) -> None:
     """Raise `forced` at the stage of the contract's precedence its status belongs to."""
-    if forced is not None and forced.status in statuses:
+    if forced.status in statuses:
         raise forced
 
 
@@ -271,13 +271,16 @@ async def create_widget_token(exchange: Exchange) -> Response:
     if may_choose_rule(exchange, scenario):
         rule = await choose_rule(exchange, CREATE_TOKEN, scenario, account.api_key, body)
         forced = forced_rejection(CREATE_TOKEN, rule)
-    raise_at_stage(forced, 401)
+    if forced is not None:  # (each stage's check guarded: the usual request makes no call)
+        raise_at_stage(forced, 401)
     if malformed is not None:
         raise malformed
-    raise_at_stage(forced, *INTAKE_STATUSES)
+    if forced is not None:
+        raise_at_stage(forced, *INTAKE_STATUSES)
     if not account.subscription.allows_calls:
         raise Rejection(CREATE_TOKEN, 403, detail=f"the subscription is {account.subscription}")
-    raise_at_stage(forced, 403)
+    if forced is not None:
+        raise_at_stage(forced, 403)
     agent, instance = find_agent(scenario.world, body["agentId"], body.get("instanceId"))
     if forced is not None:  # 404, or any other status: once the request's own checks passed
         raise forced
