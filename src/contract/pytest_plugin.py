@@ -111,8 +111,11 @@ class ContractItem(pytest.Item):
                 raise ContractFailure([check])
             # Not a Python warning: a project running with filterwarnings=error would turn it
             # into a failure. A property (JUnit shows it) and a line in the session's summary.
+            from contract.render import WARN_PROPERTY
+
+            for warning in check.warnings:
+                self.user_properties.append((WARN_PROPERTY, f"{check.name}: {warning.rule}"))
             said = f"{check.name}: {check.warnings[0].rule}"
-            self.user_properties.append(("contract WARN", said))
             self.config.stash.setdefault(_WARNINGS_KEY, []).append(said)
         if check.outcome is Outcome.NOT_VERIFIED:
             why = f"NOT VERIFIED: {check.name}: {check.note}"

@@ -21,6 +21,7 @@ from contract.probe import KEY_HINT
 from contract.settings import ContractError
 
 WIDTH = 30
+WARN_PROPERTY = "contract WARN"  # the JUnit property a WARN is listed under (here and pytest's)
 
 
 def summary(report: Report) -> str:
@@ -146,7 +147,11 @@ def junit(report: Report) -> ET.ElementTree:
             element.text = _violation_text(check.warnings)
         out = check.description
         if check.outcome is Outcome.WARN:
-            out += "\n\nWARN\n" + _violation_text(check.warnings)
+            # Passed, yet visible: a property per warning, and the warnings said first.
+            found = ET.SubElement(case, "properties")
+            for warning in check.warnings:
+                ET.SubElement(found, "property", name=WARN_PROPERTY, value=warning.rule)
+            out = f"WARN: {check.warnings[0].rule}\n\n{out}\n\n{_violation_text(check.warnings)}"
         ET.SubElement(case, "system-out").text = out
     if report.could_not_test is not None:
         case = ET.SubElement(suite, "testcase", classname="contract", name="could_not_test")

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
-from contract.fuzzing import run_schemathesis
+from contract.fuzzing import SERVER_ERROR, run_schemathesis
 from contract.lifetime import LifetimeCheck
 from contract.outcomes import CheckResult, Coverage, Report
 from contract.probe import Probe, error_message
 from contract.registry import BY_NAME, CHECKS, Check, Stage, description
 from contract.settings import ContractError, CouldNotTest, Settings, request_example
 from contract.traffic import BudgetExhausted, Traffic
+from mockplatform.core.judge import NO_SERVER_ERROR, PREFER, RULES, SCENARIO_HEADER
 from mockplatform.core.spec import CREATE_TOKEN
 
 Progress = Callable[[str], None]
@@ -70,6 +72,8 @@ def run(settings: Settings, progress: Progress = _quiet, report: Report | None =
                 result = CheckResult(check.name)
                 _attempt(lambda run=check.run, r=result: run(probe, r), result)  # type: ignore[misc]
                 _record(report, result, progress)
+        if settings.wants(SERVER_ERROR):
+            _server_errors(probe, report, progress)
         for result in report.checks:
             result.settle()  # once every source has spoken: schemathesis's hooks, our requests
         order = {name: position for position, name in enumerate(BY_NAME)}
@@ -117,6 +121,24 @@ def _fuzz(probe: Probe, report: Report, selected: list[Check], progress: Progres
     for name, result in fuzz.checks.items():
         if probe.settings.wants(name):
             _record(report, result, progress)
+
+
+def _server_errors(probe: Probe, report: Report, progress: Progress) -> None:
+    """not_a_server_error holds of the whole run: a 5xx that our own requests got (unless the
+    request asked for it: `Prefer: code=N`, the mock's scenarios) fails it too, so that no
+    PASS for it stands beside a 5xx listed under another check."""
+    result = CheckResult(SERVER_ERROR)
+    says = RULES[NO_SERVER_ERROR].says
+    for exchange in list(probe.exchanges):
+        asked = {name.lower() for name in exchange.headers} & {PREFER, SCENARIO_HEADER}
+        if exchange.status is None or exchange.status < 500 or asked:
+            continue
+        result.requests += 1
+        path = urlsplit(exchange.url).path
+        rule = f"{says}: {exchange.method} {path} answered {exchange.status}"
+        result.fail(probe.violation(rule, exchange))
+    if result.requests:
+        _record(report, result, progress)
 
 
 def _record(report: Report, result: CheckResult, progress: Progress) -> None:

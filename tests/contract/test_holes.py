@@ -8,9 +8,11 @@ more than one run, a command line, or the report's bookkeeping to show.
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 
 from contract import Outcome
 from contract.cli import main
+from contract.outcomes import MAX_VIOLATIONS_KEPT, CheckResult, Report, Violation
 from contract.runner import run
 from tests.contract.conftest import started
 from tests.contract.fake_platform import ACTIVE_KEY, CANCELLED_KEY, INACTIVE_KEY, Behaviour
@@ -138,3 +140,48 @@ def test_the_lifetime_is_measured_on_every_shape(serve_fake) -> None:
     assert correct.outcome is Outcome.PASS
     shapes = 7  # minimal, 4 languages, a unicode callerName, instanceId with callerName
     assert correct.requests == 1 + 2 * shapes + 2 * shapes  # a sample, then issued and redeemed
+
+
+# -- 8. reports that agree with themselves -----------------------------------------------------
+
+
+def test_no_pass_for_not_a_server_error_beside_a_5xx(serve_fake) -> None:
+    """schemathesis's examples (an ASCII callerName) see no 5xx; our unicode callerName does."""
+    url = serve_fake(Behaviour(unicode_crash=True))
+    only = frozenset({"accepts_valid_requests", "not_a_server_error"})
+    report = run(fake_settings(url, phases=("examples",), only=only))
+    assert "500" in report.get("accepts_valid_requests").violations[0].rule
+    server_error = report.get("not_a_server_error")
+    assert server_error.outcome is Outcome.FAIL
+    assert any("POST /api/widget/token answered 500" in v.rule for v in server_error.violations)
+    correct = run(fake_settings(serve_fake(), phases=("examples",), only=only))
+    assert correct.get("not_a_server_error").outcome is Outcome.PASS
+
+
+def test_a_warn_is_a_junit_property_and_said_first(serve_fake, capsys, tmp_path) -> None:
+    url = serve_fake(Behaviour(size_as_400=True))
+    junit = tmp_path / "reports" / "contract.xml"
+    args = ["run", "--base-url", url, "--api-key", ACTIVE_KEY, "--phases", "", "--quiet"]
+    code = main([*args, "--checks", "documented_errors", "--junit", str(junit)])
+    assert code == 0
+    case = next(c for c in ET.parse(junit).iter("testcase") if c.get("name") == "documented_errors")
+    assert case.find("failure") is None and case.find("skipped") is None  # a WARN passes
+    properties = [p.get("value") for p in case.iter("property") if p.get("name") == "contract WARN"]
+    assert properties and properties[0].startswith("an oversized body")
+    assert case.findtext("system-out").startswith(f"WARN: {properties[0]}")
+
+
+def test_allowing_a_check_at_one_status_does_not_hide_another() -> None:
+    """A legitimate 422 allowed; a 404 the same check warned about still fails --strict."""
+
+    def report_of(*statuses: int) -> Report:
+        check = CheckResult("status_code_conformance")
+        for status in statuses:
+            check.warn(Violation(f"UndefinedStatusCode: {status}", status=status))
+        allowed = frozenset({"status_code_conformance:422"})
+        return Report(base_url="http://x", checks=[check], strict=True, allowed=allowed)
+
+    assert report_of(422, 422).exit_code == 0
+    assert report_of(422, 404).exit_code == 1
+    # Beyond the warnings kept for the report, every status still counts.
+    assert report_of(*[422] * MAX_VIOLATIONS_KEPT, 404).exit_code == 1

@@ -102,10 +102,12 @@ def test_a_warning_passes_with_a_warning_unless_strict(pytester, serve_fake) -> 
         "-v", "--contract-base-url", url, "--contract-api-key", ACTIVE_KEY,
         "--contract-phases", "", "-k", "documented_errors",
     ]  # fmt: skip
-    ran = pytest_in(pytester, *args)
+    ran = pytest_in(pytester, *args, "--junitxml", "qa.xml")
     assert ran.returncode == 0, ran.stdout
     assert "contract[documented_errors] PASSED" in ran.stdout
     assert "WARN documented_errors: an oversized body" in ran.stdout
+    junit = (pytester.path / "qa.xml").read_text()
+    assert '<property name="contract WARN" value="documented_errors: an oversized body' in junit
     strict = pytest_in(pytester, *args, "--contract-strict")
     assert strict.returncode == 1
     assert "FAILED contract[documented_errors]" in strict.stdout
