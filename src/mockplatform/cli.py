@@ -154,6 +154,26 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     _scenarios_dir_option(validate)
     validate.set_defaults(run=_validate)
+
+    sdk = commands.add_parser("sdk", help="the SDK stand-in as an npm package")
+    sdk_commands = sdk.add_subparsers(required=True, metavar="ACTION")
+    pack = sdk_commands.add_parser(
+        "pack",
+        help="write zentrix-voice-sdk-VERSION.tgz for your app to commit and install as "
+        '"file:vendor/…" (npm ci then never needs the mock)',
+    )
+    pack.add_argument(
+        "--base-url",
+        default="",
+        metavar="URL",
+        help="the mock's URL packed in as the default (default: none: the app's baseUrl, "
+        "VITE_ZENTRIX_MOCK_URL / ZENTRIX_MOCK_URL at build time, else http://127.0.0.1:8080)",
+    )
+    pack.add_argument(
+        "--out", default=Path("."), type=Path, metavar="DIR", help="folder (default: here)"
+    )
+    pack.add_argument("--spec", help="path to openapi.yaml (default: the repository's)")
+    pack.set_defaults(run=_sdk_pack)
     return parser
 
 
@@ -237,6 +257,22 @@ def _validate(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             return 1
         print(f"{path}: ok")
+    return 0
+
+
+def _sdk_pack(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from mockplatform.server.sdk_package import pack
+
+    if args.base_url:
+        parts = urlsplit(args.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"--base-url {args.base_url!r}: give an http(s) URL, e.g. http://127.0.0.1:8080"
+            )
+    target = pack(load_spec(args.spec), args.out, args.base_url)
+    print(target)
     return 0
 
 

@@ -58,11 +58,11 @@ class Settings:
 
 
 class MockApp(Starlette):
-    """Starlette behind the one pipeline (pipeline.py), keeping the server's own `send` in an
-    HTTP request's scope.
+    """Starlette behind the one pipeline (pipeline.py), keeping the server's own `send` in a
+    request's or a WebSocket's scope.
 
-    The network faults need it (faults.py): only the server's `send` leads to the
-    connection, and Starlette's layers each wrap it.
+    The network faults (and a live call's dropped connection) need it (faults.py): only the
+    server's `send` leads to the connection, and Starlette's layers each wrap it.
     """
 
     def __init__(self, *, pipeline: Callable[[ASGIApp], ASGIApp], **kwargs: Any) -> None:
@@ -73,7 +73,7 @@ class MockApp(Starlette):
         return self.pipeline(super().build_middleware_stack())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self  # what Starlette's own `__call__` does, a frame less

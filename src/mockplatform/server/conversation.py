@@ -2,10 +2,11 @@
 
 The agent greets the caller by name, speaks for the instance's company, in the call's
 language (`hi` and `mr` in Devanagari; `auto` picks one and says so), for as many turns as
-the scenario's `call:` section asks, and may end early or fail mid-call. Pure data and plain
-functions: `live_call` plays the result over a WebSocket; tests read it directly. The
-`call:` section is `scenarios.CallScript`: turns, pace_ms, end_after_turns, fail_after_turns,
-error.
+the scenario's `call:` section asks, and may end early, fail mid-call, lose its connection
+mid-call, or never start for a refused microphone. Pure data and plain functions:
+`live_call` plays the result over a WebSocket; tests read it directly. The `call:` section
+is `scenarios.CallScript`: turns, pace_ms, end_after_turns, fail_after_turns, error,
+drop_after_turns, microphone.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from mockplatform.server.scenarios import CallScript
 from mockplatform.server.world import LANGUAGE_NAMES, Instance
 
 Role = Literal["agent", "user"]
+Outcome = Literal["completed", "ended_early", "failed", "dropped", "microphone_denied"]
+# What the browser says when getUserMedia is refused (the SDK's `microphone_denied`).
+MICROPHONE_DENIED = "Microphone access denied: the browser refused the microphone (NotAllowedError)"
 SPOKEN_LANGUAGES = ("en", "hi", "mr")
 _DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 
@@ -41,8 +45,8 @@ class Conversation:
     requested_language: str  # what the token asked for: en, hi, mr or auto
     metadata: dict[str, Any]
     utterances: list[Utterance] = field(default_factory=list)
-    outcome: Literal["completed", "ended_early", "failed"] = "completed"
-    error: str | None = None  # the `error` event's message when the outcome is "failed"
+    outcome: Outcome = "completed"
+    error: str | None = None  # the `error` event's message: "failed", "microphone_denied"
 
 
 @dataclass(frozen=True)
@@ -129,9 +133,13 @@ def build_conversation(
     utterances = [Utterance("agent", greeting.format(**values))]
 
     turns = max(0, script.turns)
-    outcome: Literal["completed", "ended_early", "failed"] = "completed"
-    if script.fail_after_turns is not None and script.fail_after_turns <= turns:
+    outcome: Outcome = "completed"
+    if script.microphone == "denied":
+        turns, outcome, utterances = 0, "microphone_denied", []
+    elif script.fail_after_turns is not None and script.fail_after_turns <= turns:
         turns, outcome = max(0, script.fail_after_turns), "failed"
+    elif script.drop_after_turns is not None and script.drop_after_turns <= turns:
+        turns, outcome = max(0, script.drop_after_turns), "dropped"
     elif script.end_after_turns is not None and script.end_after_turns < turns:
         turns, outcome = max(0, script.end_after_turns), "ended_early"
     for index in range(turns):
@@ -157,5 +165,5 @@ def build_conversation(
         metadata=metadata,
         utterances=utterances,
         outcome=outcome,
-        error=script.error if outcome == "failed" else None,
+        error={"failed": script.error, "microphone_denied": MICROPHONE_DENIED}.get(outcome),
     )

@@ -25,7 +25,14 @@ from mockplatform.core.headers import header_dict
 from mockplatform.core.spec import Invalid
 from mockplatform.server.intake import read_json_body
 from mockplatform.server.platform import CREATE_TOKEN, SCENARIO_HEADER, platform_of
-from mockplatform.server.sdk_package import STATIC_DIR, TARBALL_PATH, TYPES_SOURCE, package_tarball
+from mockplatform.server.sdk_package import (
+    STATIC_DIR,
+    TARBALL_PATH,
+    TYPES_SOURCE,
+    client_source,
+    package_tarball,
+    platform_errors,
+)
 from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, LANGUAGE_NAMES
 
 # What the page may ask its "backend" to put in the token request; everything else is dropped.
@@ -66,9 +73,8 @@ async def index(request: Request) -> Response:
 async def voice_client(request: Request) -> Response:
     """The SDK stand-in: a plain ES module, imported by URL (CORS allows local origins); the
     same file the npm package holds (sdk_package.py)."""
-    return FileResponse(
-        STATIC_DIR / "voice-client.js", media_type="text/javascript", headers=NO_CACHE
-    )
+    source = client_source(platform_errors(platform_of(request).spec))
+    return Response(source, media_type="text/javascript", headers=NO_CACHE)
 
 
 async def voice_client_types(request: Request) -> Response:
@@ -76,9 +82,10 @@ async def voice_client_types(request: Request) -> Response:
 
 
 async def sdk_tarball(request: Request) -> Response:
-    """The npm package, with the URL this request reached the mock at as its default."""
+    """The npm package: the same bytes at whatever address it is fetched (the lockfile's
+    integrity holds for every teammate); where the mock is comes at run time."""
     return Response(
-        package_tarball(str(request.base_url)),
+        package_tarball(platform_errors(platform_of(request).spec)),
         media_type="application/gzip",
         headers=NO_CACHE,
     )

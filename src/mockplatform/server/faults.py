@@ -42,6 +42,11 @@ class Fault(StrEnum):
     SLOW_BODY = "slow_body"
 
 
+def loses_answer(fault: Fault) -> bool:
+    """Whether the client never gets the answer whole (all but a slow body, which arrives)."""
+    return fault is not Fault.SLOW_BODY
+
+
 class FaultResponse(Response):
     """The response the mock would have sent, delivered broken as its `fault` says."""
 
@@ -135,6 +140,18 @@ async def _drop_connection(scope: Scope, send: Send, *, reset: bool) -> None:
         transport.close()
     for _ in range(2):  # let the server notice the disconnect before the app returns
         await asyncio.sleep(0)
+
+
+async def drop_connection(scope: Scope) -> bool:
+    """Drop the connection under a request or a WebSocket at once, as a network that went
+    away does: no response, no close frame. False when the server offers no transport."""
+    transport = _transport(scope)
+    if transport is None:
+        return False
+    transport.abort()
+    for _ in range(2):  # let the server notice the disconnect before the app returns
+        await asyncio.sleep(0)
+    return True
 
 
 def _transport(scope: Scope) -> Any:

@@ -16,8 +16,8 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.routing import WebSocketRoute
@@ -27,6 +27,7 @@ from mockplatform.core.errors import StoreUnavailable
 from mockplatform.core.redaction import printable
 from mockplatform.server.calls import CallRecord, CallStatus
 from mockplatform.server.conversation import Conversation, build_conversation
+from mockplatform.server.faults import drop_connection
 from mockplatform.server.platform import LIVE_CALL_ROUTE, SCENARIO_PARAM, Platform
 from mockplatform.server.scenarios import CallScript, Scenario
 from mockplatform.server.store_guard import STORE_UNAVAILABLE
@@ -41,17 +42,29 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_BUSY = 4409
 
 FINAL_EVENTS = ("call_ended", "error")
+# The SDK's error `code` for an `error` event, by the conversation's outcome.
+ERROR_CODES = {"failed": "platform_error", "microphone_denied": "microphone_denied"}
 
 Event = tuple[str, Any]
 
 
-def call_events(conversation: Conversation) -> Iterator[Event]:
-    """Every event of the call, in order, with the payloads the platform's web SDK emits."""
+def call_events(conversation: Conversation, muted: Callable[[], bool] = bool) -> Iterator[Event]:
+    """Every event of the call, in order, with the payloads the platform's web SDK emits.
+
+    `muted()` is asked before each of the caller's turns: while the browser has muted its
+    microphone, the caller says nothing and the transcript stays as it was. A refused
+    microphone ends the call before it starts; a dropped call just stops (no final event).
+    """
+    if conversation.outcome == "microphone_denied":
+        yield "error", conversation.error
+        return
     yield "call_started", None
     yield "metadata", conversation.metadata
     yield "call_ready", None
     transcript: list[dict[str, str]] = []
     for utterance in conversation.utterances:
+        if utterance.role == "user" and muted():
+            continue
         transcript = [*transcript, utterance.to_json()]
         update = {"transcript": transcript, "turntaking": f"{utterance.role}_turn"}
         if utterance.role == "agent":
@@ -62,13 +75,15 @@ def call_events(conversation: Conversation) -> Iterator[Event]:
             yield "update", update
     if conversation.outcome == "failed":
         yield "error", conversation.error
-    else:
+    elif conversation.outcome != "dropped":
         yield "call_ended", None
 
 
 def end_reason(conversation: Conversation) -> str:
-    if conversation.outcome == "failed":
+    if conversation.error is not None:
         return f"failed: {conversation.error}"
+    if conversation.outcome == "dropped":
+        return "connection_lost"
     return conversation.outcome
 
 
@@ -165,11 +180,14 @@ async def _play(
 ) -> str:
     """Send the events at the script's pace until the end, or until the browser hangs up."""
     hung_up = asyncio.Event()
-    listener = asyncio.create_task(_listen_for_hangup(websocket, hung_up))
+    browser = _Browser()
+    listener = asyncio.create_task(_listen(websocket, hung_up, browser))
     pause = max(0, script.pace_ms) / 1000
+    code = ERROR_CODES.get(conversation.outcome)
     try:
-        for name, data in call_events(conversation):
-            if hung_up.is_set() or not await _send(websocket, name, data):
+        for name, data in call_events(conversation, lambda: browser.muted):
+            sent = await _send(websocket, name, data, code if name == "error" else None)
+            if hung_up.is_set() or not sent:
                 return "user_hangup"
             if name == "update":
                 call.transcript = tuple(data["transcript"])
@@ -178,6 +196,8 @@ async def _play(
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(hung_up.wait(), pause)
+        if conversation.outcome == "dropped" and not await drop_connection(websocket.scope):
+            await websocket.close(code=CLOSE_INTERNAL_ERROR)  # a server without a transport
         return end_reason(conversation)
     finally:
         listener.cancel()
@@ -185,29 +205,45 @@ async def _play(
             await listener
 
 
-async def _listen_for_hangup(websocket: WebSocket, hung_up: asyncio.Event) -> None:
-    """The browser says `{"type": "stop"}` or closes the socket; anything else is ignored."""
+@dataclass
+class _Browser:
+    """What the browser said during the call: only whether its microphone is muted."""
+
+    muted: bool = False
+
+
+async def _listen(websocket: WebSocket, hung_up: asyncio.Event, browser: _Browser) -> None:
+    """The browser says `{"type": "stop"}` or closes the socket (a hang-up), or
+    `{"type": "mute"}` / `{"type": "unmute"}`; anything else is ignored."""
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             break
-        if _is_stop(message.get("text")):
+        kind = _message_type(message.get("text"))
+        if kind == "stop":
             break
+        if kind in ("mute", "unmute"):
+            browser.muted = kind == "mute"
     hung_up.set()
 
 
-def _is_stop(text: str | None) -> bool:
+def _message_type(text: str | None) -> str | None:
     try:
         message = json.loads(text or "")
     except ValueError:
-        return False
-    return isinstance(message, dict) and message.get("type") == "stop"
+        return None
+    kind = message.get("type") if isinstance(message, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
-async def _send(websocket: WebSocket, name: str, data: Any) -> bool:
-    """Send one event; False when the browser has already gone."""
+async def _send(websocket: WebSocket, name: str, data: Any, code: str | None = None) -> bool:
+    """Send one event (an `error` with the SDK's `code` where one is known); False when the
+    browser has already gone."""
+    message = {"event": name, "data": data}
+    if code is not None:
+        message["code"] = code
     try:
-        await websocket.send_json({"event": name, "data": data})
+        await websocket.send_json(message)
     except (WebSocketDisconnect, RuntimeError, OSError):
         return False
     return True

@@ -25,7 +25,7 @@ from mockplatform.core.spec import CREATE_TOKEN, REDEEM_TOKEN, Spec
 from mockplatform.server._fast_path import json_response
 from mockplatform.server.auth import authenticate
 from mockplatform.server.calls import CallRecord, CallStatus, Redemption
-from mockplatform.server.faults import FaultResponse
+from mockplatform.server.faults import Fault, FaultResponse, loses_answer
 from mockplatform.server.intake import read_json_body
 from mockplatform.server.scenario_library import ScenarioLibrary
 from mockplatform.server.scenarios import RequestView, Respond, Rule, Scenario, select_rule
@@ -346,12 +346,19 @@ def find_agent(
 
 
 async def redeem_widget_token(exchange: Exchange) -> Response:
+    """The redeem follows the scenario its token was issued under (as the call does), unless
+    it names one itself: an app cannot add headers to the SDK's own requests. A status a
+    rule forces answers before the token is used; a fault that loses the answer uses it,
+    and the call log says the answer was lost (no call left `started` for ever)."""
     platform = exchange.platform
     operation = platform.spec.operations[REDEEM_TOKEN]
-    scenario = await scenario_for(exchange, REDEEM_TOKEN)
+    named = SCENARIO_HEADER in exchange.headers
+    scenario = await scenario_for(exchange, REDEEM_TOKEN) if named else None
     body = await read_json_body(
         exchange.headers, exchange.receive, operation, platform.max_body_bytes, exchange.seen
     )
+    if scenario is None:
+        scenario = await token_scenario(exchange, body["accessToken"])
     rule = None
     if may_choose_rule(exchange, scenario):
         rule = await choose_rule(exchange, REDEEM_TOKEN, scenario, None, body)
@@ -367,6 +374,8 @@ async def redeem_widget_token(exchange: Exchange) -> Response:
         refusal = redeem_refusal(outcome)
         await log_failed_redeem(platform, call, refusal)
         raise refusal
+    if rule is not None and rule.fault is not None and loses_answer(rule.fault):
+        await log_lost_answer(platform, call, rule.fault)
     # The store started the call in the redeem's own step: nothing is left here to fail.
     return json_response(
         {
@@ -377,6 +386,25 @@ async def redeem_widget_token(exchange: Exchange) -> Response:
         },
         status_code=201,
     )
+
+
+async def token_scenario(exchange: Exchange, token: str) -> Scenario:
+    """The scenario the token was issued under, else (an unknown token) the active one."""
+    platform = exchange.platform
+    platform.scenarios.refresh()
+    name = await platform.store.token_scenario(token)
+    scenario = (platform.scenarios.get(name) if name else None) or await platform.active_scenario()
+    exchange.note("scenario", scenario.name)
+    return scenario
+
+
+async def log_lost_answer(platform: Platform, call: CallRecord, fault: Fault) -> None:
+    """The token is used, but the SDK never got the callUrl: the call will never be joined.
+    The log says so at once, instead of a call `started` for ever."""
+    call.status = CallStatus.ENDED
+    call.ended_at = await platform.store.now()
+    call.end_reason = f"failed: the redeem's answer was lost in transit ({fault})"
+    await platform.store.save_call(call)
 
 
 def redeem_refusal(outcome: Redemption) -> Rejection:

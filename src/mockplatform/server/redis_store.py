@@ -481,6 +481,13 @@ class RedisStore:
         outcome, *call = await self._in_time(self._redeem, keys, args)
         return Redemption(outcome), _load_call(call[0]) if call else None
 
+    async def token_scenario(self, token: str) -> str | None:
+        call_id, own = await self._command("HMGET", self._token_key(token), "call_id", "call")
+        if call_id is None:
+            return None
+        data = await self._command("HGET", self._calls_data, call_id) or own
+        return _load_call(data).scenario if data else None
+
     async def claim_listener(self, call_id: str) -> bool:
         key = self._prefix + "listener:" + call_id
         return bool(await self._command("SET", key, "1", "NX", "PX", LISTENER_CLAIM_MS))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from mockplatform.core.errors import Rejection
 from mockplatform.core.spec import CREATE_TOKEN
@@ -82,6 +82,9 @@ class CallScript:
     end_after_turns: int | None = None
     fail_after_turns: int | None = None
     error: str = "Voice platform connection lost"
+    # The connection drops after this many exchanges: no error, no call_ended, no close frame.
+    drop_after_turns: int | None = None
+    microphone: Literal["granted", "denied"] = "granted"  # denied: the call fails at once
 
 
 @dataclass(frozen=True)

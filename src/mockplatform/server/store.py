@@ -50,6 +50,10 @@ class Store(Protocol):
         set, saved in the call log), so no later step can fail between the token used up
         and the call started; the call is returned as the log now holds it."""
 
+    async def token_scenario(self, token: str) -> str | None:
+        """The scenario the token was issued under (its call's), without using the token;
+        None for a token it does not know. The redeem follows that scenario's rules."""
+
     async def claim_listener(self, call_id: str) -> bool:
         """True for the first socket to listen to a started call, False for every later one,
         whichever worker or host it reaches: the "listened to once" rule."""
@@ -153,6 +157,10 @@ class MemoryStore:
         call.live_key_digest = live_key_digest
         self._keep_call(call)
         return Redemption.ACCEPTED, call
+
+    async def token_scenario(self, token: str) -> str | None:
+        call = self._tokens.get(token)
+        return None if call is None else call.scenario
 
     async def claim_listener(self, call_id: str) -> bool:
         if call_id in self._listened:

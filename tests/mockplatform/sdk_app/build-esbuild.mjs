@@ -13,13 +13,18 @@ const expose = {
   },
 };
 
+// ZENTRIX_MOCK_URL, when set, is written in as the SDK's default mock URL (a define, as a
+// team's build would do it); the page of the README's hardened snippet is built beside.
+const mockUrl = process.env.ZENTRIX_MOCK_URL;
 await mkdir("dist-esbuild", { recursive: true });
 await esbuild.build({
-  entryPoints: ["src/main.js"],
+  entryPoints: { app: "src/main.js", hardened: "src/main-hardened.js" },
   bundle: true,
   format: "esm",
-  outfile: "dist-esbuild/app.js",
+  outdir: "dist-esbuild",
   plugins: [expose],
+  define: mockUrl ? { "process.env.ZENTRIX_MOCK_URL": JSON.stringify(mockUrl) } : {},
   logLevel: "warning",
 });
 await copyFile("index-esbuild.html", "dist-esbuild/index.html");
+await copyFile("index-hardened.html", "dist-esbuild/hardened.html");

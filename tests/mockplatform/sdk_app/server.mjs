@@ -2,12 +2,25 @@
 // (the platform docs' Next.js route, with the platform's URL taken from NEURA_API_BASE so it
 // can point at the mock). Usage: node server.mjs DIST_DIR; prints its URL, then serves.
 // MOCK_SCENARIO, when set, is sent as X-Mock-Scenario (a backend choosing a scenario per request).
+// BACKEND=hardened serves the README's hardened route (src/hardened-route.js, as printed)
+// instead; the page's 'your-agent-uuid' placeholder is then filled in with AGENT_ID here.
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { extname, join, normalize } from "node:path";
+import { POST as HARDENED_POST } from "./src/hardened-route.js";
 
 const dist = process.argv[2];
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
+const hardened = process.env.BACKEND === "hardened";
+
+if (hardened && process.env.MOCK_SCENARIO) {
+  const platformFetch = globalThis.fetch;
+  globalThis.fetch = (url, init = {}) =>
+    platformFetch(url, {
+      ...init,
+      headers: { ...init.headers, "X-Mock-Scenario": process.env.MOCK_SCENARIO },
+    });
+}
 
 // Your backend endpoint that your frontend calls
 export async function POST(request) {
@@ -42,7 +55,10 @@ const server = createServer(async (req, res) => {
   if (req.method === "POST" && url.pathname === "/api/start-call") {
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
-    const answer = await POST(new Request(url, { method: "POST", body: Buffer.concat(chunks) }));
+    let body = Buffer.concat(chunks).toString();
+    if (hardened) body = body.replace("your-agent-uuid", process.env.AGENT_ID);
+    const route = hardened ? HARDENED_POST : POST;
+    const answer = await route(new Request(url, { method: "POST", body }));
     res.writeHead(answer.status, { "Content-Type": "application/json" });
     res.end(await answer.text());
     return;

@@ -17,18 +17,12 @@ from starlette.applications import Starlette
 from mockplatform import create_app
 from mockplatform.server.app import Settings
 from mockplatform.server.scenarios import CallScript
-from mockplatform.testing import chromium, serve_in_thread
+from mockplatform.testing import serve_in_thread
 
 PACE_MS = 5  # every call's pace (serve --call-pace-ms); each scenario keeps its own shape
 SLOW = CallScript(turns=40, pace_ms=100)  # long enough to hang up in the middle
 TIMEOUT_MS = 10_000
 PLATFORM_FAILURE = "platform-failure"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +164,8 @@ def test_an_expired_token_shows_the_error_and_never_starts(page: Page, spec) -> 
     expect(page.locator("#status")).to_have_text(f"Error: {expired}")
     expect(page.locator("#status")).to_have_attribute("data-state", "error")
     expect(logged(page, "call_started")).to_have_count(0)
-    expect(logged(page, "call_ended")).to_have_count(0)
+    expect(logged(page, "call_ended")).to_have_count(1)  # it was connecting: once, "failed"
+    expect(logged(page, "call_ended")).to_contain_text("failed")
 
 
 def test_the_api_key_picker_shows_the_documented_403(page: Page, spec) -> None:
@@ -232,7 +227,7 @@ SDK_PROBE = """async ([token, reuse]) => {
   const run = async (accessToken) => {
     const client = new ZentrixVoiceClient();
     for (const name of ["call_started", "call_ended", "error"]) {
-      client.on(name, (data) => events.push([name, data ?? null]));
+      client.on(name, (data, error) => events.push([name, data ?? null, error?.code ?? null]));
     }
     await client.startCall({ accessToken });  // must resolve, never reject
     return client.isCalling;
@@ -246,15 +241,18 @@ SDK_PROBE = """async ([token, reuse]) => {
 def test_the_sdk_never_throws_on_a_bad_token(page: Page, spec) -> None:
     unknown = spec.operation("redeemWidgetToken").example(401, "unknown")["error"]
     result = page.evaluate(SDK_PROBE, ["rt_test_never_issued", False])
-    assert result == {"events": [["error", unknown]], "calling": [False]}
+    assert result == {
+        "events": [["error", unknown, "token_invalid"], ["call_ended", {"reason": "failed"}, None]],
+        "calling": [False],
+    }
 
 
 def test_the_sdk_reports_a_reused_token(page: Page, spec, fast_url: str) -> None:
     used = spec.operation("redeemWidgetToken").example(409)["error"]
     token = httpx.post(f"{fast_url}/demo/start-call", json={}).json()["accessToken"]
     result = page.evaluate(SDK_PROBE, [token, True])
-    assert ["error", used] in result["events"]
-    assert [name for name, _ in result["events"]].count("call_started") == 1
+    assert ["error", used, "token_used"] in result["events"]
+    assert [name for name, *_ in result["events"]].count("call_started") == 1
 
 
 def test_the_sdk_off_removes_a_listener_and_a_throwing_one_harms_no_other(page: Page) -> None:

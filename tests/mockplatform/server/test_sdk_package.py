@@ -1,11 +1,13 @@
 """The SDK as an npm package, tried as a frontend developer would, with the real tools.
 
 `sdk_app/` is a customer's app: the platform docs' client snippet as they print it
-(`src/seed-client.js`), bundled with esbuild and with Vite (pinned in its package.json and
-lockfile, installed from the npm registry by `npm ci`, once per test session), and the docs'
-backend route, served with the built page from its own loopback origin (`server.mjs`). The
-package comes from a running mock (`npm install http://…/sdk/zentrix-voice-sdk.tgz`); the
-calls run in Debian's headless Chromium; tsc checks an app against the package's types.
+(`src/seed-client.js`), and the README's hardened one (`src/hardened-client.js`), bundled with
+esbuild and with Vite (pinned in its package.json and lockfile, installed from the npm
+registry by `npm ci`, once per test session), and the docs' backend route, served with the
+built page from its own loopback origin (`server.mjs`). The package is the one
+`mockplatform sdk pack` writes, installed as `file:` (a team's vendored copy); the builds are
+told the mock's URL as a team's would (a define, a VITE_ variable); the calls run in Debian's
+headless Chromium; tsc checks an app against the package's types.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from mockplatform import create_app
+from mockplatform.cli import main as mockplatform_cli
 from mockplatform.core.spec import Spec
 from mockplatform.server import sdk_package
 from mockplatform.server.app import Settings
-from mockplatform.server.sdk_package import PACKAGE_NAME, TARBALL_PATH
+from mockplatform.server.sdk_package import PACKAGE_NAME, TARBALL_PATH, tarball_name
 from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
-from mockplatform.testing import chromium, serve_in_thread
+from mockplatform.testing import serve_in_thread
 
 APP_SOURCE = Path(__file__).parents[1] / "sdk_app"
 BUNDLERS = ("esbuild", "vite")
@@ -45,10 +48,19 @@ TSC += ["--module", "nodenext", "--moduleResolution", "nodenext"]
 pytestmark = pytest.mark.timeout(NPM_TIMEOUT + 120)
 
 
-def run(command: list[str], cwd: Path, timeout: float = NPM_TIMEOUT) -> str:
+NOTICE = "zentrix-voice-sdk here is mockplatform's stand-in, not the platform's SDK"
+
+
+def run(command: list[str], cwd: Path, timeout: float = NPM_TIMEOUT, **env: str) -> str:
     """Run a node tool; its own output is the failure message."""
     done = subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **env},
     )
     assert done.returncode == 0, f"{' '.join(command)}:\n{done.stdout}\n{done.stderr}"
     return done.stdout
@@ -71,25 +83,21 @@ def mock_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def app(npm_app: Path, mock_url: str) -> Path:
-    """The app with the package installed from the running mock, as its README says."""
-    tarball = f"{mock_url}{TARBALL_PATH}"
-    run(["npm", "install", "--no-save", "--no-audit", "--no-fund", tarball], npm_app)
+def app(npm_app: Path) -> Path:
+    """The app with the package `mockplatform sdk pack` wrote, vendored, as the README says."""
+    assert mockplatform_cli(["sdk", "pack", "--out", str(npm_app / "vendor")]) == 0
+    vendored = f"file:vendor/{tarball_name()}"
+    run(["npm", "install", "--no-save", "--offline", "--no-audit", "--no-fund", vendored], npm_app)
     return npm_app
 
 
 @pytest.fixture(scope="module")
-def built(app: Path) -> dict[str, Path]:
-    """Each bundler's build of the app: the directory the app's server serves."""
-    run(["npm", "run", "build:esbuild"], app)
-    run(["npm", "run", "build:vite"], app)
+def built(app: Path, mock_url: str) -> dict[str, Path]:
+    """Each bundler's build of the app, told where the mock is as a team's build is (a
+    define for esbuild, a VITE_ variable for Vite): the directory the app's server serves."""
+    run(["npm", "run", "build:esbuild"], app, ZENTRIX_MOCK_URL=mock_url)
+    run(["npm", "run", "build:vite"], app, VITE_ZENTRIX_MOCK_URL=mock_url)
     return {bundler: app / f"dist-{bundler}" for bundler in BUNDLERS}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture
@@ -156,7 +164,7 @@ def last_call(mock_url: str) -> dict:
     return httpx.get(f"{mock_url}/_mock/calls").json()["calls"][0]
 
 
-def node_module(script: str, cwd: Path) -> str:
+def node_module(script: str, cwd: Path, **env: str) -> str:
     """Run `script` as an ES module in Node (the app's packages importable); its stderr."""
     done = subprocess.run(
         ["node", "--input-type=module", "-e", script],
@@ -165,28 +173,64 @@ def node_module(script: str, cwd: Path) -> str:
         text=True,
         timeout=60,
         check=True,
+        env={**os.environ, **env},
     )
     return done.stderr
 
 
-def test_the_tarball_is_an_npm_package_that_knows_the_mock(mock_url: str) -> None:
+def tarball_files(content: bytes) -> dict[str, str]:
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(content))) as archive:
+        return {m.name: archive.extractfile(m).read().decode() for m in archive.getmembers()}  # type: ignore[union-attr]
+
+
+def test_the_tarball_is_an_npm_package_the_same_at_every_address(mock_url: str, spec: Spec) -> None:
+    """No address is written in: a teammate who reached the mock elsewhere gets the same
+    bytes (the lockfile's integrity); the platform's refusals carry their codes."""
     tarball = httpx.get(f"{mock_url}{TARBALL_PATH}")
     assert tarball.status_code == 200
-    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(tarball.content))) as archive:
-        files = {m.name: archive.extractfile(m).read().decode() for m in archive.getmembers()}  # type: ignore[union-attr]
+    files = tarball_files(tarball.content)
     assert sorted(files) == [f"package/{name}" for name in sorted(files_expected())]
     package = json.loads(files["package/package.json"])
     assert package["name"] == PACKAGE_NAME
     assert package["type"] == "module"
     assert package["exports"]["."] == {"types": "./index.d.ts", "default": "./index.js"}
-    assert f'const PACKAGED_BASE_URL = "{mock_url}/";' in files["package/index.js"]
-    # the same bytes again (npm's lockfile integrity), and another address for another Host
+    assert 'const PACKAGED_BASE_URL = "";' in files["package/index.js"]
+    expired = spec.operation("redeemWidgetToken").example(401, "expired")["error"]
+    assert f'"{expired}": "token_expired"' in files["package/index.js"]
     assert httpx.get(f"{mock_url}{TARBALL_PATH}").content == tarball.content
     other = httpx.get(f"{mock_url}{TARBALL_PATH}", headers={"Host": "mock.internal:9000"})
-    assert other.content != tarball.content
-    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(other.content))) as archive:
-        index = archive.extractfile("package/index.js").read().decode()  # type: ignore[union-attr]
-    assert 'const PACKAGED_BASE_URL = "http://mock.internal:9000/";' in index
+    assert other.content == tarball.content
+
+
+def test_a_vendored_pack_keeps_the_lockfile_free_of_the_mock(tmp_path: Path) -> None:
+    """`sdk pack` + `file:vendor/…`: the lockfile records no address, and `npm ci` installs
+    with no mock running at all (and no registry: --offline)."""
+    project = tmp_path / "team-app"
+    assert mockplatform_cli(["sdk", "pack", "--out", str(project / "vendor")]) == 0
+    dependency = f"file:vendor/{tarball_name()}"
+    manifest = {"name": "team-app", "private": True, "dependencies": {PACKAGE_NAME: dependency}}
+    (project / "package.json").write_text(json.dumps(manifest))
+    npm = ["--offline", "--no-audit", "--no-fund"]
+    run(["npm", "install", *npm], project)
+    lock = (project / "package-lock.json").read_text()
+    assert "http://" not in lock and "127.0.0.1" not in lock
+    assert json.loads(lock)["packages"][f"node_modules/{PACKAGE_NAME}"]["resolved"] == dependency
+    shutil.rmtree(project / "node_modules")
+    run(["npm", "ci", *npm], project)
+    installed = json.loads((project / "node_modules" / PACKAGE_NAME / "package.json").read_text())
+    assert installed["name"] == PACKAGE_NAME
+
+
+def test_a_pack_with_a_base_url_talks_to_it_by_default(tmp_path: Path, app: Path) -> None:
+    assert (
+        mockplatform_cli(
+            ["sdk", "pack", "--out", str(tmp_path), "--base-url", "http://127.0.0.1:9"]
+        )
+        == 0
+    )
+    files = tarball_files((tmp_path / tarball_name()).read_bytes())
+    assert 'const PACKAGED_BASE_URL = "http://127.0.0.1:9";' in files["package/index.js"]
+    assert mockplatform_cli(["sdk", "pack", "--out", str(tmp_path), "--base-url", "ftp://x"]) == 2
 
 
 def files_expected() -> list[str]:
@@ -207,6 +251,15 @@ def test_the_seed_snippet_bundled_runs_a_call(
     assert [kind for kind, _ in console if kind == "error"] == []
     call = last_call(mock_url)
     assert (call["status"], call["endReason"]) == ("ended", "completed")
+    # The stand-in says what it is, once, naming the mock the build was told of; Vite's
+    # production build says it louder.
+    notices = [(kind, text) for kind, text in console if NOTICE in text]
+    assert len(notices) == 1 and mock_url in notices[0][1]
+    kind, text = notices[0]
+    if bundler == "vite":
+        assert kind == "warning" and "PRODUCTION build" in text
+    else:
+        assert kind == "info" and "PRODUCTION" not in text
 
 
 def test_a_backend_choosing_dropped_call_drops_the_call_and_says_so(
@@ -331,10 +384,12 @@ def test_tsc_checks_an_app_against_the_package_types(app: Path) -> None:
     assert "'\"eror\"' is not assignable" in done.stdout
 
 
-def test_a_copy_bundled_as_an_iife_says_it_needs_a_base_url(app: Path, tmp_path: Path) -> None:
-    """voice-client.js copied into an app and bundled as a classic script: no import.meta.url
-    (esbuild leaves it empty), so no address to guess; the client says so instead of
-    crashing on `new URL`, and names the fix."""
+def test_a_copy_bundled_as_an_iife_takes_the_url_from_the_environment(
+    app: Path, tmp_path: Path
+) -> None:
+    """voice-client.js copied into an app and bundled as a classic script: no import.meta
+    (esbuild leaves it empty), no crash either; ZENTRIX_MOCK_URL says where the mock is, and
+    a mock not there is named with where the URL came from and the fix."""
     bundle = tmp_path / "sdk.iife.js"
     source = sdk_package.CLIENT_SOURCE
     esbuild = ["npx", "--no-install", "esbuild", str(source), "--bundle", "--format=iife"]
@@ -343,6 +398,50 @@ def test_a_copy_bundled_as_an_iife_says_it_needs_a_base_url(app: Path, tmp_path:
       const client = new SDK.ZentrixVoiceClient();
       await client.startCall({{ accessToken: "rt_x" }});
     """
-    stderr = node_module(script, app)
-    assert "cannot tell where the mock is" in stderr
+    stderr = node_module(script, app, ZENTRIX_MOCK_URL="http://127.0.0.1:9")
+    assert "http://127.0.0.1:9/api/widget/calls (from ZENTRIX_MOCK_URL)" in stderr
     assert "new ZentrixVoiceClient({ baseUrl:" in stderr
+
+
+README = Path(__file__).parents[3] / "README.md"
+HARDENED = ("src/hardened-client.js", "src/hardened-route.js")
+
+
+def test_the_readme_prints_the_hardened_snippet_the_tests_run() -> None:
+    readme = README.read_text(encoding="utf-8")
+    for name in HARDENED:
+        assert (APP_SOURCE / name).read_text(encoding="utf-8") in readme, name
+
+
+def test_the_hardened_snippet_survives_every_shipped_scenario(
+    built: dict[str, Path], app: Path, mock_url: str, page: Page
+) -> None:
+    """Each scenario chosen by the backend's token request (the call and the redeem follow
+    the token): the page never throws, and the user sees either a call that ended or an
+    error with its code."""
+    thrown: list[str] = []
+    page.on("pageerror", lambda error: thrown.append(str(error)))
+    scenarios = sorted(s.name for s in create_app().state.platform.scenarios.all())
+    outcomes: dict[str, str] = {}
+    for scenario in scenarios:
+        console = console_of(page)
+        env = {"BACKEND": "hardened", "MOCK_SCENARIO": scenario}
+        with app_server(app, built["esbuild"], mock_url, **env) as app_url:
+            page.goto(f"{app_url}/hardened.html")
+            page.locator("body[data-ready=true]").wait_for(state="attached")
+            page.get_by_role("button", name="Call").click()
+            for _ in range(TIMEOUT_MS // 20):
+                seen = [text for _, text in console]
+                if any(t.startswith(("Call ended", "Shown to the user")) for t in seen):
+                    break
+                page.wait_for_timeout(20)
+            else:
+                raise AssertionError(f"{scenario}: neither an end nor an error in {console}")
+            page.wait_for_timeout(50)  # whatever follows it, thrown or not
+        outcomes[scenario] = next(t for t in seen if t.startswith(("Call ended", "Shown")))
+    assert thrown == []
+    assert outcomes["default"] == "Call ended (completed)"
+    assert outcomes["network-faults"].startswith("Shown to the user: 502 Token request failed")
+    assert outcomes["microphone-denied"].endswith("[microphone_denied]")
+    assert outcomes["lost-connection"].endswith("[connection_lost]")
+    assert outcomes["redeem-failures"].endswith("[platform_error]")

@@ -79,9 +79,9 @@ function inCall(active) {
 
 // Every SDK event goes to the log; some also drive the page.
 for (const event of EVENTS) {
-  client.on(event, (data) => {
+  client.on(event, (data, error) => {
     const shown = event === "update" ? data.transcript.at(-1) : data;
-    log(event, shown);
+    log(event, error ? `${error.code}: ${shown}` : shown);
   });
 }
 client.on("call_started", () => setStatus("In call", "live"));
