@@ -26,9 +26,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from mockplatform.core.spec import REDEEM_TOKEN, Spec
-
 from mockplatform.core.resources import DISTRIBUTION
+from mockplatform.core.spec import REDEEM_TOKEN, Spec
 
 PACKAGE_NAME = "zentrix-voice-sdk"
 TARBALL_PATH = f"/sdk/{PACKAGE_NAME}.tgz"
