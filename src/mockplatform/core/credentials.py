@@ -4,6 +4,8 @@ recognise and mask the same secrets the same way."""
 
 from __future__ import annotations
 
+import hashlib
+
 TOKEN_PREFIX = "rt_test_"  # the mock's access tokens; masked wherever they appear in text
 
 
@@ -14,3 +16,13 @@ def mask_secret(secret: str) -> str:
     if len(secret) <= 8:
         return f"{prefix}…"
     return f"{prefix}…{secret[-4:]}"
+
+
+KEY_DIGEST_PREFIX = "blake2s:"
+
+
+def key_digest(key: str) -> str:
+    """The form a file keeps of an API key (a recording): its BLAKE2s digest, `blake2s:<hex>`.
+    A key is a long random string, so its digest tells nothing of it, yet the mock can
+    recognise the key it stands for when an app presents it again."""
+    return KEY_DIGEST_PREFIX + hashlib.blake2s(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -46,6 +46,10 @@ VIOLATIONS_PATH = "/_mock/violations"
 MAX_REPLAYABLE_BODY = 64 * 1024  # a request body read whole before it is sent upstream
 MAX_WEBSOCKET_MESSAGE = 1024 * 1024  # bytes of one WebSocket message, either way
 ADMIN_TOKEN_HEADER = "x-mock-admin-token"
+MAX_QUEUED = 1000  # exchanges waiting to be judged; past it one passes unjudged (counted)
+# Judging time of one exchange past which it is counted (`Ledger.over_budget`): its input is
+# bounded (`MAX_KEPT_BODY` a body), so this flags a slow rule, never a growing backlog.
+JUDGE_BUDGET = 0.02
 # uvicorn's settings for serving the proxy: the answers are the upstream's (no Server or Date
 # header of the proxy's own), and an app's WebSocket message is bounded as the upstream's is.
 SERVER_OPTIONS = {
@@ -97,6 +101,8 @@ class ValidationProxy:
         self.judge = Judge(self.spec)
         self.ledger = Ledger(self._print)
         self._pool: UpstreamPool | None = None
+        self._judging: asyncio.Queue[Seen] | None = None
+        self._background: list[asyncio.Task[None]] = []
         self.forwarded = 0  # requests taken; each ends judged or as an upstream failure
         self._control = ControlGuard(
             Router([Route("/violations", self._violations, methods=["GET"])]),
@@ -128,10 +134,17 @@ class ValidationProxy:
             await self._forward(scope, receive, send)
 
     async def aclose(self) -> None:
-        """Stop: close the upstream connections, save the recording, sum up."""
+        """Stop: close the upstream connections, judge what is queued, save the recording,
+        sum up."""
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._background = []
+        while self._judging is not None and not self._judging.empty():
+            self._judge(self._judging.get_nowait())
         if self.recorder is not None:
             self.recorder.save()
         self._print(self.ledger.summary())
@@ -240,12 +253,38 @@ class ValidationProxy:
             base_url=self.shown_upstream,
         )
         try:
+            self._queue().put_nowait(seen)
+        except asyncio.QueueFull:  # judging lags far behind: this one passes unjudged
+            self.ledger.not_judged["the judging queue was full"] += 1
+
+    def _queue(self) -> asyncio.Queue[Seen]:
+        """Exchanges waiting to be judged, in the order their answers ended; the judging
+        and the recording's writes run in the background, started on first use."""
+        if self._judging is None:
+            self._judging = asyncio.Queue(MAX_QUEUED)
+            self._background.append(asyncio.create_task(self._judge_queued(self._judging)))
+            if self.recorder is not None:
+                self._background.append(asyncio.create_task(self.recorder.run()))
+        return self._judging
+
+    async def _judge_queued(self, queue: asyncio.Queue[Seen]) -> None:
+        while True:
+            self._judge(await queue.get())
+            await asyncio.sleep(0)  # the requests waiting go first, one exchange at a time
+
+    def _judge(self, seen: Seen) -> None:
+        """Judge one exchange; record it. Over `JUDGE_BUDGET` of time, it is counted."""
+        started = time.perf_counter()
+        try:
             self.ledger.add(self.judge.judge(seen))
             operation = self.judge.operation_of(seen.method, seen.path)
             if self.recorder is not None and operation is not None:
                 self.recorder.observe(operation, seen)
         except Exception as exc:  # a fault of ours must never reach the app's traffic
             self._print(f"proxy: could not judge {seen.method} {seen.path}: {_reason(exc)}")
+            self.ledger.not_judged["a fault of the proxy's own"] += 1
+        if time.perf_counter() - started > JUDGE_BUDGET:
+            self.ledger.over_budget += 1
 
     def _target(self, scope: Scope) -> bytes:
         """The request target upstream: the upstream URL's path, then the app's, and its query."""

@@ -84,6 +84,7 @@ class Ledger:
     exchanges: int = 0
     upstream_failures: int = 0
     not_judged: Counter[str] = field(default_factory=Counter)  # exchanges passed on, by why
+    over_budget: int = 0  # exchanges whose judging took more than the proxy's budget
     kept: deque[dict[str, Any]] = field(init=False)
     counts: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
 
@@ -114,6 +115,8 @@ class Ledger:
                 text += f"\n  {side}: {', '.join(rules)}"
         if notes:
             text += f"\n  {notes} note(s) on the project's assumptions (not violations)"
+        if self.over_budget:
+            text += f"\n  {self.over_budget} exchange(s) took longer to judge than the budget"
         for why, n in sorted(self.not_judged.items()):
             text += f"\n  {n} exchange(s) passed on but not judged: {why}"
         if self.upstream_failures:

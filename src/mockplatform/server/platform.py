@@ -269,7 +269,9 @@ async def create_widget_token(exchange: Exchange) -> Response:
         body, malformed = {}, rejection
     rule = forced = None
     if may_choose_rule(exchange, scenario):
-        rule = await choose_rule(exchange, CREATE_TOKEN, scenario, account.api_key, body)
+        # A recording's account is known by its key's digest alone: its rules match that.
+        key = account.api_key or account.key_digest
+        rule = await choose_rule(exchange, CREATE_TOKEN, scenario, key, body)
         forced = forced_rejection(CREATE_TOKEN, rule)
     if forced is not None:  # (each stage's check guarded: the usual request makes no call)
         raise_at_stage(forced, 401)

@@ -184,12 +184,15 @@ def _build_world(located: _Located, base: World) -> World:
     section = located.data.get("world", {})
     if section.get("replace"):
         base = World(accounts=[], agents={}, instances={})
-    accounts = {account.api_key: account for account in base.accounts}
+    accounts = {account.key_digest or account.api_key: account for account in base.accounts}
     for _, raw in _items(section, "accounts"):
-        previous = accounts.get(raw["api_key"])
-        accounts[raw["api_key"]] = Account(
-            api_key=raw["api_key"],
-            name=raw.get("name", previous.name if previous else raw["api_key"]),
+        # A recording names its keys by digest (`api_key_digest`), never the key itself.
+        known_as = raw.get("api_key") or raw["api_key_digest"]
+        previous = accounts.get(known_as)
+        accounts[known_as] = Account(
+            api_key=raw.get("api_key", ""),
+            key_digest=raw.get("api_key_digest"),
+            name=raw.get("name", previous.name if previous else known_as),
             subscription=Subscription(
                 raw.get("subscription", previous.subscription if previous else "active")
             ),

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mockplatform.core.credentials import key_digest
 from mockplatform.core.errors import Rejection
 from mockplatform.core.spec import CREATE_TOKEN
 from mockplatform.server.faults import Fault
@@ -28,6 +29,7 @@ class Match:
     """Conditions on the request; a condition left out matches anything."""
 
     api_key: str | None = None
+    api_key_digest: str | None = None  # a recording's: the key by `credentials.key_digest`
     agent_id: str | None = None
     instance_id: str | None = None
     language: str | None = None
@@ -44,7 +46,16 @@ class Match:
         )
         if any(expected is not None and expected != actual for expected, actual in wanted):
             return False
+        if self.api_key_digest is not None and not self._digest_matches(view.api_key):
+            return False
         return all(view.headers.get(name.lower()) == value for name, value in self.header.items())
+
+    def _digest_matches(self, key: str | None) -> bool:
+        """`key` is the account's digest itself (an account known by it alone), or a key
+        whose digest it is."""
+        if key is None:
+            return False
+        return key == self.api_key_digest or key_digest(key) == self.api_key_digest
 
 
 @dataclass(frozen=True)

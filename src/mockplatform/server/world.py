@@ -13,7 +13,7 @@ from enum import StrEnum
 from string import Template
 from typing import Any
 
-from mockplatform.core.credentials import mask_secret
+from mockplatform.core.credentials import KEY_DIGEST_PREFIX, mask_secret
 
 DEFAULT_API_KEY = "nas_test_active"
 DEFAULT_AGENT_ID = "550e8400-e29b-41d4-a716-446655440000"
@@ -46,14 +46,23 @@ _CALLING = frozenset({Subscription.ACTIVE, Subscription.TRIAL})
 
 @dataclass(frozen=True)
 class Account:
-    api_key: str = field(repr=False)
+    api_key: str = field(repr=False)  # "" for an account known by its key's digest alone
     name: str
     subscription: Subscription = Subscription.ACTIVE
     scenario: str | None = None  # requests with this key follow that scenario's rules
+    key_digest: str | None = None  # `credentials.key_digest`'s form: a recording's account
 
     @functools.cached_property
     def masked_key(self) -> str:
+        if self.key_digest is not None:
+            return f"(the key of digest {self.key_digest[:16]}…)"
         return mask_secret(self.api_key)
+
+    @property
+    def digest(self) -> bytes:
+        if self.key_digest is not None:
+            return bytes.fromhex(self.key_digest.removeprefix(KEY_DIGEST_PREFIX))
+        return _digest(self.api_key)
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,7 @@ class World:
     _by_digest: dict[bytes, Account] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_digest = {_digest(account.api_key): account for account in self.accounts}
+        self._by_digest = {account.digest: account for account in self.accounts}
 
     def account_for_key(self, api_key: str) -> Account | None:
         """The key's account, found without ever comparing the key itself: timing tells nothing.
@@ -100,7 +109,7 @@ class World:
         return {
             "accounts": [
                 {
-                    "apiKey": a.api_key,
+                    "apiKey": a.api_key or a.masked_key,
                     "name": a.name,
                     "subscription": str(a.subscription),
                     "scenario": a.scenario,

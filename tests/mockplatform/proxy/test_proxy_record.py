@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from mockplatform import create_app
+from mockplatform.core.credentials import key_digest
 from mockplatform.core.spec import Spec
 from mockplatform.server.world import (
     DEFAULT_AGENT_ID,
@@ -101,13 +102,13 @@ def test_a_recording_replays_the_platform_without_a_key(upstream: str, tmp_path:
     text = recording.read_text()
     for key in (DEFAULT_API_KEY, CANCELLED, FAILING, WRONG):
         assert key not in text and key not in printed
-    placeholder = {
-        key: line.split(":")[0].strip("# ")
-        for key in (DEFAULT_API_KEY, CANCELLED, FAILING, WRONG)
-        for line in text.splitlines()
-        if line.startswith("#") and line.endswith(f"the key {mask_secret(key)}")
-    }
-    assert len(set(placeholder.values())) == 4, text
+        # How the recording knows a key with an account (the refused one has none).
+        assert (key_digest(key) in text) is (key != WRONG)
+        assert any(
+            (line.startswith("#") and line.endswith(f"the key {mask_secret(key)}"))
+            or line.endswith(f"the key {mask_secret(key)} (refused with 401: no account)")
+            for line in text.splitlines()
+        ), text
 
     validated = subprocess.run(
         [*CLI, "validate", str(recording)], capture_output=True, text=True, timeout=60
@@ -116,20 +117,18 @@ def test_a_recording_replays_the_platform_without_a_key(upstream: str, tmp_path:
     replay = MockProcess(["--scenario", str(recording)], tmp_path / "replay.log").start()
     try:
         for (key, agent), original in seen.items():
-            again = post_token(replay.url, placeholder[key], agent)
+            again = post_token(replay.url, key, agent)  # the app unchanged: its own key
             assert again.status_code == original.status_code, (key, agent, again.text)
             if original.status_code == 200:
                 assert again.json()["agentName"] == original.json()["agentName"]
             else:
                 assert again.json()["error"] == original.json()["error"]
         again = post_token(
-            replay.url,
-            placeholder[DEFAULT_API_KEY],
-            DEFAULT_AGENT_ID,
-            instanceId=DEFAULT_INSTANCE_ID,
+            replay.url, DEFAULT_API_KEY, DEFAULT_AGENT_ID, instanceId=DEFAULT_INSTANCE_ID
         )
         assert again.json()["agentName"] == with_instance.json()["agentName"]
-        assert post_token(replay.url, DEFAULT_API_KEY, DEFAULT_AGENT_ID).status_code == 401
+        # A key the recording never saw has no account there.
+        assert post_token(replay.url, "nas_never_seen_key", DEFAULT_AGENT_ID).status_code == 401
     finally:
         replay.stop()
 
