@@ -62,6 +62,7 @@ from mockplatform.core.token_watch import (
 THROTTLED = 429  # RFC 6585: slow down; a gateway's, never a broken rule
 UNAUTHENTICATED = 401  # RFC 9110: the request lacks valid credentials
 EXPIRED_EXAMPLE = "expired"  # the spec's name for the example of an expired token
+SDK_ERROR, USED_SDK_ERROR = "x-sdk-error", "token_used"  # the spec's mark of "already used"
 # A request may ask for a documented answer: Prism's `Prefer: code=N`, the mock's scenarios.
 PREFER = "prefer"
 SCENARIO_HEADER = "x-mock-scenario"
@@ -442,11 +443,20 @@ def _remember(
     if operation.operation_id == REDEEM_TOKEN and isinstance(sent_body, dict):
         token = sent_body.get("accessToken")
         if isinstance(token, str):
-            expired = says_expired(operation, seen)
-            observations = memory.watch.redeemed(token, status < 300, expired, sent, answered)
+            expired, used = says_expired(operation, seen), says_used(operation, seen)
+            observations = memory.watch.redeemed(
+                token, status < 300, expired, sent, answered, said_used=used
+            )
     for observation in observations:
         rule = RULES[observation.rule]
         add(observation.rule, rule.kind or operation_kind(operation), observation.detail)
+
+
+def says_used(operation: Operation, seen: Seen) -> bool:
+    """Whether the answer is the spec's "already used" (the response whose SDK error is
+    `token_used`)."""
+    response = operation.responses.get(seen.status) if seen.status is not None else None
+    return isinstance(response, dict) and response.get(SDK_ERROR) == USED_SDK_ERROR
 
 
 def says_expired(operation: Operation, seen: Seen) -> bool:

@@ -67,9 +67,16 @@ class TokenWatch:
         return found
 
     def redeemed(
-        self, token: str, accepted: bool, said_expired: bool, requested: float, answered: float
+        self,
+        token: str,
+        accepted: bool,
+        said_expired: bool,
+        requested: float,
+        answered: float,
+        said_used: bool = False,
     ) -> list[Observation]:
-        """Judge one redeem of `token`: accepted by the platform, or refused (as expired?)."""
+        """Judge one redeem of `token`: accepted by the platform, or refused (as expired, or
+        as already used?)."""
         issued = self._tokens.get(digest(token))
         if issued is None:  # not issued through this proxy: its age is unknown
             return []
@@ -80,6 +87,15 @@ class TokenWatch:
             if accepted:
                 return [Observation(SINGLE_USE, f"accepted a token already used, {used}")]
             return [Observation(TOKEN_REUSED, f"redeemed a token already used, {used}")]
+        found = []
+        if said_used:  # and no redeem of it was ever accepted here
+            found.append(
+                Observation(
+                    SINGLE_USE,
+                    "called a token already used that was never redeemed "
+                    f"(issued {least:.1f} s before, no redeem of it accepted since)",
+                )
+            )
         if accepted:
             issued.redeemed = requested
             if least > self.lifetime:
@@ -92,11 +108,12 @@ class TokenWatch:
             return []
         if least > self.lifetime:
             return [
+                *found,
                 Observation(
                     PREFETCHED_TOKEN,
                     f"redeemed a token {least:.1f} s after it was issued {lifetime}: "
                     "fetch it when the user clicks, not before",
-                )
+                ),
             ]
         if said_expired and most < self.lifetime:
             return [
@@ -105,7 +122,7 @@ class TokenWatch:
                     f"called a token expired when it was at most {most:.1f} s old {lifetime}",
                 )
             ]
-        return []
+        return found
 
 
 def digest(secret: str) -> bytes:

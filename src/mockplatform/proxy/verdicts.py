@@ -21,6 +21,7 @@ from mockplatform.proxy.exchanges import MAX_CURL, cut, shown, summary
 # The mock's clock (its control API): an answer says how far a run has moved it.
 CLOCK_PATHS = ("/_mock/clock", "/_mock/clock/advance")
 CLOCK_OFFSET = "offsetSeconds"
+RESET_PATH = "/_mock/reset"
 
 
 @dataclass
@@ -42,6 +43,9 @@ class Judge:
             offset = body.get(CLOCK_OFFSET) if isinstance(body, dict) else None
             if isinstance(offset, int | float):
                 self.memory.clock_offset = float(offset)
+            return []
+        if seen.path == RESET_PATH and seen.method == "POST" and seen.status == 200:
+            self.memory.clock_offset = 0.0  # a reset mock's clock is back with ours
             return []
         return judge(self.spec, seen, self.memory)
 

@@ -299,3 +299,27 @@ def test_a_deep_body_is_judged_without_failing(spec: Spec) -> None:
     assert response.status_code == 200
     assert not any("could not judge" in line for line in proxy.lines)
     assert proxy.app.ledger.exchanges == 1
+
+
+def test_already_used_for_a_token_never_redeemed_is_the_platforms(spec: Spec) -> None:
+    """A platform that answers a redeem 409 "already used" for a token the proxy saw issued
+    and never redeemed breaks single use from the other side."""
+    issued = json.dumps(
+        {"accessToken": "rt_never_used_5f2c9a1b", "callId": "call_1", "agentName": "Support"}
+    ).encode()
+    used = json.dumps({"error": "Access token already used"}).encode()
+
+    def answer(head: bytes) -> bytes:
+        body, status = (issued, b"200 OK") if b"/token " in head else (used, b"409 Conflict")
+        headers = [b"Content-Type: application/json", b"Content-Length: %d" % len(body)]
+        return fakes.raw_answer(status, headers, body)
+
+    with (
+        fakes.RawUpstream(answer, keep_alive=True) as upstream,
+        proxy_to(spec, upstream.url) as proxy,
+    ):
+        token = token_request(proxy.url, "live_key_7f3a9c1e").json()["accessToken"]
+        refused = httpx.post(f"{proxy.url}/api/widget/calls", json={"accessToken": token})
+        assert refused.status_code == 409
+        assert proxy.findings("platform") == {"single_use"}
+        assert proxy.findings("client") == set()

@@ -349,3 +349,24 @@ def test_an_assumed_limit_is_a_note_on_either_side(spec: Spec) -> None:
         ("client", "request_schema", False),
         ("platform", "rejects_invalid_request", False),
     ]
+
+
+def test_the_upstream_mocks_clock_moved_through_the_proxy_blames_no_platform(
+    proxy: Proxy,
+) -> None:
+    """The README's way to test expiry: the mock's clock moved 61 s. The mock then refuses
+    the token as expired, which is right on its clock: the app's pre-fetch, not the
+    platform's lifetime. After a reset the clock is ours again."""
+    token = token_request(proxy.url).json()["accessToken"]
+    moved = httpx.post(f"{proxy.url}/_mock/clock/advance", json={"seconds": 61})
+    assert moved.status_code == 200
+    refused = httpx.post(f"{proxy.url}/api/widget/calls", json={"accessToken": token})
+    assert refused.status_code == 401
+    assert proxy.findings("platform") == set()
+    assert proxy.findings("client") == {"prefetched_token"}
+    httpx.post(f"{proxy.url}/_mock/reset").raise_for_status()
+    fresh = token_request(proxy.url).json()["accessToken"]
+    redeemed = httpx.post(f"{proxy.url}/api/widget/calls", json={"accessToken": fresh})
+    assert redeemed.status_code == 201
+    assert proxy.findings("platform") == set()
+    assert proxy.app.judge.memory.clock_offset == 0.0
