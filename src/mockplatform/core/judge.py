@@ -28,10 +28,13 @@ The weights, decided here once:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
+import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from mockplatform.core.credentials import mask_secret
@@ -513,8 +516,12 @@ def masks(seen: Seen) -> dict[str, str]:
     return {item: mask_secret(item) for item in found if len(item) >= MIN_CREDENTIAL_LENGTH}
 
 
-def curl(seen: Seen, replacements: dict[str, str]) -> str:
-    """The request as a shell command; each secret replaced (whole tokens) by its stand-in."""
+def curl(seen: Seen, replacements: dict[str, str], bodies: BodyFiles | None = None) -> str:
+    """The request as a shell command that replays it as printed. Each secret is replaced
+    (whole tokens) by its stand-in: one that is a shell expression (`$CONTRACT_API_KEY`,
+    `${CONTRACT_API_KEY%?}x`) stands outside the quotes for the shell to expand; any other
+    (`mask_secret`'s form) is plain text. With `bodies`, a body too long to print, or not
+    text, goes to a file the command reads (`--data-binary @file`)."""
     url = seen.base_url.rstrip("/") + seen.path + (f"?{seen.query}" if seen.query else "")
     parts = ["curl", "-sS", "-X", seen.method, url]
     for name, value in seen.request_headers:
@@ -523,8 +530,74 @@ def curl(seen: Seen, replacements: dict[str, str]) -> str:
         known = mask_values(value, replacements) != value
         parts += ["-H", f"{name}: {value if known else mask_header(name, value)}"]
     if seen.request_body:
-        parts += ["--data-raw", seen.request_body.decode("utf-8", "replace")]
-    return " ".join(mask_values(shlex.quote(part), replacements) for part in parts)
+        parts += _body_arguments(seen.request_body, replacements, bodies)
+    return " ".join(_quote(part, replacements) for part in parts)
+
+
+MAX_BODY_PRINTED = 2000  # characters of a request body a curl carries inline
+
+
+@dataclass
+class BodyFiles:
+    """Where request bodies too long to print are written (next to the reports), one file
+    per distinct body, named by its digest; at most `limit` files, the rest counted in
+    `dropped` (their curl carries the body cut short, saying so)."""
+
+    directory: Path
+    limit: int = 200
+    dropped: int = 0
+    _written: set[str] = field(default_factory=set, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def write(self, body: bytes) -> Path | None:
+        name = f"body-{hashlib.sha256(body).hexdigest()[:16]}.bin"
+        with self._lock:
+            if name not in self._written:
+                if len(self._written) >= self.limit:
+                    self.dropped += 1
+                    return None
+                self.directory.mkdir(parents=True, exist_ok=True)
+                (self.directory / name).write_bytes(body)
+                self._written.add(name)
+        return self.directory / name
+
+
+def _body_arguments(
+    body: bytes, replacements: dict[str, str], bodies: BodyFiles | None
+) -> list[str]:
+    text = body.decode("utf-8", "surrogateescape")
+    if bodies is None or (len(text) <= MAX_BODY_PRINTED and not _binary(text)):
+        return ["--data-raw", body.decode("utf-8", "replace")]
+    # No secret reaches a file: one in the body is written as its stand-in.
+    masked = mask_values(text, replacements).encode("utf-8", "surrogateescape")
+    path = bodies.write(masked)
+    if path is None:
+        cut = body[:MAX_BODY_PRINTED].decode("utf-8", "replace")
+        return ["--data-raw", f"{cut}...({len(body)} bytes in all; --data-binary files full)"]
+    return ["--data-binary", f"@{path}"]
+
+
+def _binary(text: str) -> bool:
+    """Text a shell argument cannot carry as sent: a NUL, or bytes that are not UTF-8."""
+    return "\0" in text or any("\udc80" <= char <= "\udcff" for char in text)
+
+
+def _quote(part: str, replacements: dict[str, str]) -> str:
+    """Shell-quote `part`, each secret replaced by its stand-in; a stand-in that is a shell
+    expression is left outside the single quotes, in double quotes, so the shell expands it."""
+    expressions = {
+        value: stand_in for value, stand_in in replacements.items() if stand_in[:1] == "$"
+    }
+    pattern = values_pattern(expressions)
+    pieces, position = [], 0
+    for found in pattern.finditer(part) if pattern is not None else ():
+        if found.start() > position:
+            pieces.append(mask_values(shlex.quote(part[position : found.start()]), replacements))
+        pieces.append(f'"{expressions[found.group()]}"')
+        position = found.end()
+    if position < len(part) or not pieces:
+        pieces.append(mask_values(shlex.quote(part[position:]), replacements))
+    return "".join(pieces)
 
 
 def json_or_not(body: bytes) -> Any:
