@@ -158,7 +158,61 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress lines, just the summary")
     run.set_defaults(command=_run)
+    _diff_parser(commands)
     return root
+
+
+def _diff_parser(commands: argparse._SubParsersAction) -> None:
+    diff = commands.add_parser(
+        "diff",
+        help="send the same requests to two implementations and compare the answers",
+        description="Exit status: 0 no difference the contract weighs (assumed differences are "
+        "listed), 1 a documented, universal or simulated difference, 2 could not test.",
+    )
+    for prefix, label in (("", "A, the reference"), ("against-", "B, compared with A")):
+        name = "--against" if prefix else "--base-url"
+        diff.add_argument(name, required=True, help=f"{label}: e.g. http://127.0.0.1:8080")
+        key = diff.add_mutually_exclusive_group(required=True)
+        key.add_argument(f"--{prefix}api-key", help=f"{label}: an active API key")
+        key.add_argument(
+            f"--{prefix}api-key-env", metavar="VAR", help=f"{label}: read its key from VAR"
+        )
+        same = " (default: A's)" if prefix else ""
+        diff.add_argument(f"--{prefix}agent-id", help=f"{label}: an active agent{same}")
+        diff.add_argument(f"--{prefix}instance-id", help=f"{label}: an instance of it{same}")
+        diff.add_argument(
+            f"--{prefix}inactive-key",
+            action="append",
+            default=[],
+            help=f"{label}: a key whose subscription is inactive (repeatable)",
+        )
+        diff.add_argument(f"--{prefix}inactive-agent-id", help=f"{label}: an inactive agent{same}")
+    diff.add_argument("--spec", type=Path, help="openapi.yaml (default: the packaged one)")
+    diff.add_argument(
+        "--max-requests", type=int, metavar="N", help="send at most N requests to each side"
+    )
+    diff.add_argument("--rate", type=float, metavar="N", help="at most N requests per second")
+    diff.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help="seconds to wait for each response (default %(default)s)",
+    )
+    diff.add_argument(
+        "--max-examples",
+        type=int,
+        default=DEFAULT_MAX_EXAMPLES,
+        metavar="N",
+        help="generated requests of each kind, valid and invalid (default %(default)s)",
+    )
+    diff.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="generation seed (default %(default)s)"
+    )
+    for option in ("junit", "json", "html"):
+        diff.add_argument(f"--{option}", type=Path, metavar="FILE", help=f"write a {option} report")
+    diff.add_argument("--quiet", action="store_true", help="no progress lines, just the summary")
+    diff.set_defaults(command=_diff)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -235,6 +289,62 @@ def _run(args: argparse.Namespace) -> int:
         write_reports(report, outputs)
     if report.checks:
         print(summary(report))
+    if report.could_not_test is not None:
+        print(f"contract: could not test: {report.could_not_test}", file=sys.stderr)
+    return report.exit_code
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from contract.diff import run_diff
+    from contract.outcomes import Report
+    from contract.render import check_outputs, summary, write_reports
+
+    outputs = {"junit": args.junit, "json": args.json, "html": args.html}
+    check_outputs(outputs)
+
+    def side(prefix: str, base_url: str) -> Settings:
+        def given(name: str) -> str | None:
+            value = getattr(args, f"{prefix}{name}")
+            return value if value is not None or not prefix else getattr(args, name)
+
+        return Settings(
+            base_url=base_url,
+            api_key=_secret(
+                getattr(args, f"{prefix}api_key"),
+                getattr(args, f"{prefix}api_key_env"),
+                f"--{prefix.replace('_', '-')}api-key-env",
+            )
+            or "",
+            agent_id=given("agent_id"),
+            instance_id=given("instance_id"),
+            inactive_keys=tuple(getattr(args, f"{prefix}inactive_key")),
+            inactive_agent_id=given("inactive_agent_id"),
+            spec_path=args.spec,
+            max_examples=args.max_examples,
+            seed=args.seed,
+            timeout=args.timeout,
+            max_requests=args.max_requests,
+            rate=args.rate,
+        )
+
+    def progress(message: str) -> None:
+        if not args.quiet:
+            print(f"[contract diff] {message}", file=sys.stderr, flush=True)
+
+    report = Report(base_url=f"{args.base_url} (A) against {args.against} (B)")
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        run_diff(side("", args.base_url), side("against_", args.against), progress, report)
+    except KeyboardInterrupt:
+        report.could_not_test = (
+            "interrupted (SIGINT or SIGTERM): the requests compared are reported"
+        )
+    except ContractError as exc:
+        report.could_not_test = report.could_not_test or str(exc)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        write_reports(report, outputs)
+    print(summary(report))
     if report.could_not_test is not None:
         print(f"contract: could not test: {report.could_not_test}", file=sys.stderr)
     return report.exit_code

@@ -25,6 +25,7 @@ from contract.settings import PHASES, ContractError, Settings
 from contract.traffic import THROTTLED, Traffic
 from mockplatform.core.spec import (
     REDEEM_TOKEN,
+    Operation,
     RuleKind,
     Spec,
     documented_request_problem,
@@ -306,3 +307,50 @@ def _response_text(response) -> str:
     if len(body) > 600:
         body = body[:600] + f"... ({len(response.content)} bytes)"
     return f"HTTP {response.status_code} {content_type}\n{body}".rstrip()
+
+
+def generated_requests(settings: Settings, operation: Operation, count: int) -> list[Generated]:
+    """`count` valid and `count` invalid requests schemathesis generates for `operation` from
+    the run's seed: the same list every time, so two targets get the same requests
+    (`contract diff`). Generated, not sent: the caller sends them."""
+    import schemathesis
+    from schemathesis.generation.modes import GenerationMode
+
+    schema = schemathesis.openapi.from_path(settings.spec.path)
+    api_operation = schema[operation.path][operation.method]
+    return [
+        Generated(str(mode), case.media_type, case.body)
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+        for case in _examples(api_operation.as_strategy(generation_mode=mode), count, settings.seed)
+    ]
+
+
+def _examples(strategy: Any, count: int, seed: int) -> list[Any]:
+    """`count` examples of a hypothesis strategy, the same ones for the same seed."""
+    import hypothesis
+
+    found: list[Any] = []
+
+    @hypothesis.settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=[hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    @hypothesis.seed(seed)
+    @hypothesis.given(strategy)
+    def collect(example: Any) -> None:
+        found.append(example)
+
+    collect()
+    return found
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One generated request body: its mode (positive or negative), media type and body."""
+
+    mode: str
+    media_type: str | None
+    body: Any

@@ -190,6 +190,8 @@ class Report:
     facts: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # requests, tokens, calls, throttled
     coverage: list[Coverage] = field(default_factory=list)
+    # Named tallies a command adds to its report (contract diff: differences per kind).
+    tables: dict[str, dict[str, int]] = field(default_factory=dict)
     could_not_test: str | None = None
 
     def add(self, result: CheckResult) -> CheckResult:

@@ -35,7 +35,8 @@ def summary(report: Report) -> str:
     shown = [c for c in report.checks if c.outcome in (Outcome.FAIL, Outcome.WARN)]
     for check in shown:
         lines += ["", failure_details(check)]
-    lines += ["", "Coverage (documented statuses seen / never seen):"]
+    if report.coverage:
+        lines += ["", "Coverage (documented statuses seen / never seen):"]
     for item in report.coverage:
         seen = " ".join(map(str, item.observed)) or "-"
         never = " ".join(map(str, item.never)) or "-"
@@ -43,6 +44,9 @@ def summary(report: Report) -> str:
             f"; undocumented: {' '.join(map(str, item.undocumented))}" if item.undocumented else ""
         )
         lines.append(f"  {item.operation}: seen {seen}; never {never}{other}")
+    for title, table in report.tables.items():
+        lines += ["", f"{title[0].upper()}{title[1:]}:"]
+        lines += [f"  {name:<12} {value}" for name, value in table.items()]
     counts = ", ".join(f"{value} {name}" for name, value in report.counts.items())
     lines += ["", f"Sent: {counts}"]
     lines += ["", verdict(report)]
@@ -77,7 +81,7 @@ def failure_details(check: CheckResult) -> str:
         for number, violation in enumerate(kept, 1):
             lines.append(f"-- {number}. {label}: {violation.rule}")
             if violation.curl:
-                lines.append(f"   request:\n     {violation.curl}")
+                lines.append("   request:\n" + textwrap.indent(violation.curl, "     "))
             if violation.response:
                 lines.append("   response:\n" + textwrap.indent(violation.response, "     "))
     if check.more_violations:
@@ -129,6 +133,9 @@ def junit(report: Report) -> ET.ElementTree:
         never = " ".join(map(str, item.never)) or "-"
         coverage = f"seen {seen}; never {never}"
         ET.SubElement(properties, "property", name=f"coverage {item.operation}", value=coverage)
+    for title, table in report.tables.items():
+        for name, value in table.items():
+            ET.SubElement(properties, "property", name=f"{title}: {name}", value=str(value))
     for check in report.checks:
         case = ET.SubElement(suite, "testcase", classname="contract", name=check.name)
         failed = report.counts_as_failure(check)
@@ -177,6 +184,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "facts": report.facts,
         "counts": report.counts,
         "coverage": [vars(item) for item in report.coverage],
+        "tables": report.tables,
         "checks": [
             {
                 "name": check.name,
@@ -220,6 +228,12 @@ def as_html(report: Report) -> str:
         for i in report.coverage
     )
     counts = "".join(f"<li>{value} {e(name)}</li>" for name, value in report.counts.items())
+    tables = "".join(
+        f"<h2>{e(title[0].upper() + title[1:])}</h2><table>"
+        + "".join(f"<tr><td>{e(name)}</td><td>{value}</td></tr>" for name, value in table.items())
+        + "</table>"
+        for title, table in report.tables.items()
+    )
     facts = "".join(f"<li>{e(fact)}</li>" for fact in report.facts)
     sections = []
     for check in report.checks:
@@ -248,7 +262,7 @@ def as_html(report: Report) -> str:
         f"<title>Contract run against {e(report.base_url)}</title><style>{_STYLE}</style>"
         f"</head><body><h1>Contract run against {e(report.base_url)}</h1>"
         f"<p><strong>{e(verdict(report))}</strong></p><ul>{facts}</ul>"
-        f"<h2>Sent</h2><ul>{counts}</ul>"
+        f"{tables}<h2>Sent</h2><ul>{counts}</ul>"
         f"<h2>Checks</h2><table>{rows}</table>"
         "<h2>Coverage</h2><table><tr><th>operation</th><th>seen</th><th>never seen</th>"
         f"<th>undocumented</th></tr>{coverage}</table>"
