@@ -7,14 +7,29 @@ openapi.yaml's schema for its status, so no test can pass on a body that breaks 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from mockplatform import create_app, load_spec
 from mockplatform.core.spec import Spec
 from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
 from mockplatform.testing import serve_in_thread
+
+SHORT_LIFETIME = 2  # seconds: where real time must pass, as little of it as proves the point
+
+
+@pytest.fixture
+def short_spec(tmp_path: Path, spec: Spec) -> Spec:
+    """openapi.yaml with a `SHORT_LIFETIME` token lifetime (fakes, the mock, the proxy, the
+    harness all read it)."""
+    document = yaml.safe_load(spec.path.read_text())
+    document["paths"]["/api/widget/token"]["post"]["x-token-lifetime-seconds"] = SHORT_LIFETIME
+    path = tmp_path / "openapi.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return load_spec(path)
 
 
 @pytest.fixture(scope="session")

@@ -4,27 +4,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-import yaml
-
 from contract import ExpiryMode, Outcome
 from contract.lifetime import decode_jwt, tolerance
 from contract.runner import run
-from mockplatform.core.spec import load_spec
+from tests.conftest import SHORT_LIFETIME  # realtime mode really waits it
 from tests.contract.fake_platform import Behaviour
 from tests.contract.targets import fake_settings
-
-SHORT_LIFETIME = 2  # seconds: realtime mode really waits
-
-
-@pytest.fixture
-def short_spec(tmp_path, spec):
-    """openapi.yaml with a 2 s token lifetime, for both the fake and the harness."""
-    document = yaml.safe_load(spec.path.read_text())
-    document["paths"]["/api/widget/token"]["post"]["x-token-lifetime-seconds"] = SHORT_LIFETIME
-    path = tmp_path / "openapi.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return load_spec(path)
 
 
 def lifetime_check(url, **settings):

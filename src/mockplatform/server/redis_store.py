@@ -71,10 +71,11 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 # Fail fast when Redis is down: a request should get its 503 in a second, not hang.
 CONNECT_TIMEOUT = 1.0
 COMMAND_TIMEOUT = 2.0
-# A state-changing step is done only if Redis runs it within this long of its sending: well
-# before the client gives up on it, however far this host's clock and Redis's differ (the
-# difference is measured, to within half a round trip; see `RedisStore._deadline`).
-STEP_DEADLINE = COMMAND_TIMEOUT / 2
+# A state-changing step is done only if Redis runs it within half the command timeout of its
+# sending: well before the client gives up on it, however far this host's clock and Redis's
+# differ (the difference is measured, to within half a round trip; see
+# `RedisStore._deadline`).
+STEP_DEADLINE_SHARE = 0.5
 LISTENER_CLAIM_MS = 7 * 24 * 3600 * 1000  # kept past any call's end (the call log says ended)
 MAX_CONNECTIONS = 64  # per worker process
 POOL_TIMEOUT = 5.0  # seconds a request waits for a free connection before its 503
@@ -342,8 +343,10 @@ class RedisStore:
         max_journal: int = MAX_JOURNAL,
         max_tokens: int = MAX_TOKENS,
         max_connections: int = MAX_CONNECTIONS,
+        command_timeout: float = COMMAND_TIMEOUT,
     ) -> None:
         self.location = describe_url(url)
+        self._step_deadline = command_timeout * STEP_DEADLINE_SHARE
         self._max_calls = max_calls
         self._max_tokens = max_tokens
         self._max_journal = max_journal
@@ -359,7 +362,7 @@ class RedisStore:
             timeout=POOL_TIMEOUT,
             decode_responses=True,
             socket_connect_timeout=CONNECT_TIMEOUT,
-            socket_timeout=COMMAND_TIMEOUT,
+            socket_timeout=command_timeout,
             retry=Retry(NoBackoff(), 1),
         )
         self._redis = redis.asyncio.Redis.from_pool(pool)
@@ -410,13 +413,13 @@ class RedisStore:
         if result[0] == "late":
             raise StoreUnavailable(
                 self.location,
-                f"Redis ran the step more than {STEP_DEADLINE} s after it was sent, so it "
+                f"Redis ran the step more than {self._step_deadline} s after it was sent, so it "
                 "was not done",
             )
         return result[1:] if result[0] == "ok" else result
 
     async def _deadline(self) -> str:
-        """Now plus `STEP_DEADLINE`, on Redis's clock (as text: a float's repr is exact)."""
+        """Now plus the step's deadline, on Redis's clock (as text: a float's repr is exact)."""
         if self._skew is None:
             seconds, micros = await self._command("TIME")
             after = time.time()
@@ -424,7 +427,7 @@ class RedisStore:
             # Redis read its clock before `after`: taking `after` as that moment makes the
             # deadline come early, never late.
             self._skew = redis_now - after
-        return repr(time.time() + self._skew + STEP_DEADLINE)
+        return repr(time.time() + self._skew + self._step_deadline)
 
     def _token_key(self, token: str) -> str:
         return self._prefix + "token:" + hashlib.sha256(token.encode()).hexdigest()

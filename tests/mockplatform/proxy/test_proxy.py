@@ -269,17 +269,19 @@ def test_violations_answer_loopback_or_the_admin_token(spec: Spec) -> None:
     assert allowed.json() == []
 
 
-def test_token_lifetime_on_live_traffic_in_real_time(
-    spec: Spec, proxy: Proxy, mock_upstream: str
-) -> None:
-    """The one real-time test: two tokens fetched, then redeemed past the spec's lifetime.
+def test_token_lifetime_on_live_traffic_in_real_time(short_spec: Spec) -> None:
+    """Two tokens fetched, then redeemed past the lifetime (a spec's 2 s one: the mock, the
+    proxy and the judge all read it, so the seed's 60 s would prove nothing more).
 
     The mock refuses its token (the app pre-fetched it: the client's finding); the faulty
     platform accepts its own (the platform's violation)."""
-    lifetime = spec.token_lifetime_seconds
+    lifetime = short_spec.token_lifetime_seconds
+    mock = create_app(Settings(call_pace_ms=0), spec=short_spec)
     with (
+        serve_in_thread(mock) as mock_upstream,
+        proxy_to(short_spec, mock_upstream) as proxy,
         serve_in_thread(fakes.faulty_platform()) as lax_upstream,
-        proxy_to(spec, lax_upstream) as lax,
+        proxy_to(short_spec, lax_upstream) as lax,
     ):
         fetched = [
             token_request(proxy.url).json()["accessToken"],

@@ -124,7 +124,9 @@ def test_1_5_a_step_redis_runs_after_its_503_is_not_done(
     and when Redis wakes and runs what it held, neither is done: the token still redeems,
     the clock is where it was. (The redeem names its scenario, so the redeem itself is
     its first store step, the one that stalls.)"""
-    store = RedisStore(redis_server.url, prefix=f"paused-{uuid.uuid4().hex}:")
+    store = RedisStore(
+        redis_server.url, prefix=f"paused-{uuid.uuid4().hex}:", command_timeout=COMMAND_TIMEOUT
+    )
     admin = redis.Redis(port=redis_server.port)
     app = create_app(spec=spec, store=store)
     with (
@@ -159,7 +161,8 @@ def test_1_5_a_step_redis_runs_after_its_503_is_not_done(
     admin.close()
 
 
-PAUSE_MS = 5000  # past the client's two tries of COMMAND_TIMEOUT: it has given up by then
+COMMAND_TIMEOUT = 0.5  # seconds (2 by default): the store gives up on a stalled Redis sooner
+PAUSE_MS = 1500  # past the client's two tries of COMMAND_TIMEOUT: it has given up by then
 
 
 # --- 2. deep nesting ------------------------------------------------------------------------

@@ -1,35 +1,32 @@
-"""A call's prompt is its template filled by one `string.Template.safe_substitute` pass, with
-the caller's name, and its whitespace collapsed."""
+"""A call's prompt is its template filled in one pass (`$name` and `${name}`, `$$` a dollar,
+unknown names left as written), with the caller's name, and its whitespace collapsed:
+examples, each written out."""
 
 from __future__ import annotations
 
-from string import Template
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
+import pytest
 
 from mockplatform.server.world import CALLER_NAME, DEFAULT_PROMPT, resolve_prompt
 
-NAMES = ["agent_name", "company_name", "caller_name", "language", "x", "_y1"]
-pieces = st.one_of(
-    st.text(alphabet="ab $_{}1\n\t", max_size=6),
-    st.sampled_from(NAMES).map(lambda n: f"${n}"),
-    st.sampled_from(NAMES).map(lambda n: f"${{{n}}}"),
-    st.sampled_from(["$$", "$", "${", "${}", "$1", "${unknown}", "$unknown"]),
-)
-templates = st.lists(pieces, max_size=12).map("".join)
-variables = st.dictionaries(
-    st.sampled_from(NAMES), st.text(alphabet="ab$ {}\n", max_size=5), max_size=len(NAMES)
-)
+VALUES = {"agent_name": "Ava", "company_name": "Sharma Dental", "language": "hi"}
 
 
-@settings(max_examples=300, deadline=None)
-@given(template=templates, values=variables, caller=st.text(alphabet="ab$ {}\t", max_size=5))
-def test_same_as_safe_substitute_with_the_caller_collapsed(
-    template: str, values: dict[str, str], caller: str
-) -> None:
-    filled = Template(template).safe_substitute({**values, CALLER_NAME: caller or "the caller"})
-    assert resolve_prompt(template, values, caller) == " ".join(filled.split())
+@pytest.mark.parametrize(
+    ("template", "caller", "prompt"),
+    [
+        ("Hi, I am $agent_name of ${company_name}.", "Rahul", "Hi, I am Ava of Sharma Dental."),
+        ("${caller_name}, welcome", "Rahul", "Rahul, welcome"),
+        ("$caller_name speaks $language", None, "the caller speaks hi"),
+        ("${agent_name}s and $agent_names", "R", "Avas and $agent_names"),  # braces end a name
+        ("costs $$5, not $5", "R", "costs $5, not $5"),  # $$ is a dollar; $5 is no name
+        ("${unknown} $unknown ${ $", "R", "${unknown} $unknown ${ $"),  # left as written
+        ("a\n\t b   $agent_name\n", "R", "a b Ava"),  # whitespace collapsed, ends trimmed
+        ("Hello $caller_name", "  Asha \n Rao  ", "Hello Asha Rao"),  # the caller's too
+        ("", "R", ""),
+    ],
+)
+def test_a_template_filled(template: str, caller: str | None, prompt: str) -> None:
+    assert resolve_prompt(template, VALUES, caller) == prompt
 
 
 def test_a_value_that_reads_like_a_placeholder_stays_as_written() -> None:

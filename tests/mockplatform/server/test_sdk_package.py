@@ -3,7 +3,8 @@
 `sdk_app/` is a customer's app: the platform docs' client snippet as they print it
 (`src/seed-client.js`), and the README's hardened one (`src/hardened-client.js`), bundled with
 esbuild and with Vite (pinned in its package.json and lockfile, installed from the npm
-registry by `npm ci`, once per test session), and the docs' backend route, served with the
+registry by `npm ci`, kept under `.cache/` by the lockfile's hash so a run with the same
+lockfile copies it instead), and the docs' backend route, served with the
 built page from its own loopback origin (`server.mjs`). The package is the one
 `mockplatform sdk pack` writes, installed as `file:` (a team's vendored copy); the builds are
 told the mock's URL as a team's would (a define, a VITE_ variable); the calls run in Debian's
@@ -13,6 +14,7 @@ headless Chromium; tsc checks an app against the package's types.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -37,6 +39,8 @@ from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
 from mockplatform.testing import serve_in_thread
 
 APP_SOURCE = Path(__file__).parents[1] / "sdk_app"
+# node_modules as `npm ci` installed it, one directory per lockfile (git ignores .cache/)
+NODE_MODULES_CACHE = Path(__file__).parents[3] / ".cache" / "sdk-app-node-modules"
 BUNDLERS = ("esbuild", "vite")
 PACE_MS = 5
 TIMEOUT_MS = 15_000
@@ -68,11 +72,24 @@ def run(command: list[str], cwd: Path, timeout: float = NPM_TIMEOUT, **env: str)
 
 @pytest.fixture(scope="session")
 def npm_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The app with its locked dependencies installed: one `npm ci` per test session."""
+    """The app with its locked dependencies installed: `npm ci` once per lockfile, its
+    node_modules copied from the cache after that (a copy: the tests install the mock's
+    package into it)."""
     app = tmp_path_factory.mktemp("sdk-app") / "app"
     ignored = shutil.ignore_patterns("node_modules", "dist-*")
     shutil.copytree(APP_SOURCE, app, ignore=ignored)
-    run(["npm", "ci", "--no-audit", "--no-fund"], app)
+    lock = hashlib.sha256((APP_SOURCE / "package-lock.json").read_bytes()).hexdigest()[:16]
+    cached = NODE_MODULES_CACHE / lock
+    if not cached.is_dir():
+        run(["npm", "ci", "--no-audit", "--no-fund"], app)
+        filling = NODE_MODULES_CACHE / f"{lock}.{os.getpid()}"
+        shutil.copytree(app / "node_modules", filling, symlinks=True)
+        try:
+            filling.rename(cached)  # whole or not at all, whoever finishes first
+        except OSError:
+            shutil.rmtree(filling)
+        return app
+    shutil.copytree(cached, app / "node_modules", symlinks=True)
     return app
 
 
