@@ -33,9 +33,11 @@ from starlette.routing import Route, Router
 from starlette.types import Message, Receive, Scope, Send
 
 from mockplatform.core.errors import ConfigError
+from mockplatform.core.json_text import JSON_MEDIA_TYPE, media_type
 from mockplatform.core.judge import Seen
 from mockplatform.core.origins import ControlGuard
-from mockplatform.core.spec import Spec
+from mockplatform.core.spec import REDEEM_TOKEN, Spec
+from mockplatform.proxy.addresses import public_origin, rewritten, rewritten_call_url
 from mockplatform.proxy.exchanges import MAX_KEPT_BODY, decoded, printable
 from mockplatform.proxy.recorder import Recorder
 from mockplatform.proxy.upstream import Headers, UpstreamError, UpstreamPool, UpstreamTimeout
@@ -206,15 +208,30 @@ class ValidationProxy:
             await self._upstream_failed(send, 502, odd)
             return
         kept_response = _Kept()
+        origin = public_origin(scope)
+        outbound = [
+            (name, rewritten(value.decode("latin-1"), self.upstream, origin).encode("latin-1"))
+            if name.lower() == b"location"
+            else (name, value)
+            for name, value in _outbound(response.status, response.headers)
+        ]
         try:
+            parts = response.stream()
+            first: list[bytes] = []  # the redeem's answer, read whole to name the proxy in it
+            if self._names_a_call_url(scope, response.status, response.headers):
+                first = [b"".join([chunk async for chunk in parts])]  # small: its schema's
+                kept_response.add(first[0])
+                proxied = rewritten_call_url(first[0], self.upstream, origin)
+                if proxied is not None:
+                    first = [proxied]
+                    outbound = [(k, v) for k, v in outbound if k.lower() != b"content-length"]
+                    outbound.append((b"content-length", str(len(proxied)).encode()))
             await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status,
-                    "headers": _outbound(response.status, response.headers),
-                }
+                {"type": "http.response.start", "status": response.status, "headers": outbound}
             )
-            async for chunk in response.stream():
+            for chunk in first:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            async for chunk in parts:
                 kept_response.add(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except UpstreamError as exc:  # mid-answer: the status is gone, so the answer is cut
@@ -285,6 +302,21 @@ class ValidationProxy:
             self.ledger.not_judged["a fault of the proxy's own"] += 1
         if time.perf_counter() - started > JUDGE_BUDGET:
             self.ledger.over_budget += 1
+
+    def _names_a_call_url(self, scope: Scope, status: int, headers: Headers) -> bool:
+        """Whether the answer is a started call's (the redeem's 2xx JSON, not content-coded,
+        of a bounded length), whose `callUrl` may name the upstream."""
+        operation = self.judge.operation_of(scope["method"], scope["path"])
+        if operation is None or operation.operation_id != REDEEM_TOKEN or status >= 300:
+            return False
+        named = {k.lower(): v for k, v in headers}
+        length = named.get(b"content-length", b"")
+        return (
+            media_type(named.get(b"content-type", b"").decode("latin-1")) == JSON_MEDIA_TYPE
+            and b"content-encoding" not in named
+            and length.isdigit()
+            and int(length) <= MAX_KEPT_BODY
+        )
 
     def _target(self, scope: Scope) -> bytes:
         """The request target upstream: the upstream URL's path, then the app's, and its query."""

@@ -323,3 +323,23 @@ def test_already_used_for_a_token_never_redeemed_is_the_platforms(spec: Spec) ->
         assert refused.status_code == 409
         assert proxy.findings("platform") == {"single_use"}
         assert proxy.findings("client") == set()
+
+
+def test_a_location_on_the_upstream_names_the_proxy(spec: Spec) -> None:
+    where: dict[str, str] = {}
+
+    def answer(head: bytes) -> bytes:
+        target = where["upstream"] + "/next?x=1" if b"/here " in head else "https://elsewhere.test/"
+        return fakes.raw_answer(
+            b"302 Found", [b"Location: " + target.encode(), b"Content-Length: 0"]
+        )
+
+    with (
+        fakes.RawUpstream(answer, keep_alive=True) as upstream,
+        proxy_to(spec, upstream.url) as proxy,
+    ):
+        where["upstream"] = upstream.url
+        ours = httpx.get(f"{proxy.url}/here")
+        theirs = httpx.get(f"{proxy.url}/there")
+    assert ours.headers["location"] == f"{proxy.url}/next?x=1"
+    assert theirs.headers["location"] == "https://elsewhere.test/"

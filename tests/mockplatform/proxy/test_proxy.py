@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
 import socket
 import time
@@ -134,11 +135,14 @@ def test_answers_stream_through_with_repeated_headers(spec: Spec) -> None:
     assert received[b"via"] == b"1.1 mockplatform-proxy"
 
 
-def test_the_websocket_passes_through(proxy: Proxy) -> None:
+def test_the_sdks_traffic_goes_through_the_proxy(proxy: Proxy, mock_upstream: str) -> None:
+    """The redeem's callUrl names the proxy, as a reverse proxy rewrites Location: the SDK
+    opens the call's WebSocket through it, and a second redeem by the app is seen."""
     token = token_request(proxy.url).json()["accessToken"]
     started = httpx.post(f"{proxy.url}/api/widget/calls", json={"accessToken": token}).json()
-    live = httpx.URL(started["callUrl"])  # the platform's address; the same path via the proxy
-    address = f"{proxy.url.replace('http', 'ws')}{live.raw_path.decode()}"
+    address = started["callUrl"]
+    assert address.startswith(proxy.url.replace("http", "ws") + "/sdk/calls/")
+    assert mock_upstream.removeprefix("http://") not in address
     events = []
     with connect(address, open_timeout=10) as websocket:
         for message in websocket:
@@ -148,6 +152,13 @@ def test_the_websocket_passes_through(proxy: Proxy) -> None:
     assert events[0] == "call_started"
     assert "update" in events
     assert events[-1] == "call_ended"
+    httpx.post(f"{proxy.url}/api/widget/calls", json={"accessToken": token})
+    assert proxy.findings("client") == {"token_reused"}
+    assert proxy.findings("platform") == set()
+    # The SDK package through the proxy: the same bytes, naming no address of the upstream's.
+    package = httpx.get(f"{proxy.url}/sdk/zentrix-voice-sdk.tgz")
+    assert package.content == httpx.get(f"{mock_upstream}/sdk/zentrix-voice-sdk.tgz").content
+    assert mock_upstream.removeprefix("http://").encode() not in gzip.decompress(package.content)
 
 
 def test_a_faulty_platform_is_named_on_its_side(spec: Spec) -> None:
