@@ -10,7 +10,6 @@ runner hands it; contract.registry says in which order they run and what each ne
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import threading
 import uuid
@@ -18,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
-from contract.outcomes import CheckResult, Exchange, contains_credential
+from contract.outcomes import CheckResult, Exchange
 from contract.probe import Issued, Probe, wrong_keys
 from contract.tokens import (
     one_character_changed,
@@ -26,7 +25,8 @@ from contract.tokens import (
     random_part,
     with_later_expiry,
 )
-from mockplatform.core.spec import RuleKind, bearer_credential, resolve_ref, rule_kind
+from mockplatform.core.judge import echoed
+from mockplatform.core.spec import RuleKind, resolve_ref, rule_kind
 
 # The spec's named rule (x-contract on instanceId) that an instance must be the agent's own.
 OWNED_INSTANCE = "instance-of-the-agent"
@@ -106,7 +106,7 @@ def auth_first(probe: Probe, result: CheckResult) -> None:
                 sent["Content-Type"] = "application/json"
             exchange = probe.request_token(headers=sent, **body)
             rule = f"{credential} with {what} must get 401 before anything else"
-            probe.require(result, probe.create, exchange, {401}, rule)
+            probe.require(result, probe.create, exchange, {401}, rule, wrong_key=True)
 
 
 # -- unknown_agent, inactive_agent, inactive_subscription -------------------------------------
@@ -374,36 +374,13 @@ def _redeemed_at_once(probe: Probe, result: CheckResult) -> None:
 # -- no_credential_echo -----------------------------------------------------------------------
 
 
-def presented_credentials(probe: Probe, exchange: Exchange) -> list[str]:
-    """What the request presented as a credential: its bearer key, its access token."""
-    found = []
-    header = exchange.headers.get("Authorization", "").strip()
-    key = bearer_credential(header)
-    if key is not None:
-        found.append(key)
-    elif header and header.lower() != "bearer":  # another scheme's credential, or a bare key
-        found.append(header.partition(" ")[2].strip() or header)
-    if urlsplit(exchange.url).path == probe.redeem_op.path and exchange.body:
-        try:
-            token = json.loads(exchange.body)
-        except ValueError:
-            token = None
-        if isinstance(token, dict) and isinstance(token.get("accessToken"), str):
-            found.append(token["accessToken"])
-    return found
-
-
 def no_credential_echo(probe: Probe, result: CheckResult) -> None:
-    """No response of the run carries a credential its request presented, valid or not, of
-    any length (matched as a whole token), nor any key the run was given."""
+    """No response of the run carries a credential its request presented, valid or not (the
+    core's rule: `mockplatform.core.judge.echoed`, the proxy's too)."""
     for exchange in list(probe.exchanges):
         if exchange.status is None:
             continue
         result.requests += 1
-        haystack = exchange.response_body.decode("utf-8", "replace") + "\n"
-        haystack += "\n".join(f"{k}: {v}" for k, v in exchange.response_headers.items())
-        for credential in {*presented_credentials(probe, exchange), *probe.settings.secrets}:
-            if contains_credential(haystack, credential):
-                rule = "a response must never carry a credential the caller presented"
-                result.fail(probe.violation(rule, exchange))
-                break
+        if echoed(exchange.seen()):
+            rule = "a response must never carry a credential the caller presented"
+            result.fail(probe.violation(rule, exchange))

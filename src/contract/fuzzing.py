@@ -5,9 +5,10 @@ the target — examples, coverage, fuzzing and stateful phases — with our hook
 the selected checks on, and folds what it found into one `CheckResult` per check name, plus
 `stateful_links` for the spec's link from createWidgetToken to redeemWidgetToken.
 
-Judged by the documented contract: a failure that only our assumptions ask for (a body
-openapi.yaml forbids by an assumed keyword, an assumed error's status or body) is a WARN, and
-so is a null sent for an optional field and accepted as if absent (leniency). A response
+Judged by the core's judge (`mockplatform.core.judge`), as the validation proxy judges the
+same exchange: a failure stands only where the judge finds a platform-side violation;
+otherwise (our assumptions, a lenient answer to a request that broke a documented rule, a
+rule the judge does not hold) it is a WARN. A response
 that could not show a check's rule (a 5xx to anything but not_a_server_error, a 429) does not
 count for it: a check left with none is NOT VERIFIED.
 """
@@ -23,14 +24,7 @@ from contract.outcomes import CheckResult, Violation, mask
 from contract.probe import REDEEM_OFFERED
 from contract.settings import PHASES, ContractError, Settings
 from contract.traffic import THROTTLED, Traffic
-from mockplatform.core.spec import (
-    REDEEM_TOKEN,
-    Operation,
-    RuleKind,
-    Spec,
-    documented_request_problem,
-    response_kind,
-)
+from mockplatform.core.spec import REDEEM_TOKEN, Operation, Spec
 
 ALL_PHASES = PHASES
 STATEFUL = "stateful_links"
@@ -66,7 +60,8 @@ def run_schemathesis(
     from contract import hooks
 
     outcome = FuzzOutcome()
-    previous = hooks.configure(settings.api_key, traffic, _judge(outcome, settings.spec, secrets))
+    judged = _judge(outcome, settings.spec, secrets)
+    previous = hooks.configure(settings.api_key, traffic, judged, settings.spec)
     try:
         return _run_engine(
             outcome, settings, secrets, set(checks), traffic, include_redeem, progress
@@ -212,7 +207,7 @@ def _collect(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:
             )
 
 
-# schemathesis's failure classes, by the check that raises them (those _only_assumed judges).
+# schemathesis's failure classes, by the check that raises them (where a class lists several).
 FAILURE_CHECKS = {
     "AcceptedNegativeData": "negative_data_rejection",
     "UndefinedStatusCode": "status_code_conformance",
@@ -222,65 +217,40 @@ FAILURE_CHECKS = {
     "JsonSchemaError": "response_schema_conformance",
     "MalformedJson": "response_schema_conformance",
 }
+# Ours: judged by the core's judge already (contract.hooks), or across exchanges.
+OWN_CHECKS = {"auth_first", "no_credential_echo", "unique_ids"}
+NOT_BROKEN = "the contract's judge finds no broken rule in this exchange"
 
 
 def _judge(
     outcome: FuzzOutcome, spec: Spec, secrets: dict[str, str]
 ) -> Callable[[Any, Any, Any], bool]:
-    """The run's judge of each schemathesis failure: an assumption-only one becomes a WARN of
-    its check (kept here, with the request and response) and is dropped from schemathesis."""
+    """The run's judge of each schemathesis failure: it stands (a FAIL) only where the core's
+    judge finds a platform-side violation in the same exchange, as the validation proxy
+    would; otherwise it becomes a WARN of its check (kept here, with the request, the
+    response and the judge's notes) and is dropped from schemathesis."""
+    from contract import hooks
 
     def keep(failure: Any, case: Any, response: Any) -> bool:
-        name = FAILURE_CHECKS.get(type(failure).__name__)
-        status = getattr(response, "status_code", None)
-        why = None if name is None else _only_assumed(name, case, status, spec)
-        if name is None or why is None:
+        checks = getattr(type(failure), "checks", ())
+        name = FAILURE_CHECKS.get(type(failure).__name__) or next(iter(checks), None)
+        if response is None or name is None or name in OWN_CHECKS:
             return True
+        operation = spec.operations.get(case.operation.definition.raw.get("operationId", ""))
+        seen = hooks.seen(case, response)
+        if operation is None or seen.method != operation.method:
+            return True  # a method the spec does not have: nothing the judge could weigh
+        found = hooks.platform_findings(case, response)
+        if any(finding.is_violation for finding in found):
+            return True
+        why = "; ".join(f"{f.rule} ({f.kind}): {f.seen}" for f in found) or NOT_BROKEN
         curl = _mask_curl(case.as_curl_command(), secrets)
         text = mask(_response_text(response), secrets)
-        rule = f"{why}: {mask(_rule(failure), secrets)}"
-        _result(outcome, name).warn(Violation(rule, curl, text, status))
+        rule = f"{mask(why, secrets)}: {mask(_rule(failure), secrets)}"
+        _result(outcome, name).warn(Violation(rule, curl, text, response.status_code))
         return False
 
     return keep
-
-
-def _only_assumed(name: str, case: Any, status: int | None, spec: Spec) -> str | None:
-    """Why a schemathesis failure is only a WARN (our assumption, or leniency), or None."""
-    if status is None or status >= 500:
-        return None
-    operation = spec.operation(case.operation.definition.raw.get("operationId", ""))
-    if name != "negative_data_rejection":
-        negative = _negative_locations(case)
-        if status in operation.responses:
-            if response_kind(operation, status) is RuleKind.ASSUMED:
-                return f"{status} is our assumption (x-contract: assumed)"
-        elif 400 <= status < 500 and negative:
-            return f"a {status} for an invalid request where the spec assumes 400"
-        return None
-    if 200 <= status < 300 and _negative_locations(case) == {"body"}:
-        body = case.body
-        if documented_request_problem(operation, spec, body) is None:
-            return "accepted a body only our assumptions forbid"
-        if isinstance(body, dict):
-            present = {key: value for key, value in body.items() if value is not None}
-            if (
-                len(present) < len(body)
-                and documented_request_problem(operation, spec, present) is None
-            ):
-                return "accepted a null for an optional field as if it were absent (lenient)"
-    return None
-
-
-def _negative_locations(case: Any) -> set[str]:
-    meta = getattr(case, "meta", None)
-    if meta is None:
-        return set()
-    return {
-        str(getattr(location, "value", location)).lower()
-        for location, info in meta.components.items()
-        if info.mode.is_negative
-    }
 
 
 def _rule(failure) -> str:

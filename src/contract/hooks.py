@@ -10,7 +10,7 @@ Loaded by `contract run` and usable with plain schemathesis:
                       a well-formed bearer key (or, when CONTRACT_API_KEY is set, with
                       another key), gets 401 with the documented `error` — never 400, 403,
                       404 or 200;
-  no_credential_echo  no response carries the credential it was sent (any length);
+  no_credential_echo  no response carries a credential its request presented;
   unique_ids          no two token responses carry the same accessToken or callId.
 
 Under `contract run`, three hooks also put schemathesis's requests through the run's
@@ -20,21 +20,33 @@ is the gateway's, not the contract's; with plain schemathesis they do nothing.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import schemathesis
 
-from contract.outcomes import contains_credential
 from contract.traffic import THROTTLED, Traffic
-from mockplatform.core.spec import REDEEM_TOKEN, bearer_credential, documented_errors
-from mockplatform.core.spec import requires_auth as operation_requires_auth
+from mockplatform.core.judge import (
+    AUTH_FIRST,
+    CONTENT_TYPE,
+    NO_CREDENTIAL_ECHO,
+    RESPONSE_SCHEMA,
+    Asked,
+    Finding,
+    Seen,
+    Side,
+    judge,
+)
+from mockplatform.core.spec import REDEEM_TOKEN, Spec, bearer_credential, load_spec
 
 API_KEY_VARIABLE = "CONTRACT_API_KEY"
 TOKEN_FIELDS = ("accessToken", "callId")
 _configured_key: str | None = None
+_configured_spec: Spec | None = None
 _traffic: Traffic | None = None
 # Under `contract run`: keeps a failure for schemathesis (True), or takes it as a WARN itself.
 Keep = Callable[[Any, Any, Any], bool]
@@ -42,13 +54,28 @@ _keep: Keep | None = None
 
 
 def configure(
-    api_key: str | None, traffic: Traffic | None = None, keep: Keep | None = None
+    api_key: str | None,
+    traffic: Traffic | None = None,
+    keep: Keep | None = None,
+    spec: Spec | None = None,
 ) -> str | None:
     """The key the run authenticates with (anything else is a wrong key), the run's traffic
-    gate and its judge of failures; returns the last key. `configure(None)` leaves nothing."""
-    global _configured_key, _traffic, _keep
+    gate, its judge of failures and its spec; returns the last key. `configure(None)` leaves
+    nothing."""
+    global _configured_key, _configured_spec, _traffic, _keep
     previous, _configured_key, _traffic, _keep = _configured_key, api_key, traffic, keep
+    _configured_spec = spec
     return previous
+
+
+@functools.cache
+def _packaged_spec() -> Spec:
+    return load_spec()
+
+
+def _spec() -> Spec:
+    """The run's spec; with plain schemathesis, the packaged openapi.yaml."""
+    return _configured_spec or _packaged_spec()
 
 
 @schemathesis.hook
@@ -92,22 +119,56 @@ def expected_key() -> str | None:
     return _configured_key or os.environ.get(API_KEY_VARIABLE) or None
 
 
-def _sent_key(response: schemathesis.Response) -> tuple[bool, str | None]:
-    """(well-formed, key) from the Authorization header the request really carried."""
-    raw = response.request.headers.get("Authorization")
-    if raw is None:
-        return False, None
-    header = raw.decode("latin-1") if isinstance(raw, bytes) else raw
-    key = bearer_credential(header)
-    return key is not None, key or header.strip().partition(" ")[2].strip() or None
+def seen(case: schemathesis.Case, response: schemathesis.Response) -> Seen:
+    """The exchange schemathesis made, as the core's judge reads it: the request as it was
+    really sent (`response.request`), the answer as it came."""
+    request = response.request
+    url = urlsplit(str(request.url))
+    body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
+    return Seen(
+        method=str(request.method).upper(),
+        path=case.path,  # the spec's path (the contract's paths have no templates)
+        query=url.query,
+        request_headers=tuple((k.lower(), _text(v)) for k, v in request.headers.items()),
+        request_body=body,
+        status=response.status_code,
+        response_headers=tuple(
+            (name.lower(), value)
+            for name, values in response.headers.items()
+            for value in (values if isinstance(values, list) else [values])
+        ),
+        response_body=response.content or b"",
+        base_url=f"{url.scheme}://{url.netloc}",
+    )
+
+
+def wrong_key(response: schemathesis.Response) -> bool:
+    """Whether the request carried a well-formed bearer key other than the run's."""
+    header = response.request.headers.get("Authorization")
+    key = bearer_credential(_text(header)) if header is not None else None
+    expected = expected_key()
+    return key is not None and expected is not None and key != expected
+
+
+def platform_findings(case: schemathesis.Case, response: schemathesis.Response) -> list[Finding]:
+    """The core judge's findings on the platform's side of one schemathesis exchange."""
+    operation_id = _operation(case).get("operationId", "")
+    spec = _spec()
+    operation = spec.operations.get(operation_id)
+    if operation is None:
+        return []
+    found = judge(
+        spec, seen(case, response), asked=Asked(wrong_key=wrong_key(response)), operation=operation
+    )
+    return [finding for finding in found if finding.side is Side.PLATFORM]
+
+
+def _text(value: Any) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
 def _operation(case: schemathesis.Case) -> dict[str, Any]:
     return case.operation.definition.raw
-
-
-def requires_auth(case: schemathesis.Case) -> bool:
-    return operation_requires_auth(case.operation.schema.raw_schema, _operation(case))
 
 
 def _header(response: schemathesis.Response, name: str) -> str | None:
@@ -124,32 +185,22 @@ def _json(response: schemathesis.Response) -> Any:
         return None
 
 
+def _raise_for(case: schemathesis.Case, response: schemathesis.Response, *rules: str) -> None:
+    """The judge's violations of `rules` in this exchange, as schemathesis's failure."""
+    found = platform_findings(case, response)
+    broken = [f for f in found if f.rule in rules and f.is_violation]
+    if broken:
+        raise AssertionError("; ".join(f"{f.expected}: {f.seen}" for f in broken))
+
+
 @schemathesis.check
 def auth_first(ctx: schemathesis.CheckContext, response: schemathesis.Response, case) -> None:
     """Without a valid bearer key, 401 with the documented body comes before anything else."""
-    if not requires_auth(case):
-        return None
-    well_formed, key = _sent_key(response)
-    expected = expected_key()
-    if well_formed and (expected is None or key == expected):
-        return None
-    what = (
-        "a well-formed but wrong key"
-        if well_formed
-        else "no key"
-        if key is None
-        else "a malformed Authorization header"
-    )
-    if response.status_code != 401:
-        raise AssertionError(
-            f"a request with {what} must get 401 before anything else, not {response.status_code}"
-        )
-    response_401 = _operation(case).get("responses", {}).get("401")
-    messages = documented_errors(case.operation.schema.raw_schema, response_401)
-    body = _json(response)
-    message = body.get("error") if isinstance(body, dict) else None
-    if messages and message not in messages:
-        raise AssertionError(f"401 must say error {messages[0]!r}, not {message!r}")
+    header = response.request.headers.get("Authorization")
+    keyless = header is None or bearer_credential(_text(header)) is None
+    if keyless or wrong_key(response):
+        # The 401 itself is the documented one: its body is judged by the same judge.
+        _raise_for(case, response, AUTH_FIRST, CONTENT_TYPE, RESPONSE_SCHEMA)
     return None
 
 
@@ -157,14 +208,8 @@ def auth_first(ctx: schemathesis.CheckContext, response: schemathesis.Response, 
 def no_credential_echo(
     ctx: schemathesis.CheckContext, response: schemathesis.Response, case
 ) -> None:
-    """A response never carries the credential it was sent with, of any length."""
-    _, key = _sent_key(response)
-    if key is None:
-        return None
-    headers = "\n".join(f"{name}: {values}" for name, values in response.headers.items())
-    text = response.content.decode("utf-8", "replace") + "\n" + headers
-    if contains_credential(text, key):
-        raise AssertionError("the response echoes the credential it was sent")
+    """A response never carries a credential its request presented (the core's rule)."""
+    _raise_for(case, response, NO_CREDENTIAL_ECHO)
     return None
 
 

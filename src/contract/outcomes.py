@@ -11,19 +11,19 @@ lenient), NOT VERIFIED (no request could show the rule), PASS.
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
+
+from mockplatform.core.judge import Seen
+from mockplatform.core.redaction import mask_values, values_pattern
 
 MAX_BODY_SHOWN = 600
 MAX_VIOLATIONS_KEPT = 5
 MAX_SENT_KEPT = 20
 MAX_REQUEST_BODY_SHOWN = 2000
-# What may stand beside a credential in a text: anything but the characters keys are made of.
-KEY_EDGE_BEFORE = r"(?<![A-Za-z0-9_\-])"
-KEY_EDGE_AFTER = r"(?![A-Za-z0-9_\-])"
 
 
 # `contract run`'s exit codes: CI tells these three apart.
@@ -55,6 +55,22 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: bytes = b""
     transport_error: str | None = None
+
+    def seen(self) -> Seen:
+        """The exchange as the core's judge reads it."""
+        url = urlsplit(self.url)
+        return Seen(
+            method=self.method,
+            path=url.path,
+            query=url.query,
+            request_headers=tuple((name.lower(), value) for name, value in self.headers.items()),
+            request_body=self.body or b"",
+            status=self.status,
+            response_headers=tuple(self.response_headers.items()),
+            response_body=self.response_body,
+            base_url=f"{url.scheme}://{url.netloc}",
+            transport_error=self.transport_error or "",
+        )
 
     def json(self) -> Any:
         """The response body as JSON, or None when it is not JSON."""
@@ -235,13 +251,12 @@ class Report:
 
 def mask(text: str, secrets: dict[str, str]) -> str:
     """Replace every secret value in `text` by the shell expression that yields it."""
-    pattern = _secrets_pattern(secrets)
-    return text if pattern is None else pattern.sub(lambda found: secrets[found.group()], text)
+    return mask_values(text, secrets)
 
 
 def _quote(part: str, secrets: dict[str, str]) -> str:
     """Shell-quote `part`, leaving each secret as its expression in double quotes."""
-    pattern = _secrets_pattern(secrets)
+    pattern = values_pattern(secrets)
     if pattern is None:
         return shlex.quote(part)
     pieces, position = [], 0
@@ -253,22 +268,3 @@ def _quote(part: str, secrets: dict[str, str]) -> str:
     if position < len(part) or not pieces:
         pieces.append(shlex.quote(part[position:]))
     return "".join(pieces)
-
-
-def _secrets_pattern(secrets: dict[str, str]) -> re.Pattern[str] | None:
-    """One pass over the text, longest secret first, so no expression is masked again. A
-    secret is matched as a whole token (not inside a longer run of key characters), so a
-    key of any length is masked without scrambling the words that happen to contain it."""
-    values = sorted((value for value in secrets if value), key=len, reverse=True)
-    if not values:
-        return None
-    alternatives = "|".join(re.escape(value) for value in values)
-    return re.compile(f"{KEY_EDGE_BEFORE}(?:{alternatives}){KEY_EDGE_AFTER}")
-
-
-def contains_credential(haystack: str, credential: str) -> bool:
-    """Whether `credential` appears in `haystack` as a whole token (any length)."""
-    if not credential:
-        return False
-    pattern = f"{KEY_EDGE_BEFORE}{re.escape(credential)}{KEY_EDGE_AFTER}"
-    return re.search(pattern, haystack) is not None

@@ -1,8 +1,9 @@
 """Talking to the target: every request the scripted checks send goes through one `Probe`.
 
-The probe records each exchange (so `no_credential_echo` can look at all of them), judges a
-response against openapi.yaml (documented status, JSON content type, schema), and turns a
-broken rule into a `Violation` with the request as curl and the keys masked.
+The probe records each exchange (so `no_credential_echo` can look at all of them), has the
+core's judge (`mockplatform.core.judge`) weigh a response against what the request asked for
+and openapi.yaml, and turns a broken rule into a `Violation` with the request as curl and
+the keys masked.
 """
 
 from __future__ import annotations
@@ -19,13 +20,19 @@ import httpx
 from contract.outcomes import MAX_SENT_KEPT, CheckResult, Exchange, Violation
 from contract.settings import Settings
 from contract.traffic import THROTTLED, Throttled, Traffic
-from mockplatform.core.spec import (
-    CREATE_TOKEN,
-    REDEEM_TOKEN,
-    Operation,
-    RuleKind,
-    response_kind,
+from mockplatform.core.judge import (
+    ANSWERS,
+    AUTH_FIRST,
+    CONTENT_TYPE,
+    EXPECTED_STATUS,
+    RESPONSE_SCHEMA,
+    UNAUTHENTICATED,
+    Asked,
+    Finding,
+    Side,
+    judge,
 )
+from mockplatform.core.spec import CREATE_TOKEN, REDEEM_TOKEN, Operation
 
 API_KEY_VARIABLE = "CONTRACT_API_KEY"
 INACTIVE_KEY_VARIABLE = "CONTRACT_INACTIVE_KEY"
@@ -275,44 +282,32 @@ class Probe:
 
     # -- judging ---------------------------------------------------------------------------
 
-    def problem(self, operation: Operation, exchange: Exchange) -> str | None:
-        """What is wrong with a response by the spec alone (status, media type, schema)."""
-        if exchange.status is None:
-            return f"{operation.title} must answer; the request failed: {exchange.transport_error}"
-        if exchange.status not in operation.responses:
-            documented = ", ".join(str(status) for status in sorted(operation.responses))
-            return (
-                f"{operation.title} answered {exchange.status}, which the spec does not document "
-                f"(documented: {documented})"
-            )
-        content_type = exchange.response_headers.get("content-type", "")
-        if content_type.split(";")[0].strip() != JSON:
-            return (
-                f"{operation.title} {exchange.status} must be {JSON} "
-                f"(spec), not {content_type or 'no content type'}"
-            )
-        body = exchange.json()
-        if body is None:
-            return f"{operation.title} {exchange.status}: the body is not valid JSON"
-        invalid = operation.validate_response(exchange.status, body)
-        if invalid is not None:
-            return (
-                f"{operation.title} {exchange.status}: the body does not match the spec's schema: "
-                f"{invalid.detail}"
-            )
-        return None
+    def findings(
+        self,
+        operation: Operation,
+        exchange: Exchange,
+        statuses: set[int],
+        *,
+        wrong_key: bool = False,
+    ) -> list[Finding]:
+        """What the core's judge finds on the platform's side of an exchange we sent on
+        purpose: we are the client, so our own deliberate faults are not reported."""
+        asked = Asked(frozenset(statuses), wrong_key=wrong_key)
+        found = judge(self.spec, exchange.seen(), asked=asked, operation=operation)
+        return [finding for finding in found if finding.side is Side.PLATFORM]
 
-    def expect(self, operation: Operation, exchange: Exchange, statuses: set[int]) -> str | None:
-        """The broken rule if the response is not one of `statuses` with its documented body."""
-        if exchange.status is not None and exchange.status not in statuses:
-            wanted = " or ".join(str(status) for status in sorted(statuses))
-            message = error_message(exchange)
-            got = f"{exchange.status}" + (f" {message!r}" if message else "")
-            return f"expected {wanted}, got {got}"
-        problem = self.problem(operation, exchange)
-        if problem is not None:
-            return problem
-        return self.documented_message(operation, exchange)
+    def expect(
+        self,
+        operation: Operation,
+        exchange: Exchange,
+        statuses: set[int],
+        *,
+        wrong_key: bool = False,
+    ) -> str | None:
+        """The broken rule if the response is not one of `statuses` with its documented body
+        (a note of the judge's included)."""
+        found = self.findings(operation, exchange, statuses, wrong_key=wrong_key)
+        return "; ".join(described(operation, finding) for finding in found) or None
 
     def require(
         self,
@@ -321,46 +316,27 @@ class Probe:
         exchange: Exchange,
         statuses: set[int],
         what: str,
+        *,
+        wrong_key: bool = False,
     ) -> bool:
         """Count the exchange in `result`; unless it is one of `statuses` with its documented
-        body, judge `what: <the rule broken>`: a WARN where only our assumptions say so (see
-        `assumed`), else a FAIL. True when the exchange conforms."""
+        body, judge `what: <the rule broken>` as the core's judge weighs it: a FAIL for a
+        violation, a WARN where only a note (our assumptions, leniency). True when the
+        exchange conforms."""
         result.requests += 1
         if len(result.sent) < MAX_SENT_KEPT:
             result.sent.append((exchange.curl(self.secrets), exchange.response_text(self.secrets)))
-        rule = self.expect(operation, exchange, statuses)
-        if rule is None:
+        found = self.findings(operation, exchange, statuses, wrong_key=wrong_key)
+        if not found:
             return True
-        violation = self.violation(f"{what}: {rule}", exchange)
-        if self.assumed(operation, exchange, statuses):
-            result.warn(violation)
-        else:
+        violations = [finding for finding in found if finding.is_violation]
+        shown = "; ".join(described(operation, finding) for finding in violations or found)
+        violation = self.violation(f"{what}: {shown}", exchange)
+        if violations:
             result.fail(violation)
+        else:
+            result.warn(violation)
         return False
-
-    def assumed(self, operation: Operation, exchange: Exchange, statuses: set[int]) -> bool:
-        """Whether only our assumptions (x-contract: assumed) ask for what the target did not
-        do: every status we expected is an assumed response (413 for an oversized body, 415,
-        400), or the status we expected came with another body where the body is assumed.
-        No response, a 5xx or an accepted invalid request is never an assumption's matter."""
-        status = exchange.status
-        if status is None or status >= 500 or status < 300:
-            return False
-        judged = {status} if status in statuses else statuses
-        return all(response_kind(operation, code) is RuleKind.ASSUMED for code in judged)
-
-    def documented_message(self, operation: Operation, exchange: Exchange) -> str | None:
-        """An error response must carry exactly the documented `error` message."""
-        if exchange.status is None:
-            return None
-        documented = operation.documented_errors(exchange.status)
-        if not documented:  # an undocumented status is problem()'s to report
-            return None
-        message = error_message(exchange)
-        if message not in documented:
-            wanted = " or ".join(repr(text) for text in documented)
-            return f"{operation.title} {exchange.status} must say error {wanted}, not {message!r}"
-        return None
 
     def violation(self, rule: str, exchange: Exchange | None = None) -> Violation:
         if exchange is None:
@@ -376,6 +352,23 @@ class Probe:
 def _body_keys(exchange: Exchange) -> set[str]:
     body = exchange.json()
     return set(body) if isinstance(body, dict) else set()
+
+
+def described(operation: Operation, finding: Finding) -> str:
+    """A finding as a report's sentence."""
+    title, seen = operation.title, finding.seen
+    if finding.rule == ANSWERS:
+        return f"{title} must answer; the request failed: {seen.removeprefix('no answer: ')}"
+    if finding.rule == AUTH_FIRST:
+        return f"expected {UNAUTHENTICATED}, got {seen}"
+    if finding.rule == EXPECTED_STATUS:
+        return f"expected {finding.expected}, got {seen}"
+    if finding.rule == RESPONSE_SCHEMA:
+        status = finding.exchange.status
+        return f"{title} {status}: the body does not match the spec's schema: {seen}"
+    if finding.rule == CONTENT_TYPE:
+        return f"{title} {finding.exchange.status} must be {JSON} (spec): {seen}"
+    return f"{title}: {finding.expected}: {seen}"
 
 
 def error_message(exchange: Exchange) -> str | None:

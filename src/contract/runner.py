@@ -155,7 +155,7 @@ def preflight(probe: Probe) -> None:
     if exchange.status is None:
         raise CouldNotTest(f"cannot reach {settings.base_url}: {exchange.transport_error}")
     message = error_message(exchange)
-    documented = probe.documented_message(probe.create, exchange) is None and message
+    documented = probe.expect(probe.create, exchange, {exchange.status}) is None and message
     if exchange.status == 401 and documented:
         raise CouldNotTest(f"the target rejects --api-key (401 {message!r}); pass a key it accepts")
     if exchange.status == 403 and documented:

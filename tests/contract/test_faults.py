@@ -89,14 +89,16 @@ def test_missing_response_field_fails_schema_conformance(serve_fake) -> None:
     assert hooks.expected_key() is None
 
 
-def test_accepting_what_the_documentation_forbids_fails_beside_assumptions(serve_fake) -> None:
-    """A language outside the documented options accepted is a FAIL, even from a target whose
-    other choices (any callerName, null as absent) are only warned about."""
+def test_accepting_what_the_documentation_forbids_is_lenient_not_a_failure(serve_fake) -> None:
+    """A language outside the documented options is the client's documented fault; the
+    platform's answer to it is held only to the universal rules (the core judge's weights),
+    so accepting it is a WARN, as the proxy makes it a note, beside the other leniencies."""
     url = serve_fake(Behaviour(any_language=True, documented_only=True, null_as_absent=True))
     report = run(fake_settings(url, phases=("coverage",), max_examples=30))
     rejection = report.get("negative_data_rejection")
-    assert rejection is not None and rejection.outcome is Outcome.FAIL
-    assert report.exit_code == 1
+    assert rejection is not None and rejection.outcome is Outcome.WARN
+    assert any("rejects_invalid_request" in warning.rule for warning in rejection.warnings)
+    assert report.exit_code == 0
 
 
 def test_unicode_crash_is_also_a_server_error_for_schemathesis(serve_fake) -> None:

@@ -10,7 +10,6 @@ from contract.outcomes import (
     Outcome,
     Report,
     Violation,
-    contains_credential,
     mask,
 )
 from contract.probe import near_miss
@@ -92,5 +91,4 @@ def test_a_key_of_any_length_is_masked_as_a_whole_token() -> None:
     assert mask("the key k7 was wrong; k7x and xk7 are other words", {"k7": "$K"}) == (
         "the key $K was wrong; k7x and xk7 are other words"
     )
-    assert contains_credential('{"detail": "no account has the key k7"}', "k7")
-    assert not contains_credential('{"error": "Invalid API key"}', "k")
+    # Whether an answer echoes a key is the core judge's question (tests/mockplatform/core).

@@ -184,8 +184,7 @@ class Seen:
 class Asked:
     """What a caller that wrote the request on purpose knows of it beyond the spec."""
 
-    statuses: frozenset[int]  # what a correct platform answers
-    why: str  # the rule, in words ("an unknown agentId must get 404")
+    statuses: frozenset[int] | None = None  # what a correct platform answers (None: the spec)
     wrong_key: bool = False  # its bearer key is not one the platform issued
 
 
@@ -351,7 +350,7 @@ def _keyless(
 def _asked_for(operation: Operation, seen: Seen, asked: Asked | None) -> frozenset[int] | None:
     """The statuses the request asked for: the caller's, or `Prefer: code=N` (Prism's
     convention), or any documented one under the mock's scenario header."""
-    if asked is not None:
+    if asked is not None and asked.statuses is not None:
         return asked.statuses
     prefer = seen.header(PREFER) or ""
     for part in prefer.split(","):

@@ -121,7 +121,7 @@ def test_auth_first_comes_before_the_body(spec: Spec) -> None:
         ("client", "request_schema", True),
     }
     wrong = exchange(status=404, answer={"error": "Agent not found"})
-    asked = Asked(frozenset({401}), "a wrong key", wrong_key=True)
+    asked = Asked(frozenset({401}), wrong_key=True)
     assert ("platform", "auth_first", True) in found(spec, wrong, asked=asked)
 
 
