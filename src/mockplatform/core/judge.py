@@ -185,6 +185,7 @@ class Asked:
     """What a caller that wrote the request on purpose knows of it beyond the spec."""
 
     statuses: frozenset[int] | None = None  # what a correct platform answers (None: the spec)
+    why: str = ""  # the rule, in words ("an unknown agent gets 404"), shown as expected
     wrong_key: bool = False  # its bearer key is not one the platform issued
 
 
@@ -282,7 +283,7 @@ def judge(
             add(
                 ACCEPTS_INVALID, RuleKind.ASSUMED, f"accepted ({status}) a request breaking {broke}"
             )
-        _answer(operation, seen, wanted, add, cap=cap)
+        _answer(operation, seen, wanted, add, cap=cap, why=asked.why if asked else "")
     for credential in echoed(seen):
         shown = mask_secret(credential)
         add(NO_CREDENTIAL_ECHO, RuleKind.UNIVERSAL, f"the answer carries {shown}, which was sent")
@@ -371,9 +372,10 @@ def _answer(
     wanted: frozenset[int] | None,
     add: Any,
     cap: RuleKind | None,
+    why: str = "",
 ) -> None:
-    """The answer's status and body against what was wanted and what the spec documents;
-    every finding `cap`ped (a note) where the request already broke a rule."""
+    """The answer's status and body against what was wanted (and `why`) and what the spec
+    documents; every finding `cap`ped (a note) where the request already broke a rule."""
     status = seen.status
     assert status is not None
 
@@ -385,6 +387,7 @@ def _answer(
         kinds = {response_kind(operation, code) for code in judged}
         kind = RuleKind.ASSUMED if kinds == {RuleKind.ASSUMED} else operation_kind(operation)
         wanted_text = " or ".join(str(code) for code in sorted(wanted))
+        wanted_text = f"{why}: {wanted_text}" if why else wanted_text
         add(EXPECTED_STATUS, weigh(kind), f"{status} {_error(seen)}".rstrip(), wanted_text)
         return
     if status not in operation.responses:
