@@ -3,7 +3,8 @@
 // can point at the mock). Usage: node server.mjs DIST_DIR; prints its URL, then serves.
 // MOCK_SCENARIO, when set, is sent as X-Mock-Scenario (a backend choosing a scenario per request).
 // BACKEND=hardened serves the README's hardened route (src/hardened-route.js, as printed)
-// instead; the page's 'your-agent-uuid' placeholder is then filled in with AGENT_ID here.
+// instead; the page's 'your-agent-uuid' placeholder is then filled in with AGENT_ID here, and
+// the scenario may come from the page's `mock-scenario` cookie (one server, many scenarios).
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { extname, join, normalize } from "node:path";
@@ -13,12 +14,13 @@ const dist = process.argv[2];
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
 const hardened = process.env.BACKEND === "hardened";
 
-if (hardened && process.env.MOCK_SCENARIO) {
+let scenario = process.env.MOCK_SCENARIO; // the hardened route's, for the request at hand
+if (hardened) {
   const platformFetch = globalThis.fetch;
   globalThis.fetch = (url, init = {}) =>
     platformFetch(url, {
       ...init,
-      headers: { ...init.headers, "X-Mock-Scenario": process.env.MOCK_SCENARIO },
+      headers: { ...init.headers, ...(scenario ? { "X-Mock-Scenario": scenario } : {}) },
     });
 }
 
@@ -56,7 +58,11 @@ const server = createServer(async (req, res) => {
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
     let body = Buffer.concat(chunks).toString();
-    if (hardened) body = body.replace("your-agent-uuid", process.env.AGENT_ID);
+    if (hardened) {
+      body = body.replace("your-agent-uuid", process.env.AGENT_ID);
+      const cookie = /(?:^|;\s*)mock-scenario=([\w-]+)/.exec(req.headers.cookie ?? "");
+      scenario = cookie ? cookie[1] : process.env.MOCK_SCENARIO;
+    }
     const route = hardened ? HARDENED_POST : POST;
     const answer = await route(new Request(url, { method: "POST", body }));
     res.writeHead(answer.status, { "Content-Type": "application/json" });

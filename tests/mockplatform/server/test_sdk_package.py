@@ -438,27 +438,33 @@ def test_the_hardened_snippet_survives_every_shipped_scenario(
     error with its code."""
     thrown: list[str] = []
     page.on("pageerror", lambda error: thrown.append(str(error)))
+    console = console_of(page)
     scenarios = sorted(s.name for s in create_app().state.platform.scenarios.all())
     outcomes: dict[str, str] = {}
-    for scenario in scenarios:
-        console = console_of(page)
-        env = {"BACKEND": "hardened", "MOCK_SCENARIO": scenario}
-        with app_server(app, built["esbuild"], mock_url, **env) as app_url:
+    with app_server(app, built["esbuild"], mock_url, BACKEND="hardened") as app_url:
+        for scenario in scenarios:
+            console.clear()
+            cookie = {"name": "mock-scenario", "value": scenario, "url": app_url}
+            page.context.add_cookies([cookie])  # server.mjs: the token request's scenario
             page.goto(f"{app_url}/hardened.html")
             page.locator("body[data-ready=true]").wait_for(state="attached")
             page.get_by_role("button", name="Call").click()
-            for _ in range(TIMEOUT_MS // 20):
-                seen = [text for _, text in console]
-                if any(t.startswith(("Call ended", "Shown to the user")) for t in seen):
-                    break
-                page.wait_for_timeout(20)
-            else:
-                raise AssertionError(f"{scenario}: neither an end nor an error in {console}")
-            page.wait_for_timeout(50)  # whatever follows it, thrown or not
-        outcomes[scenario] = next(t for t in seen if t.startswith(("Call ended", "Shown")))
+            outcomes[scenario] = outcome(page, console, scenario)
     assert thrown == []
     assert outcomes["default"] == "Call ended (completed)"
     assert outcomes["network-faults"].startswith("Shown to the user: 502 Token request failed")
     assert outcomes["microphone-denied"].endswith("[microphone_denied]")
     assert outcomes["lost-connection"].endswith("[connection_lost]")
     assert outcomes["redeem-failures"].endswith("[platform_error]")
+    assert outcomes["platform-failure"].startswith("Shown to the user: 500 Voice platform error")
+
+
+def outcome(page: Page, console: list[tuple[str, str]], scenario: str) -> str:
+    """What the user was shown first: a call that ended, or an error."""
+    for _ in range(TIMEOUT_MS // 20):
+        shown = [t for _, t in console if t.startswith(("Call ended", "Shown to the user"))]
+        if shown:
+            page.wait_for_timeout(50)  # whatever follows it, thrown or not
+            return shown[0]
+        page.wait_for_timeout(20)
+    raise AssertionError(f"{scenario}: neither an end nor an error in {console}")
