@@ -57,7 +57,7 @@ class _Connection(asyncio.Protocol):
         self.head_bytes = 0
         self.chunks: deque[bytes] = deque()
         self.buffered = 0
-        self.changed = asyncio.Event()
+        self.waiter: asyncio.Future[None] | None = None  # a reader waiting for more
         self.complete = False
         self.error: UpstreamError | None = None
         self.received = False  # any byte of this answer
@@ -116,12 +116,12 @@ class _Connection(asyncio.Protocol):
         if self.buffered > READ_HIGH_WATER and not self.paused and self.transport is not None:
             self.paused = True
             self.transport.pause_reading()
-        self.changed.set()
+        self._wake()
 
     def on_message_complete(self) -> None:
         if self.head.done():
             self.complete = True
-            self.changed.set()
+            self._wake()
 
     # -- ours -------------------------------------------------------------------------------
 
@@ -135,7 +135,18 @@ class _Connection(asyncio.Protocol):
         if not self.head.done():
             self.head.set_exception(error)
             self.head.exception()  # seen here: no one may wait any more (a timed-out request)
-        self.changed.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def time_out(self, error: UpstreamTimeout) -> None:
+        """Called by a timer (cheaper than `asyncio.wait_for`, which makes a task each time)."""
+        for future in (self.head, self.waiter):
+            if future is not None and not future.done():
+                future.set_exception(error)
+                future.exception()  # retrieved here: its waiter may be gone
 
     async def write(self, data: bytes) -> None:
         if self.closed or self.transport is None:
@@ -181,11 +192,25 @@ class Response:
     _head_only: bool
     _done: bool = field(default=False)
 
+    def whole(self) -> bytes | None:
+        """The whole body if it has all arrived already (a small answer comes with its
+        head), so it goes to the app in one piece; else None."""
+        connection = self._connection
+        if self._head_only:
+            return b""
+        if not connection.complete:
+            return None
+        chunks = []
+        while (chunk := connection.take()) is not None:
+            chunks.append(chunk)
+        return b"".join(chunks)
+
     async def stream(self) -> AsyncIterator[bytes]:
         """The body's parts as they come (its content coding left as it is)."""
         connection = self._connection
         if self._head_only:
             return
+        loop = asyncio.get_running_loop()
         while True:
             chunk = connection.take()
             if chunk is not None:
@@ -195,13 +220,16 @@ class Response:
                 return
             if connection.error is not None:
                 raise connection.error
-            connection.changed.clear()
+            connection.waiter = loop.create_future()
+            silent = UpstreamTimeout(
+                f"sent nothing more of its answer for {self._read_timeout:g} s"
+            )
+            timer = loop.call_later(self._read_timeout, connection.time_out, silent)
             try:
-                await asyncio.wait_for(connection.changed.wait(), self._read_timeout)
-            except TimeoutError:
-                raise UpstreamTimeout(
-                    f"sent nothing more of its answer for {self._read_timeout:g} s"
-                ) from None
+                await connection.waiter
+            finally:
+                timer.cancel()
+                connection.waiter = None
 
     def release(self) -> None:
         """Give the connection back to the pool if its answer was read whole, else close it."""
@@ -258,12 +286,14 @@ class UpstreamPool:
         body: bytes | AsyncIterator[bytes] | None,
     ) -> Response:
         connection._reset()
+        timer: asyncio.TimerHandle | None = None
         try:
-            await connection.write(head)
             if isinstance(body, bytes):
-                if body:
-                    await connection.write(body)
-            elif body is not None:
+                await connection.write(head + body)  # one write, one system call
+            elif body is None:
+                await connection.write(head)
+            else:
+                await connection.write(head)
                 chunked = _chunked(headers, body)
                 async for part in body:
                     if part:
@@ -272,13 +302,15 @@ class UpstreamPool:
                         )
                 if chunked:
                     await connection.write(b"0\r\n\r\n")
-            status, answer = await asyncio.wait_for(asyncio.shield(connection.head), self.timeout)
-        except TimeoutError:
-            connection.close()
-            raise UpstreamTimeout(f"did not answer within {self.timeout:g} s") from None
+            late = UpstreamTimeout(f"did not answer within {self.timeout:g} s")
+            timer = asyncio.get_running_loop().call_later(self.timeout, connection.time_out, late)
+            status, answer = await connection.head
         except BaseException:
             connection.close()
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         return Response(status, answer, connection, self, self.timeout, method == "HEAD")
 
     def _take_idle(self) -> _Connection | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import json
 import re
@@ -116,7 +117,7 @@ class ValidationProxy:
         """Every line the proxy prints, each line of it made printable."""
         self.print_line("\n".join(printable(line) for line in text.split("\n")))
 
-    @property
+    @functools.cached_property
     def shown_upstream(self) -> str:
         """The upstream's scheme, host and port: never a password in its URL."""
         return str(self.upstream.copy_with(username=None, password=None, path="/")).rstrip("/")
@@ -216,24 +217,28 @@ class ValidationProxy:
             for name, value in _outbound(response.status, response.headers)
         ]
         try:
-            parts = response.stream()
-            first: list[bytes] = []  # the redeem's answer, read whole to name the proxy in it
-            if self._names_a_call_url(scope, response.status, response.headers):
-                first = [b"".join([chunk async for chunk in parts])]  # small: its schema's
-                kept_response.add(first[0])
-                proxied = rewritten_call_url(first[0], self.upstream, origin)
+            names_call_url = self._names_a_call_url(scope, response.status, response.headers)
+            whole = response.whole()  # a small answer: all there with its head
+            if whole is None and names_call_url:
+                whole = b"".join([chunk async for chunk in response.stream()])  # small: its schema
+            if whole is not None:
+                kept_response.add(whole)
+                proxied = None
+                if names_call_url:
+                    proxied = rewritten_call_url(whole, self.upstream, origin)
                 if proxied is not None:
-                    first = [proxied]
+                    whole = proxied
                     outbound = [(k, v) for k, v in outbound if k.lower() != b"content-length"]
                     outbound.append((b"content-length", str(len(proxied)).encode()))
-            await send(
-                {"type": "http.response.start", "status": response.status, "headers": outbound}
-            )
-            for chunk in first:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            async for chunk in parts:
-                kept_response.add(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            start = {"type": "http.response.start", "status": response.status, "headers": outbound}
+            await send(start)
+            if whole is not None:
+                await send({"type": "http.response.body", "body": whole, "more_body": False})
+            else:
+                async for chunk in response.stream():
+                    kept_response.add(chunk)
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         except UpstreamError as exc:  # mid-answer: the status is gone, so the answer is cut
             self.ledger.upstream_failures += 1
             self._print(
@@ -243,7 +248,6 @@ class ValidationProxy:
             return
         finally:
             response.release()
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
         response_headers = tuple(
             (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers
         )
