@@ -22,7 +22,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -75,6 +75,7 @@ class Behaviour:
     clock: bool = True  # expose the mock's POST /_mock/clock/advance
     no_redeem: bool = False  # like a real platform: the SDK redeems out of sight
     charset: bool = False  # application/json; charset=utf-8
+    shouted_media_type: bool = False  # Application/JSON (media types are case-insensitive)
     exact_bearer: bool = False  # only "Bearer" itself (else the scheme in any case, RFC 7235)
     any_instance: bool = False  # an instance of another agent is accepted (an unknown is not)
     documented_only: bool = False  # callerName is any string: no length or character limit
@@ -115,16 +116,19 @@ class FakePlatform:
 
     def json(self, body: Any, status: int = 200) -> JSONResponse:
         media = "application/json; charset=utf-8" if self.behaviour.charset else None
+        media = "Application/JSON" if self.behaviour.shouted_media_type else media
         headers = {"X-Request-Id": secrets.token_hex(6)} if self.behaviour.extra_fields else None
         return JSONResponse(body, status, headers=headers, media_type=media)
 
-    def error(self, operation_id: str, status: int, **extra: str) -> JSONResponse:
+    def error(self, operation_id: str, status: int, **extra: str) -> Response:
+        if "content" not in self.spec.operation(operation_id).responses[status]:
+            return Response(status_code=status)  # documented without a body: none is sent
         body: dict[str, Any] = self.spec.error_body(operation_id, status, **extra)
         if self.behaviour.extra_fields:
             body["requestId"] = secrets.token_hex(6)
         return self.json(body, status)
 
-    def invalid(self, operation_id: str, field: str, detail: str) -> JSONResponse:
+    def invalid(self, operation_id: str, field: str, detail: str) -> Response:
         if self.behaviour.unprocessable:
             return self.json({"message": "validation failed", "errors": [detail]}, 422)
         return self.error(operation_id, 400, field=field, detail=detail)
@@ -189,7 +193,7 @@ class FakePlatform:
             return JSONResponse({"message": "slow down"}, 429, headers={"Retry-After": "0"})
         return None
 
-    async def create_token(self, request: Request) -> JSONResponse:
+    async def create_token(self, request: Request) -> Response:
         op, b = CREATE_TOKEN, self.behaviour
         throttled = await self.gateway(request)
         if throttled is not None:
@@ -213,7 +217,7 @@ class FakePlatform:
                 return self.error(op, 401, detail=f"no account has the key {sent}")
             return self.error(op, 401)
         body = await self.read(request, op)
-        if isinstance(body, JSONResponse):
+        if isinstance(body, Response):
             return body
         agent = body["agentId"]
         known = (
@@ -276,7 +280,7 @@ class FakePlatform:
         example = self.spec.operation(operation_id).example(status, options.get("example"))
         return JSONResponse(example, status)
 
-    async def redeem(self, request: Request) -> JSONResponse:
+    async def redeem(self, request: Request) -> Response:
         op = "redeemWidgetToken"
         throttled = await self.gateway(request)
         if throttled is not None:
@@ -286,7 +290,7 @@ class FakePlatform:
             if preferred is not None:
                 return preferred
         body = await self.read(request, op)
-        if isinstance(body, JSONResponse):
+        if isinstance(body, Response):
             return body
         b = self.behaviour
         token = self.find(body["accessToken"])
