@@ -67,16 +67,23 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def page(browser: Browser, url: str) -> Iterator[Page]:
-    httpx.post(f"{url}/_mock/reset").raise_for_status()
+@pytest.fixture(scope="module")
+def tab(browser: Browser, url: str) -> Iterator[Page]:
+    """One tab for the module, on a page of the mock's origin (a new one costs more than
+    most tests); each test gets a new client in it."""
     context = browser.new_context()
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    page.goto(f"{url}/demo/config")  # any page of the mock's origin
-    page.evaluate(RECORDER, {})
+    page.goto(f"{url}/demo/config")
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(tab: Page, url: str) -> Page:
+    httpx.post(f"{url}/_mock/reset").raise_for_status()
+    tab.evaluate(RECORDER, {})
+    return tab
 
 
 def token(url: str, scenario: str | None = None) -> str:
