@@ -268,6 +268,7 @@ def _run(args: argparse.Namespace) -> int:
         max_requests=args.max_requests,
         rate=args.rate,
         headers=_headers(args.header),
+        bodies_dir=next((path.parent for path in outputs.values() if path is not None), None),
         phases=tuple(filter(None, (phase.strip() for phase in args.phases.split(",")))),
         only=None if only == frozenset(registry.BY_NAME) else only,
     )

@@ -88,6 +88,9 @@ def _run_engine(
             # No crash cache: a run depends on its arguments only, not on what an earlier run
             # left in the working directory.
             "cache": {"enabled": False},
+            # No "[Filtered]" in its code samples: a curl must replay as printed, so the key
+            # is written as $CONTRACT_API_KEY by our masking instead (_mask_curl).
+            "output": {"sanitization": {"enabled": False}},
             "base-url": settings.base_url,
             "headers": {**settings.headers, "Authorization": f"Bearer {settings.api_key}"},
             "request-timeout": settings.timeout,

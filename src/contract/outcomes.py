@@ -11,19 +11,17 @@ lenient), NOT VERIFIED (no request could show the rule), PASS.
 from __future__ import annotations
 
 import json
-import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from mockplatform.core.judge import Seen
-from mockplatform.core.redaction import mask_values, values_pattern
+from mockplatform.core.judge import BodyFiles, Seen, curl
+from mockplatform.core.redaction import mask_values
 
 MAX_BODY_SHOWN = 600
 MAX_VIOLATIONS_KEPT = 5
 MAX_SENT_KEPT = 20
-MAX_REQUEST_BODY_SHOWN = 2000
 
 
 # `contract run`'s exit codes: CI tells these three apart.
@@ -79,17 +77,12 @@ class Exchange:
         except ValueError:
             return None
 
-    def curl(self, secrets: dict[str, str] | None = None) -> str:
-        """The request as a shell command; each secret becomes the shell expression for it."""
-        parts = ["curl", "-sS", "-X", self.method, self.url]
-        for name, value in self.headers.items():
-            parts += ["-H", f"{name}: {value}"]
-        if self.body is not None:
-            body = self.body.decode("utf-8", "replace")
-            if len(body) > MAX_REQUEST_BODY_SHOWN:
-                body = body[:MAX_REQUEST_BODY_SHOWN] + f"...({len(self.body)} bytes in all)"
-            parts += ["--data-raw", body]
-        return " ".join(_quote(part, secrets or {}) for part in parts)
+    def curl(self, secrets: dict[str, str] | None = None, bodies: BodyFiles | None = None) -> str:
+        """The request as a shell command that replays it as printed (the core's curl): each
+        secret becomes the shell expression for it; every other credential we sent is one we
+        made up, shown as sent; with `bodies`, a long body is read from a file."""
+        sent = replace(self.seen(), request_headers=tuple(self.headers.items()))  # as written
+        return curl(sent, secrets or {}, bodies, mask_other_credentials=False)
 
     def response_text(self, secrets: dict[str, str] | None = None) -> str:
         if self.status is None:
@@ -252,19 +245,3 @@ class Report:
 def mask(text: str, secrets: dict[str, str]) -> str:
     """Replace every secret value in `text` by the shell expression that yields it."""
     return mask_values(text, secrets)
-
-
-def _quote(part: str, secrets: dict[str, str]) -> str:
-    """Shell-quote `part`, leaving each secret as its expression in double quotes."""
-    pattern = values_pattern(secrets)
-    if pattern is None:
-        return shlex.quote(part)
-    pieces, position = [], 0
-    for found in pattern.finditer(part):
-        if found.start() > position:
-            pieces.append(shlex.quote(part[position : found.start()]))
-        pieces.append(f'"{secrets[found.group()]}"')
-        position = found.end()
-    if position < len(part) or not pieces:
-        pieces.append(shlex.quote(part[position:]))
-    return "".join(pieces)

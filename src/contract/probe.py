@@ -9,10 +9,13 @@ the keys masked.
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 import threading
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +31,7 @@ from mockplatform.core.judge import (
     RESPONSE_SCHEMA,
     UNAUTHENTICATED,
     Asked,
+    BodyFiles,
     Finding,
     Side,
     judge,
@@ -93,6 +97,9 @@ class Probe:
         )
         # Each key the run knows, of any length, and every variant of it we send, printed as
         # shell expressions (matched as whole tokens, so a short key scrambles no words).
+        # A request body too long for a curl to carry: written next to the reports.
+        default = Path(tempfile.gettempdir()) / f"contract-bodies-{os.getpid()}"
+        self.bodies = BodyFiles(settings.bodies_dir or default)
         self.secrets = {settings.api_key: f"${API_KEY_VARIABLE}"}
         for position, key in enumerate(settings.inactive_keys):
             self.secrets.setdefault(key, f"${inactive_key_variable(position)}")
@@ -325,7 +332,9 @@ class Probe:
         exchange conforms."""
         result.requests += 1
         if len(result.sent) < MAX_SENT_KEPT:
-            result.sent.append((exchange.curl(self.secrets), exchange.response_text(self.secrets)))
+            result.sent.append(
+                (exchange.curl(self.secrets, self.bodies), exchange.response_text(self.secrets))
+            )
         found = self.findings(operation, exchange, statuses, wrong_key=wrong_key)
         if not found:
             return True
@@ -343,7 +352,7 @@ class Probe:
             return Violation(rule=rule)
         return Violation(
             rule=rule,
-            curl=exchange.curl(self.secrets),
+            curl=exchange.curl(self.secrets, self.bodies),
             response=exchange.response_text(self.secrets),
             status=exchange.status,
         )

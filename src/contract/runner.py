@@ -88,6 +88,11 @@ def run(settings: Settings, progress: Progress = _quiet, report: Report | None =
         report.coverage = coverage(probe, traffic)
         if traffic.exhausted:
             report.facts.append(f"--max-requests {settings.max_requests} spent: the run stopped")
+        if probe.bodies.dropped:
+            report.facts.append(
+                f"{probe.bodies.dropped} long request bodies not written to files (the limit "
+                f"is {probe.bodies.limit}): their curl shows them cut short"
+            )
     return report
 
 

@@ -65,6 +65,9 @@ class Settings:
     max_requests: int | None = None  # a hard budget across every check and schemathesis
     rate: float | None = None  # requests per second
     headers: dict[str, str] = field(default_factory=dict)  # sent with every request
+    # Where a request body too long to print in a curl is written for it to read: next to the
+    # reports (the CLI passes their folder); None: a folder of the system's temporary one.
+    bodies_dir: Path | None = None
     # Schemathesis phases to run; the tests narrow this to stay fast.
     phases: tuple[str, ...] = PHASES
     # Only these checks (by name), None = all: what is not selected is not sent.

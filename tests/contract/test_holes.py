@@ -8,6 +8,7 @@ more than one run, a command line, or the report's bookkeeping to show.
 from __future__ import annotations
 
 import json
+import subprocess
 import xml.etree.ElementTree as ET
 
 from contract import Outcome
@@ -185,3 +186,40 @@ def test_allowing_a_check_at_one_status_does_not_hide_another() -> None:
     assert report_of(422, 404).exit_code == 1
     # Beyond the warnings kept for the report, every status still counts.
     assert report_of(*[422] * MAX_VIOLATIONS_KEPT, 404).exit_code == 1
+
+
+# -- 7. every failure's curl replays as printed ------------------------------------------------
+
+
+def replay(curl: str) -> int:
+    """Run a report's curl as printed, the key exported as the hint says: the status it got."""
+    environment = {"CONTRACT_API_KEY": ACTIVE_KEY, "PATH": "/usr/bin:/bin"}
+    script = f"{curl} -o /dev/null -w '%{{http_code}}'"
+    ran = subprocess.run(
+        ["sh", "-c", script], env=environment, capture_output=True, text=True, timeout=10
+    )
+    return int(ran.stdout or 0)
+
+
+def test_every_failure_replays_as_printed(serve_fake, tmp_path) -> None:
+    """Scripted and schemathesis failures alike: the key as $CONTRACT_API_KEY (a prefix of it
+    as ${CONTRACT_API_KEY%?}), an oversized body from a file beside the reports."""
+    url = serve_fake(Behaviour(unicode_crash=True, key_match="prefix", size_as_400=True))
+    reports = tmp_path / "reports"
+    checks = "accepts_valid_requests,auth_first,documented_errors,not_a_server_error"
+    args = ["run", "--base-url", url, "--api-key", ACTIVE_KEY, "--quiet", "--checks", checks]
+    args += ["--phases", "examples,fuzzing", "--max-examples", "25"]
+    assert main([*args, "--json", str(reports / "contract.json")]) == 1
+    text = (reports / "contract.json").read_text()
+    assert ACTIVE_KEY not in text and "[Filtered]" not in text
+    shown = [
+        (check["name"], violation["curl"], violation["status"])
+        for check in json.loads(text)["checks"]
+        for violation in check["violations"] + check["warnings"]
+    ]
+    assert {name for name, _, _ in shown} == set(checks.split(","))
+    for name, curl, status in shown:
+        assert curl.startswith("curl "), name
+        assert replay(curl) == status, (name, curl[:300])
+    from_files = [curl for _, curl, _ in shown if f"--data-binary @{reports}/body-" in curl]
+    assert from_files and all(len(curl) < 1000 for curl in from_files)

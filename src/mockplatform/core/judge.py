@@ -518,19 +518,27 @@ def masks(seen: Seen) -> dict[str, str]:
     return {item: mask_secret(item) for item in found if len(item) >= MIN_CREDENTIAL_LENGTH}
 
 
-def curl(seen: Seen, replacements: dict[str, str], bodies: BodyFiles | None = None) -> str:
+def curl(
+    seen: Seen,
+    replacements: dict[str, str],
+    bodies: BodyFiles | None = None,
+    *,
+    mask_other_credentials: bool = True,
+) -> str:
     """The request as a shell command that replays it as printed. Each secret is replaced
     (whole tokens) by its stand-in: one that is a shell expression (`$CONTRACT_API_KEY`,
     `${CONTRACT_API_KEY%?}x`) stands outside the quotes for the shell to expand; any other
-    (`mask_secret`'s form) is plain text. With `bodies`, a body too long to print, or not
-    text, goes to a file the command reads (`--data-binary @file`)."""
+    (`mask_secret`'s form) is plain text. Another credential-carrying header is masked by
+    name, unless the caller made every such credential up (the harness's wrong keys). With
+    `bodies`, a body too long to print, or not text, goes to a file the command reads
+    (`--data-binary @file`)."""
     url = seen.base_url.rstrip("/") + seen.path + (f"?{seen.query}" if seen.query else "")
     parts = ["curl", "-sS", "-X", seen.method, url]
     for name, value in seen.request_headers:
         # A credential the caller named (its key) becomes its stand-in below; any other
         # credential-carrying header (a cookie, a second Authorization) is masked by name.
-        known = mask_values(value, replacements) != value
-        parts += ["-H", f"{name}: {value if known else mask_header(name, value)}"]
+        shown = mask_values(value, replacements) != value or not mask_other_credentials
+        parts += ["-H", f"{name}: {value if shown else mask_header(name, value)}"]
     if seen.request_body:
         parts += _body_arguments(seen.request_body, replacements, bodies)
     return " ".join(_quote(part, replacements) for part in parts)
