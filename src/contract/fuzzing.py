@@ -18,13 +18,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.outcomes import CheckResult, Violation, mask
 from contract.probe import REDEEM_OFFERED
 from contract.settings import PHASES, ContractError, Settings
 from contract.traffic import THROTTLED, Traffic
 from mockplatform.core.spec import REDEEM_TOKEN, Operation, Spec
+
+if TYPE_CHECKING:  # schemathesis is imported only when a run needs it
+    from schemathesis import Response
+    from schemathesis.core.failures import Failure
+    from schemathesis.engine.events import NonFatalError, ScenarioFinished
 
 ALL_PHASES = PHASES
 STATEFUL = "stateful_links"
@@ -163,7 +168,7 @@ def _run_engine(
     return outcome
 
 
-def _error(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:
+def _error(outcome: FuzzOutcome, event: NonFatalError, secrets: dict[str, str]) -> None:
     """A target that stops answering is a violation; schemathesis's own trouble is not a PASS."""
     info = event.info
     text = mask(f"{event.label}: {info.title}: {info.message}".strip(), secrets)
@@ -181,7 +186,7 @@ def _result(outcome: FuzzOutcome, name: str) -> CheckResult:
     return outcome.checks[name]
 
 
-def _collect(outcome: FuzzOutcome, event, secrets: dict[str, str]) -> None:
+def _collect(outcome: FuzzOutcome, event: ScenarioFinished, secrets: dict[str, str]) -> None:
     recorder = event.recorder
     outcome.cases += len(recorder.cases)
     is_stateful = event.phase.value == "stateful"
@@ -256,7 +261,7 @@ def _judge(
     return keep
 
 
-def _rule(failure) -> str:
+def _rule(failure: Failure) -> str:
     message = (getattr(failure, "message", "") or "").strip()
     title = getattr(failure, "title", "") or type(failure).__name__
     return f"{title}: {message}" if message else title
@@ -271,11 +276,11 @@ def _mask_curl(sample: str, secrets: dict[str, str]) -> str:
     return mask(sample, secrets)
 
 
-def _response_text(response) -> str:
+def _response_text(response: Response | None) -> str:
     if response is None:
         return "(no response)"
-    content_type = response.headers.get("content-type", [""])
-    content_type = content_type[0] if isinstance(content_type, list) else content_type
+    values = response.headers.get("content-type", [""])
+    content_type = values[0] if isinstance(values, list) and values else str(values)
     body = response.content.decode("utf-8", "replace")
     if len(body) > 600:
         body = body[:600] + f"... ({len(response.content)} bytes)"

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import schemathesis
+from schemathesis.core.failures import Failure
 
 from contract.traffic import THROTTLED, Traffic
 from mockplatform.core.judge import (
@@ -105,7 +106,12 @@ def after_call(
 
 
 @schemathesis.hook
-def filter_failure(context: schemathesis.HookContext, failure, case, response) -> bool:
+def filter_failure(
+    context: schemathesis.HookContext,
+    failure: Failure,
+    case: schemathesis.Case,
+    response: schemathesis.Response | None,
+) -> bool:
     """A 429 is the gateway asking us to slow down (Traffic does), not a broken rule. A
     failure only our assumptions ask for is taken by the run as a WARN and dropped here, so
     that it does not take the one place schemathesis keeps per kind of failure (a broken
@@ -194,7 +200,9 @@ def _raise_for(case: schemathesis.Case, response: schemathesis.Response, *rules:
 
 
 @schemathesis.check
-def auth_first(ctx: schemathesis.CheckContext, response: schemathesis.Response, case) -> None:
+def auth_first(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
+) -> None:
     """Without a valid bearer key, 401 with the documented body comes before anything else."""
     header = response.request.headers.get("Authorization")
     keyless = header is None or bearer_credential(_text(header)) is None
@@ -206,7 +214,7 @@ def auth_first(ctx: schemathesis.CheckContext, response: schemathesis.Response, 
 
 @schemathesis.check
 def no_credential_echo(
-    ctx: schemathesis.CheckContext, response: schemathesis.Response, case
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
 ) -> None:
     """A response never carries a credential its request presented (the core's rule)."""
     _raise_for(case, response, NO_CREDENTIAL_ECHO)
@@ -222,7 +230,10 @@ class unique_ids:
         self._lock = threading.Lock()
 
     def after_response(
-        self, ctx: schemathesis.CheckContext, response: schemathesis.Response, case
+        self,
+        ctx: schemathesis.CheckContext,
+        response: schemathesis.Response,
+        case: schemathesis.Case,
     ) -> None:
         if not 200 <= response.status_code < 300:
             return None

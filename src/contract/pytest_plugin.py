@@ -14,9 +14,12 @@ any violation.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TracebackStyle
 
 _REPORT_KEY = pytest.StashKey[Any]()
 _WARNINGS_KEY = pytest.StashKey[list[str]]()
@@ -123,7 +126,9 @@ class ContractItem(pytest.Item):
                 pytest.fail(f"{why} (--contract-strict)", pytrace=False)
             pytest.skip(why)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None
+    ) -> str:
         if isinstance(excinfo.value, ContractFailure):
             return excinfo.value.render()
         return str(super().repr_failure(excinfo, style=style))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from contract import checks, lifetime, scenarios
 from contract.outcomes import CheckResult
@@ -50,11 +51,11 @@ class Check:
     universal: str | None = None
 
 
-def _scripted(run: Callable[[Probe, CheckResult], None], description: str, **more) -> Check:
+def _scripted(run: Callable[[Probe, CheckResult], None], description: str, **more: Any) -> Check:
     return Check(run.__name__, description, Stage.SCRIPTED, run=run, **more)
 
 
-def _schemathesis(name: str, description: str, **more) -> Check:
+def _schemathesis(name: str, description: str, **more: Any) -> Check:
     return Check(name, description, Stage.SCHEMATHESIS, needs="a schemathesis phase", **more)
 
 

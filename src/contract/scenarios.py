@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from contract.outcomes import CheckResult, Exchange
 from contract.probe import Probe
-from mockplatform.core.spec import RuleKind, response_kind
+from mockplatform.core.spec import Operation, RuleKind, response_kind
 
 SCENARIO_HEADER = "X-Mock-Scenario"
 REQUESTS_PER_SCENARIO = 3
@@ -167,7 +167,7 @@ def _prefer_each_error(probe: Probe, result: CheckResult) -> None:
                     result.fail(probe.violation(f"Prefer: {prefer}: {rule}", exchange))
 
 
-def _named(operation, exchange: Exchange, status: int, name: str | None) -> str | None:
+def _named(operation: Operation, exchange: Exchange, status: int, name: str | None) -> str | None:
     """With `example=NAME`, the body says that example's `error`, not another's."""
     if name is None:
         return None
