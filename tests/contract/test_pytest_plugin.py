@@ -10,7 +10,7 @@ import pytest
 import contract.runner  # noqa: F401 - see warm_imports
 from mockplatform.server.world import DEFAULT_API_KEY
 from tests.contract.conftest import started
-from tests.contract.fake_platform import ACTIVE_KEY, Behaviour
+from tests.contract.fake_platform import ACTIVE_KEY, CANCELLED_KEY, INACTIVE_KEY, Behaviour
 
 pytest_plugins = ["pytester"]
 QA_SUITE = "def test_qa_own_check():\n    assert True\n"
@@ -111,3 +111,17 @@ def test_a_warning_passes_with_a_warning_unless_strict(pytester, serve_fake) -> 
     strict = pytest_in(pytester, *args, "--contract-strict")
     assert strict.returncode == 1
     assert "FAILED contract[documented_errors]" in strict.stdout
+
+
+def test_the_new_options_reach_the_run(pytester, serve_fake) -> None:
+    """--contract-inactive-key is repeatable (each checked), --contract-no-redeem sends no
+    redeem, and --contract-allow takes CHECK:STATUS (a bad one is an ERROR, not a run)."""
+    url = serve_fake(Behaviour(cancelled_ok=True))
+    args = ["--contract-base-url", url, "--contract-api-key", ACTIVE_KEY, "--contract-phases", ""]
+    keys = ["--contract-inactive-key", INACTIVE_KEY, "--contract-inactive-key", CANCELLED_KEY]
+    ran = pytest_in(pytester, "-v", *args, *keys, "--contract-no-redeem")
+    assert "FAILED contract[inactive_subscription]" in ran.stdout
+    assert "SKIPPED" in ran.stdout and "--no-redeem: the target declares no" in ran.stdout
+    assert not any(token.used for token in started[url].tokens.values())
+    bad = pytest_in(pytester, *args, "--contract-allow", "auth_first:teapot")
+    assert "write CHECK:STATUS with an HTTP status" in bad.stdout
