@@ -31,7 +31,7 @@ from mockplatform.server.scenario_library import ScenarioLibrary
 from mockplatform.server.scenarios import RequestView, Respond, Rule, Scenario, select_rule
 from mockplatform.server.store import Store
 from mockplatform.server.tokens import key_digest, new_access_token, new_call_id, new_live_key
-from mockplatform.server.world import Account, Agent, Instance, World, prompt_variables
+from mockplatform.server.world import Account, Agent, Instance, World
 
 LIVE_CALL_ROUTE = "live-call"  # the WebSocket a started call's events stream over (live_call.py)
 SCENARIO_PARAM = "scenario"  # the callUrl names the scenario the call follows (its token's)
@@ -290,7 +290,7 @@ async def create_widget_token(exchange: Exchange) -> Response:
     if rule is not None and rule.token_lifetime_seconds is not None:
         lifetime = rule.token_lifetime_seconds
     now = await platform.store.now()
-    call = new_call(account, agent, instance, body, now, lifetime, scenario.name)
+    call = new_call(account, agent, instance, body, now, lifetime, scenario)
     token = new_access_token()
     await platform.store.issue_token(token, call)
     return json_response({"accessToken": token, "callId": call.call_id, "agentName": agent.name})
@@ -303,7 +303,7 @@ def new_call(
     body: dict,
     now: float,
     lifetime: float,
-    scenario: str,
+    scenario: Scenario,
 ) -> CallRecord:
     """The call a token request opens, as the call log keeps it from the token's issue on."""
     caller_name, language = body.get("callerName"), body["language"]
@@ -316,10 +316,10 @@ def new_call(
         language=language,
         caller_name=caller_name,
         prompt_template=agent.prompt_template,
-        prompt_variables=prompt_variables(agent, instance, language),
+        prompt_variables=scenario.world.prompt_variables(agent, instance, language),
         token_issued_at=now,
         token_expires_at=now + lifetime,
-        scenario=scenario,
+        scenario=scenario.name,
     )
 
 

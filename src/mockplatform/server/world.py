@@ -91,9 +91,24 @@ class World:
     agents: dict[str, Agent]
     instances: dict[str, Instance]
     _by_digest: dict[bytes, Account] = field(init=False, repr=False)
+    # One dict per agent, instance and language, shared by every call record that uses it
+    # (read-only): bounded by the world and the spec's languages.
+    _prompts: dict[tuple[str, str | None, str], dict[str, str]] = field(
+        init=False, repr=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self._by_digest = {account.digest: account for account in self.accounts}
+
+    def prompt_variables(
+        self, agent: Agent, instance: Instance | None, language: str
+    ) -> dict[str, str]:
+        """`prompt_variables` for one of this world's agents, built once (not to be changed)."""
+        key = (agent.id, instance.id if instance is not None else None, language)
+        variables = self._prompts.get(key)
+        if variables is None:
+            variables = self._prompts[key] = prompt_variables(agent, instance, language)
+        return variables
 
     def account_for_key(self, api_key: str) -> Account | None:
         """The key's account, found without ever comparing the key itself: timing tells nothing.
