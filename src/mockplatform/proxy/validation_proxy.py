@@ -24,6 +24,7 @@ import hmac
 import json
 import re
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -101,10 +102,13 @@ class ValidationProxy:
 
     def __post_init__(self) -> None:
         self.upstream = httpx.URL(self.config.upstream.rstrip("/"))
+        # The upstream URL's own path, before every request's (httpx.URL computes it anew).
+        self._base_path = self.upstream.raw_path.split(b"?")[0].rstrip(b"/")
         self.judge = Judge(self.spec)
         self.ledger = Ledger(self._print)
         self._pool: UpstreamPool | None = None
-        self._judging: asyncio.Queue[Seen] | None = None
+        self._waiting: deque[Seen] = deque()  # exchanges to judge, oldest first
+        self._judging_scheduled = False
         self._background: list[asyncio.Task[None]] = []
         self.forwarded = 0  # requests taken; each ends judged or as an upstream failure
         self._control = ControlGuard(
@@ -146,8 +150,8 @@ class ValidationProxy:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         self._background = []
-        while self._judging is not None and not self._judging.empty():
-            self._judge(self._judging.get_nowait())
+        while self._waiting:
+            self._judge(self._waiting.popleft())
         if self.recorder is not None:
             self.recorder.save()
         self._print(self.ledger.summary())
@@ -273,25 +277,30 @@ class ValidationProxy:
             answered=answered,
             base_url=self.shown_upstream,
         )
-        try:
-            self._queue().put_nowait(seen)
-        except asyncio.QueueFull:  # judging lags far behind: this one passes unjudged
+        self._wait_to_be_judged(seen)
+
+    def _wait_to_be_judged(self, seen: Seen) -> None:
+        """Judging runs after the answer has gone, in the order answers ended, one exchange
+        per turn of the event loop (requests waiting go in between): a callback, not a task,
+        so it costs the loop next to nothing. At most `MAX_QUEUED` wait; past that an
+        exchange passes unjudged, counted."""
+        if self.recorder is not None and not self._background:  # its writes, in background
+            self._background.append(asyncio.create_task(self.recorder.run()))
+        if len(self._waiting) >= MAX_QUEUED:
             self.ledger.not_judged["the judging queue was full"] += 1
+            return
+        self._waiting.append(seen)
+        if not self._judging_scheduled:
+            self._judging_scheduled = True
+            asyncio.get_running_loop().call_soon(self._judge_next)
 
-    def _queue(self) -> asyncio.Queue[Seen]:
-        """Exchanges waiting to be judged, in the order their answers ended; the judging
-        and the recording's writes run in the background, started on first use."""
-        if self._judging is None:
-            self._judging = asyncio.Queue(MAX_QUEUED)
-            self._background.append(asyncio.create_task(self._judge_queued(self._judging)))
-            if self.recorder is not None:
-                self._background.append(asyncio.create_task(self.recorder.run()))
-        return self._judging
-
-    async def _judge_queued(self, queue: asyncio.Queue[Seen]) -> None:
-        while True:
-            self._judge(await queue.get())
-            await asyncio.sleep(0)  # the requests waiting go first, one exchange at a time
+    def _judge_next(self) -> None:
+        self._judging_scheduled = False
+        if self._waiting:
+            self._judge(self._waiting.popleft())
+        if self._waiting:
+            self._judging_scheduled = True
+            asyncio.get_running_loop().call_soon(self._judge_next)
 
     def _judge(self, seen: Seen) -> None:
         """Judge one exchange; record it. Over `JUDGE_BUDGET` of time, it is counted."""
@@ -327,9 +336,8 @@ class ValidationProxy:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         if raw_path == b"*":  # OPTIONS *: the server as a whole
             return b"*"
-        base = self.upstream.raw_path.split(b"?")[0].rstrip(b"/")
         query = scope.get("query_string", b"")
-        return base + raw_path + (b"?" + query if query else b"")
+        return self._base_path + raw_path + (b"?" + query if query else b"")
 
     def _url(self, scope: Scope, scheme: str) -> httpx.URL:
         base = self.upstream
