@@ -16,7 +16,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mockplatform.cli import DEFAULT_HOST, _listen, server_options
-from mockplatform.server.server_limits import LimitedConfig
 
 BODY = {
     "accessToken": "rt_test_Vx2K9qLm3Rb8TnWc5YhJ4dPz7AsE1fGu0oKiQyXvB6M",
@@ -34,6 +33,8 @@ app = Starlette(routes=[Route("/api/widget/token", endpoint, methods=["POST"])])
 
 def main() -> None:
     import uvicorn
+
+    from mockplatform.server.server_limits import LimitedConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=DEFAULT_HOST)

@@ -1,7 +1,8 @@
 """A token request's cost in one process, with no server or load generator between.
 
 `python -m bench.in_process`: the app called directly (`app(scope, receive, send)`), best of
-7 x 3,000 requests after 3,000 to warm up. To compare two trees in one session, alternate
+7 x 3,000 requests after 3,000 to warm up; the bare Starlette endpoint (`bench.bare`) the
+same way, beside it. To compare two trees in one session, alternate
 `PYTHONPATH=<tree>/src python -m bench.in_process` between them: on a shared machine the
 server figures of `make bench` swing more than the change being measured.
 """
@@ -13,6 +14,8 @@ import json
 import logging
 import time
 from typing import Any
+
+from starlette.types import ASGIApp
 
 from mockplatform import create_app
 
@@ -45,9 +48,9 @@ def token_scope() -> dict[str, Any]:
     }
 
 
-async def measure(rounds: int = 7, requests: int = 3000) -> float:
-    """Seconds per token request, the best round's."""
-    app = create_app()
+async def measure(rounds: int = 7, requests: int = 3000, app: ASGIApp | None = None) -> float:
+    """Seconds per token request, the best round's (to the mock, or to `app`)."""
+    app = app or create_app()
     statuses: set[int] = set()
 
     async def receive() -> dict[str, Any]:
@@ -75,8 +78,14 @@ async def measure(rounds: int = 7, requests: int = 3000) -> float:
 
 
 def main() -> None:
+    from bench.bare import app as bare
+
     logging.disable(logging.CRITICAL)
-    print(f"{asyncio.run(measure()) * 1e6:.1f} us per token request (in process)")
+    mock, bare_seconds = asyncio.run(measure()), asyncio.run(measure(app=bare))
+    print(
+        f"{mock * 1e6:.1f} us per token request (in process; the bare endpoint "
+        f"{bare_seconds * 1e6:.1f} us)"
+    )
 
 
 if __name__ == "__main__":
