@@ -26,7 +26,7 @@ from contract.tokens import (
     with_later_expiry,
 )
 from mockplatform.core.judge import echoed
-from mockplatform.core.spec import RuleKind, resolve_ref, rule_kind
+from mockplatform.core.spec import resolve_ref
 
 # The spec's named rule (x-contract on instanceId) that an instance must be the agent's own.
 OWNED_INSTANCE = "instance-of-the-agent"
@@ -128,8 +128,9 @@ def unknown_instance(probe: Probe, result: CheckResult) -> None:
 
 
 def instance_of_another_agent(probe: Probe, result: CheckResult) -> None:
-    """Another agent's instance, sent with the active agent: 404 is only our assumption (the
-    spec's `instance-of-the-agent`), so a 200 is a WARN; a 5xx or a wrong body is a FAIL."""
+    """Another agent's instance, sent with the active agent: 404 rests on the spec's named
+    rule `instance-of-the-agent`, whose kind the core's judge reads (assumed: a 200 is a
+    WARN); a 5xx or a wrong body is a FAIL."""
     instance = probe.settings.other_instance_id
     if _no_instance_field(probe, result):
         return
@@ -137,15 +138,8 @@ def instance_of_another_agent(probe: Probe, result: CheckResult) -> None:
         result.not_verified("no --other-instance-id given (nor found in /_mock/world)")
         return
     exchange = probe.request_token(body=probe.token_body(instanceId=instance))
-    what = "an instance of another agent, with the active agent, must get 404"
-    field = request_schema(probe)["properties"]["instanceId"]
-    status = exchange.status
-    if status == 200 and rule_kind(field, OWNED_INSTANCE) is RuleKind.ASSUMED:
-        result.requests += 1
-        assumed = f"(x-contract: {OWNED_INSTANCE}: assumed)"
-        result.warn(probe.violation(f"{what} {assumed}: accepted ({status})", exchange))
-        return
-    probe.require(result, probe.create, exchange, {404}, what)
+    what = f"an instance of another agent, with the active agent, must get 404 ({OWNED_INSTANCE})"
+    probe.require(result, probe.create, exchange, {404}, what, rule=OWNED_INSTANCE)
 
 
 def _no_instance_field(probe: Probe, result: CheckResult) -> bool:

@@ -23,6 +23,7 @@ import httpx
 from contract.outcomes import MAX_SENT_KEPT, CheckResult, Exchange, Violation
 from contract.settings import Settings
 from contract.traffic import THROTTLED, Throttled, Traffic
+from mockplatform.core.json_text import JSON_MEDIA_TYPE
 from mockplatform.core.judge import (
     ANSWERS,
     AUTH_FIRST,
@@ -45,7 +46,6 @@ KEY_HINT = (
     "as $CONTRACT_INACTIVE_KEY_2...; a --header's value as $CONTRACT_HEADER_NAME): export them "
     "to replay"
 )
-JSON = "application/json"
 UNROUTED = (404, 405)  # what a server answers on a path or method it does not route
 REDEEM_OFFERED = "redeem_offered"  # the check that says whether the target offers the redeem
 
@@ -138,7 +138,7 @@ class Probe:
         headers = {**self.settings.headers, **(headers or {})}
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False).encode()
-            headers.setdefault("Content-Type", JSON)
+            headers.setdefault("Content-Type", JSON_MEDIA_TYPE)
         request = self._client.build_request(method, path, headers=headers, content=content)
         while True:
             exchange = self._send_once(method, request, headers, content)
@@ -296,10 +296,11 @@ class Probe:
         statuses: set[int],
         *,
         wrong_key: bool = False,
+        rule: str | None = None,
     ) -> list[Finding]:
         """What the core's judge finds on the platform's side of an exchange we sent on
         purpose: we are the client, so our own deliberate faults are not reported."""
-        asked = Asked(frozenset(statuses), wrong_key=wrong_key)
+        asked = Asked(frozenset(statuses), wrong_key=wrong_key, rule=rule)
         found = judge(self.spec, exchange.seen(), asked=asked, operation=operation)
         return [finding for finding in found if finding.side is Side.PLATFORM]
 
@@ -325,6 +326,7 @@ class Probe:
         what: str,
         *,
         wrong_key: bool = False,
+        rule: str | None = None,
     ) -> bool:
         """Count the exchange in `result`; unless it is one of `statuses` with its documented
         body, judge `what: <the rule broken>` as the core's judge weighs it: a FAIL for a
@@ -335,7 +337,7 @@ class Probe:
             result.sent.append(
                 (exchange.curl(self.secrets, self.bodies), exchange.response_text(self.secrets))
             )
-        found = self.findings(operation, exchange, statuses, wrong_key=wrong_key)
+        found = self.findings(operation, exchange, statuses, wrong_key=wrong_key, rule=rule)
         if not found:
             return True
         violations = [finding for finding in found if finding.is_violation]
@@ -376,7 +378,7 @@ def described(operation: Operation, finding: Finding) -> str:
         status = finding.exchange.status
         return f"{title} {status}: the body does not match the spec's schema: {seen}"
     if finding.rule == CONTENT_TYPE:
-        return f"{title} {finding.exchange.status} must be {JSON} (spec): {seen}"
+        return f"{title} {finding.exchange.status} must be {JSON_MEDIA_TYPE} (spec): {seen}"
     return f"{title}: {finding.expected}: {seen}"
 
 

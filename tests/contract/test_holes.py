@@ -116,7 +116,7 @@ def test_another_agents_instance_is_judged_by_the_specs_kind(serve_fake) -> None
     lenient = serve_fake(Behaviour(any_instance=True))
     report = run(fake_settings(lenient, **settings))
     check = report.get(name)
-    assert check.outcome is Outcome.WARN and "accepted (200)" in check.warnings[0].rule
+    assert check.outcome is Outcome.WARN and "expected 404, got 200" in check.warnings[0].rule
     assert report.get("unknown_instance").outcome is Outcome.PASS
     assert report.exit_code == 0
     assert run(fake_settings(lenient, strict=True, **settings)).exit_code == 1

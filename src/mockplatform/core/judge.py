@@ -48,6 +48,7 @@ from mockplatform.core.spec import (
     Spec,
     bearer_credential,
     documented_request_problem,
+    named_rule_kind,
     operation_kind,
     response_kind,
 )
@@ -187,6 +188,9 @@ class Asked:
     statuses: frozenset[int] | None = None  # what a correct platform answers (None: the spec)
     why: str = ""  # the rule, in words ("an unknown agent gets 404"), shown as expected
     wrong_key: bool = False  # its bearer key is not one the platform issued
+    # The spec's named rule of a request field the statuses rest on (`x-contract: {NAME:
+    # KIND}`, e.g. instanceId's `instance-of-the-agent`): its kind weighs a wrong status.
+    rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -283,7 +287,15 @@ def judge(
             add(
                 ACCEPTS_INVALID, RuleKind.ASSUMED, f"accepted ({status}) a request breaking {broke}"
             )
-        _answer(operation, seen, wanted, add, cap=cap, why=asked.why if asked else "")
+        _answer(
+            operation,
+            seen,
+            wanted,
+            add,
+            cap=cap,
+            why=asked.why if asked else "",
+            rule=asked.rule if asked else None,
+        )
     for credential in echoed(seen):
         shown = mask_secret(credential)
         add(NO_CREDENTIAL_ECHO, RuleKind.UNIVERSAL, f"the answer carries {shown}, which was sent")
@@ -373,6 +385,7 @@ def _answer(
     add: Any,
     cap: RuleKind | None,
     why: str = "",
+    rule: str | None = None,
 ) -> None:
     """The answer's status and body against what was wanted (and `why`) and what the spec
     documents; every finding `cap`ped (a note) where the request already broke a rule."""
@@ -386,6 +399,8 @@ def _answer(
         judged = {status} if status in operation.responses else set(wanted)
         kinds = {response_kind(operation, code) for code in judged}
         kind = RuleKind.ASSUMED if kinds == {RuleKind.ASSUMED} else operation_kind(operation)
+        if rule is not None and named_rule_kind(operation, rule) is RuleKind.ASSUMED:
+            kind = RuleKind.ASSUMED
         wanted_text = " or ".join(str(code) for code in sorted(wanted))
         wanted_text = f"{why}: {wanted_text}" if why else wanted_text
         add(EXPECTED_STATUS, weigh(kind), f"{status} {_error(seen)}".rstrip(), wanted_text)

@@ -440,6 +440,18 @@ def response_kind(operation: Operation, status: int) -> RuleKind:
     return rule_kind(operation.responses.get(status), inherited=operation_kind(operation))
 
 
+def named_rule_kind(operation: Operation, name: str) -> RuleKind:
+    """The kind of a rule a request field's schema names in its mark (`x-contract: {NAME:
+    KIND}`, e.g. instanceId's `instance-of-the-agent`); documented when no field names it."""
+    media = _json_media(resolve_ref(operation.root, operation.document.get("requestBody", {})))
+    schema = resolve_ref(operation.root, media.get("schema", {}))
+    for field_schema in schema.get("properties", {}).values():
+        mark = field_schema.get(CONTRACT_MARK) if isinstance(field_schema, dict) else None
+        if isinstance(mark, dict) and name in mark:
+            return RuleKind(mark[name])
+    return RuleKind.DOCUMENTED
+
+
 def universal_rules(spec: Spec) -> dict[str, str]:
     """The rules held of every implementation, by name, each with its sentence."""
     return dict(spec.document.get(UNIVERSAL_RULES, {}))

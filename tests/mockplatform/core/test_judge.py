@@ -198,3 +198,14 @@ def test_a_json_pointer_is_walked_one_way(spec: Spec) -> None:
     assert walk_pointer(spec.document, "#/components/schemas/TokenRequest")["required"] == [
         "agentId"
     ]
+
+
+def test_a_status_resting_on_a_named_rule_weighs_by_its_kind(spec: Spec) -> None:
+    """instanceId's `instance-of-the-agent` is assumed: a 200 for another agent's instance
+    is a note; the same wrong status resting on no named rule is a violation."""
+    other = exchange({"agentId": AGENT, "instanceId": "660f9500-f30c-52e5-b827-557766551111"})
+    owned = Asked(frozenset({404}), rule="instance-of-the-agent")
+    assert found(spec, other, asked=owned) == {("platform", "expected_status", False)}
+    assert found(spec, other, asked=Asked(frozenset({404}))) == {
+        ("platform", "expected_status", True)
+    }
