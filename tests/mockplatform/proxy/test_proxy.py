@@ -19,6 +19,7 @@ from websockets.sync.client import connect
 from mockplatform import create_app
 from mockplatform.core.credentials import mask_secret
 from mockplatform.core.spec import Spec
+from mockplatform.proxy import validation_proxy
 from mockplatform.proxy.validation_proxy import SERVER_OPTIONS, ProxyConfig, ValidationProxy
 from mockplatform.server.app import Settings
 from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
@@ -383,3 +384,23 @@ def test_the_upstream_mocks_clock_moved_through_the_proxy_blames_no_platform(
     assert redeemed.status_code == 201
     assert proxy.findings("platform") == set()
     assert proxy.app.judge.memory.clock_offset == 0.0
+
+
+def test_judging_that_cannot_keep_up_is_counted_never_queued_without_bound(
+    spec: Spec, mock_upstream: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No room to wait (the bound set to 0): every exchange still gets its answer, and is
+    counted as not judged. A judging budget of 0 s counts each judged one as over it."""
+    monkeypatch.setattr(validation_proxy, "MAX_QUEUED", 0)
+    with proxy_to(spec, mock_upstream) as full:
+        assert all(token_request(full.url).status_code == 200 for _ in range(3))
+        full.settle()
+    assert full.app.ledger.not_judged == {"the judging queue was full": 3}
+    assert full.app.ledger.exchanges == 0
+    monkeypatch.setattr(validation_proxy, "MAX_QUEUED", 1000)
+    monkeypatch.setattr(validation_proxy, "JUDGE_BUDGET", 0.0)
+    with proxy_to(spec, mock_upstream) as slow:
+        token_request(slow.url)
+        slow.settle()
+    assert slow.app.ledger.over_budget == 1
+    assert "took longer to judge than the budget" in slow.app.ledger.summary()
