@@ -118,7 +118,7 @@ class Target:
             json_body=request.json_body,
         )
         answered = time.monotonic()
-        seen = seen_of(exchange, self.probe.settings.base_url, sent, answered)
+        seen = exchange.seen(sent, answered)
         return Answer(exchange, seen, judge(self.probe.spec, seen, self.memory, asked))
 
 
@@ -560,24 +560,3 @@ def _offers(operation: Operation, answer: Answer) -> bool:
     """A side offers the redeem when a fresh token's redeem gets a documented answer (an
     unrouted path answers 404 or 405, which the redeem does not document)."""
     return answer.seen.status is not None and answer.seen.status in operation.responses
-
-
-def seen_of(exchange: Exchange, base_url: str, sent: float, answered: float) -> Seen:
-    """The harness's exchange as the judge reads it."""
-    from urllib.parse import urlsplit
-
-    url = urlsplit(exchange.url)
-    return Seen(
-        method=exchange.method,
-        path=url.path,
-        query=url.query,
-        request_headers=tuple((k.lower(), v) for k, v in exchange.headers.items()),
-        request_body=exchange.body or b"",
-        status=exchange.status,
-        response_headers=tuple(exchange.response_headers.items()),
-        response_body=exchange.response_body,
-        sent=sent,
-        answered=answered,
-        base_url=base_url,
-        transport_error=exchange.transport_error or "",
-    )

@@ -54,8 +54,9 @@ class Exchange:
     response_body: bytes = b""
     transport_error: str | None = None
 
-    def seen(self) -> Seen:
-        """The exchange as the core's judge reads it."""
+    def seen(self, sent: float = 0.0, answered: float = 0.0) -> Seen:
+        """The exchange as the core's judge reads it (`sent`, `answered`: monotonic times
+        where the token's age matters)."""
         url = urlsplit(self.url)
         return Seen(
             method=self.method,
@@ -66,6 +67,8 @@ class Exchange:
             status=self.status,
             response_headers=tuple(self.response_headers.items()),
             response_body=self.response_body,
+            sent=sent,
+            answered=answered,
             base_url=f"{url.scheme}://{url.netloc}",
             transport_error=self.transport_error or "",
         )
