@@ -92,7 +92,9 @@ def start_server(name: str, command: Sequence[str], port: int, timeout: float = 
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        # This tree's code, not whatever the virtual environment has installed: an A/B
+        # between trees (PYTHONPATH=<tree>/src python -m bench) measures each tree.
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])},
     )
     deadline = started + timeout
     while True:
