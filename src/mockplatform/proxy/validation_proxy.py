@@ -36,7 +36,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from mockplatform.core.errors import ConfigError
 from mockplatform.core.json_text import JSON_MEDIA_TYPE, media_type
-from mockplatform.core.judge import Seen
+from mockplatform.core.judge import Seen, says_expired
 from mockplatform.core.origins import ControlGuard
 from mockplatform.core.spec import REDEEM_TOKEN, Spec
 from mockplatform.proxy.addresses import public_origin, rewritten, rewritten_call_url
@@ -47,6 +47,7 @@ from mockplatform.proxy.verdicts import Judge, Ledger
 
 CONTROL_PREFIX = "/_mock/"
 VIOLATIONS_PATH = "/_mock/violations"
+CLOCK_PATH = b"/_mock/clock"  # an upstream mock's clock (its control API)
 MAX_REPLAYABLE_BODY = 64 * 1024  # a request body read whole before it is sent upstream
 MAX_WEBSOCKET_MESSAGE = 1024 * 1024  # bytes of one WebSocket message, either way
 ADMIN_TOKEN_HEADER = "x-mock-admin-token"
@@ -109,6 +110,7 @@ class ValidationProxy:
         self._pool: UpstreamPool | None = None
         self._waiting: deque[Seen] = deque()  # exchanges to judge, oldest first
         self._judging_scheduled = False
+        self._upstream_has_clock: bool | None = None  # unknown until asked
         self._background: list[asyncio.Task[None]] = []
         self.forwarded = 0  # requests taken; each ends judged or as an upstream failure
         self._control = ControlGuard(
@@ -277,7 +279,50 @@ class ValidationProxy:
             answered=answered,
             base_url=self.shown_upstream,
         )
+        if self._upstream_has_clock is not False and self._says_expired(seen):
+            await self._read_upstream_clock()  # judged first: the redeem on the target's clock
         self._wait_to_be_judged(seen)
+
+    def _says_expired(self, seen: Seen) -> bool:
+        operation = self.judge.operation_of(seen.method, seen.path)
+        return (
+            operation is not None
+            and operation.operation_id == REDEEM_TOKEN
+            and says_expired(operation, seen)
+        )
+
+    async def _read_upstream_clock(self) -> None:
+        """Where the upstream is a mock, its clock may have been moved by a test that did not
+        go through the proxy: read it (`GET /_mock/clock`) before judging a token it calls
+        expired. An upstream without one (the real platform: 404, or a 403) is not asked
+        again. The reading is judged as an exchange of its own, in order."""
+        headers = [(b"host", self.upstream.netloc.rpartition(b"@")[2])]
+        try:
+            response = await self.pool.request("GET", self._base_path + CLOCK_PATH, headers, None)
+            body = b"".join([chunk async for chunk in response.stream()])
+            response.release()
+        except UpstreamError:
+            return
+        self._upstream_has_clock = response.status == 200
+        if self._upstream_has_clock:
+            self.forwarded += 1  # an exchange of the proxy's own, judged like the others
+            now = time.monotonic()
+            self._wait_to_be_judged(
+                Seen(
+                    method="GET",
+                    path=CLOCK_PATH.decode(),
+                    query="",
+                    request_headers=(),
+                    request_body=b"",
+                    status=200,
+                    response_headers=(("content-type", JSON_MEDIA_TYPE),),
+                    response_body=body,
+                    at=time.time(),
+                    sent=now,
+                    answered=now,
+                    base_url=self.shown_upstream,
+                )
+            )
 
     def _wait_to_be_judged(self, seen: Seen) -> None:
         """Judging runs after the answer has gone, in the order answers ended, one exchange

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import re
 import socket
 import time
@@ -404,3 +405,43 @@ def test_judging_that_cannot_keep_up_is_counted_never_queued_without_bound(
         slow.settle()
     assert slow.app.ledger.over_budget == 1
     assert "took longer to judge than the budget" in slow.app.ledger.summary()
+
+
+def test_the_upstream_mocks_clock_moved_behind_the_proxys_back_is_read(
+    proxy: Proxy, mock_upstream: str
+) -> None:
+    """A test that moves the mock's clock directly, not through the proxy: the proxy reads
+    the mock's clock before judging a token the mock calls expired."""
+    token = token_request(proxy.url).json()["accessToken"]
+    httpx.post(f"{mock_upstream}/_mock/clock/advance", json={"seconds": 61}).raise_for_status()
+    refused = httpx.post(f"{proxy.url}/api/widget/calls", json={"accessToken": token})
+    assert refused.status_code == 401
+    assert proxy.findings("platform") == set()
+    assert proxy.findings("client") == {"prefetched_token"}
+    assert proxy.app.judge.memory.clock_offset == 61
+
+
+def test_an_upstream_without_a_clock_is_asked_once(spec: Spec) -> None:
+    """The real platform has no /_mock/clock: asked once (a 404), never again."""
+    issued = json.dumps(
+        {"accessToken": "rt_expired_9c4e1a7b", "callId": "call_1", "agentName": "Support"}
+    ).encode()
+    expired = json.dumps({"error": "Access token expired"}).encode()
+
+    def answer(head: bytes) -> bytes:
+        if b"/_mock/clock" in head:
+            return fakes.raw_answer(b"404 Not Found", [b"Content-Length: 0"])
+        body, status = (issued, b"200 OK") if b"/token " in head else (expired, b"401 No")
+        headers = [b"Content-Type: application/json", b"Content-Length: %d" % len(body)]
+        return fakes.raw_answer(status, headers, body)
+
+    with (
+        fakes.RawUpstream(answer, keep_alive=True) as upstream,
+        proxy_to(spec, upstream.url) as proxy,
+    ):
+        for _ in range(2):
+            token = token_request(proxy.url, "live_key_7f3a9c1e").json()["accessToken"]
+            httpx.post(f"{proxy.url}/api/widget/calls", json={"accessToken": token})
+        proxy.settle()
+    assert sum(b"/_mock/clock" in head for head in upstream.heads) == 1
+    assert "token_lifetime" in proxy.findings("platform")  # called expired when fresh
