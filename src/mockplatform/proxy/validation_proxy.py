@@ -225,8 +225,14 @@ class ValidationProxy:
         try:
             names_call_url = self._names_a_call_url(scope, response.status, response.headers)
             whole = response.whole()  # a small answer: all there with its head
-            if whole is None and names_call_url:
-                whole = b"".join([chunk async for chunk in response.stream()])  # small: its schema
+            parts, read = response.stream(), []
+            if whole is None and names_call_url:  # read whole, as far as the kept size
+                async for chunk in parts:
+                    read.append(chunk)
+                    if sum(map(len, read)) > MAX_KEPT_BODY:
+                        break  # too long to be a started call's: passed on as it is
+                else:
+                    whole, read = b"".join(read), []
             if whole is not None:
                 kept_response.add(whole)
                 proxied = None
@@ -241,7 +247,10 @@ class ValidationProxy:
             if whole is not None:
                 await send({"type": "http.response.body", "body": whole, "more_body": False})
             else:
-                async for chunk in response.stream():
+                for chunk in read:
+                    kept_response.add(chunk)
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                async for chunk in parts:
                     kept_response.add(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -363,7 +372,7 @@ class ValidationProxy:
 
     def _names_a_call_url(self, scope: Scope, status: int, headers: Headers) -> bool:
         """Whether the answer is a started call's (the redeem's 2xx JSON, not content-coded,
-        of a bounded length), whose `callUrl` may name the upstream."""
+        not declared longer than the kept size), whose `callUrl` may name the upstream."""
         operation = self.judge.operation_of(scope["method"], scope["path"])
         if operation is None or operation.operation_id != REDEEM_TOKEN or status >= 300:
             return False
@@ -372,8 +381,7 @@ class ValidationProxy:
         return (
             media_type(named.get(b"content-type", b"").decode("latin-1")) == JSON_MEDIA_TYPE
             and b"content-encoding" not in named
-            and length.isdigit()
-            and int(length) <= MAX_KEPT_BODY
+            and (not length.isdigit() or int(length) <= MAX_KEPT_BODY)
         )
 
     def _target(self, scope: Scope) -> bytes:

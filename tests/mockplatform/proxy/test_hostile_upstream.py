@@ -343,3 +343,34 @@ def test_a_location_on_the_upstream_names_the_proxy(spec: Spec) -> None:
         theirs = httpx.get(f"{proxy.url}/there")
     assert ours.headers["location"] == f"{proxy.url}/next?x=1"
     assert theirs.headers["location"] == "https://elsewhere.test/"
+
+
+def chunked(body: bytes, size: int = 1000) -> bytes:
+    parts = [body[i : i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
+def test_a_chunked_redeem_answer_names_the_proxy_too(spec: Spec) -> None:
+    where: dict[str, str] = {}
+
+    def answer(head: bytes) -> bytes:
+        host = where["upstream"].removeprefix("http://")
+        started = {"callId": "call_1", "status": "started", "agentName": "Support"}
+        if b"long" in head:  # past the kept size: passed on as it came
+            started["agentName"] = "S" * 300_000
+        started["callUrl"] = f"ws://{host}/sdk/calls/call_1?key=k123456"
+        headers = [b"Content-Type: application/json", b"Transfer-Encoding: chunked"]
+        return fakes.raw_answer(b"201 Created", headers, chunked(json.dumps(started).encode()))
+
+    with (
+        fakes.RawUpstream(answer, keep_alive=True) as upstream,
+        proxy_to(spec, upstream.url) as proxy,
+    ):
+        where["upstream"] = upstream.url
+        redeem = f"{proxy.url}/api/widget/calls"
+        short = httpx.post(redeem, json={"accessToken": "rt_x_1234567"})
+        long = httpx.post(f"{redeem}?long=1", json={"accessToken": "rt_x_7654321"})
+    proxied = proxy.url.replace("http", "ws")
+    assert short.json()["callUrl"] == f"{proxied}/sdk/calls/call_1?key=k123456"
+    assert long.json()["callUrl"].startswith(upstream.url.replace("http", "ws"))
+    assert len(long.json()["agentName"]) == 300_000
