@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import re
 import secrets
 import threading
@@ -177,3 +178,24 @@ class RawUpstream:
 def raw_answer(status: bytes, headers: list[bytes], body: bytes = b"") -> bytes:
     """An HTTP/1.1 answer from its parts, exactly as given (no header added)."""
     return b"HTTP/1.1 " + status + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
+
+
+def issuing_platform(
+    token: str, redeem_status: bytes, redeem_error: str
+) -> Callable[[bytes], bytes]:
+    """A `RawUpstream` answer: every token request gets `token` (documented 200 body), every
+    other request `redeem_status` with `{"error": redeem_error}`, as JSON."""
+    issued = {"accessToken": token, "callId": "call_1", "agentName": "Support"}
+
+    def answer(head: bytes) -> bytes:
+        if b"/token " in head:
+            return json_answer(b"200 OK", issued)
+        return json_answer(redeem_status, {"error": redeem_error})
+
+    return answer
+
+
+def json_answer(status: bytes, data: object) -> bytes:
+    body = json.dumps(data).encode()
+    headers = [b"Content-Type: application/json", b"Content-Length: %d" % len(body)]
+    return raw_answer(status, headers, body)

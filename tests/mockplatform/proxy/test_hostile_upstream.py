@@ -304,16 +304,9 @@ def test_a_deep_body_is_judged_without_failing(spec: Spec) -> None:
 def test_already_used_for_a_token_never_redeemed_is_the_platforms(spec: Spec) -> None:
     """A platform that answers a redeem 409 "already used" for a token the proxy saw issued
     and never redeemed breaks single use from the other side."""
-    issued = json.dumps(
-        {"accessToken": "rt_never_used_5f2c9a1b", "callId": "call_1", "agentName": "Support"}
-    ).encode()
-    used = json.dumps({"error": "Access token already used"}).encode()
-
-    def answer(head: bytes) -> bytes:
-        body, status = (issued, b"200 OK") if b"/token " in head else (used, b"409 Conflict")
-        headers = [b"Content-Type: application/json", b"Content-Length: %d" % len(body)]
-        return fakes.raw_answer(status, headers, body)
-
+    answer = fakes.issuing_platform(
+        "rt_never_used_5f2c9a1b", b"409 Conflict", "Access token already used"
+    )
     with (
         fakes.RawUpstream(answer, keep_alive=True) as upstream,
         proxy_to(spec, upstream.url) as proxy,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import json
 import re
 import socket
 import time
@@ -423,17 +422,12 @@ def test_the_upstream_mocks_clock_moved_behind_the_proxys_back_is_read(
 
 def test_an_upstream_without_a_clock_is_asked_once(spec: Spec) -> None:
     """The real platform has no /_mock/clock: asked once (a 404), never again."""
-    issued = json.dumps(
-        {"accessToken": "rt_expired_9c4e1a7b", "callId": "call_1", "agentName": "Support"}
-    ).encode()
-    expired = json.dumps({"error": "Access token expired"}).encode()
+    platform = fakes.issuing_platform("rt_expired_9c4e1a7b", b"401 No", "Access token expired")
 
     def answer(head: bytes) -> bytes:
         if b"/_mock/clock" in head:
             return fakes.raw_answer(b"404 Not Found", [b"Content-Length: 0"])
-        body, status = (issued, b"200 OK") if b"/token " in head else (expired, b"401 No")
-        headers = [b"Content-Type: application/json", b"Content-Length: %d" % len(body)]
-        return fakes.raw_answer(status, headers, body)
+        return platform(head)
 
     with (
         fakes.RawUpstream(answer, keep_alive=True) as upstream,
