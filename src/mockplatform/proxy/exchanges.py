@@ -9,7 +9,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from mockplatform.core.judge import Seen, masks
+from mockplatform.core.judge import Seen
 from mockplatform.core.redaction import mask_header, mask_query, mask_text, mask_values
 
 MAX_KEPT_BODY = 256 * 1024  # judged bytes of a body; the app gets every byte regardless
@@ -21,13 +21,13 @@ MAX_EXCERPT = 2000
 MAX_SHOWN_HEADERS = 40
 MAX_SHOWN_HEADER = 200
 MAX_CURL = 4000
+CREDENTIAL_ROOM = 8192  # characters past an excerpt's cut that are masked with it
 
 
-def shown(seen: Seen) -> dict[str, Any]:
+def shown(seen: Seen, secrets: dict[str, str]) -> dict[str, Any]:
     """The exchange as `GET /_mock/violations` shows it: every credential masked (the
     judge's `masks` by value, and by the header's name as the journal does), each body a
     bounded excerpt of text, never the parsed body: a finding holds a few kilobytes."""
-    secrets = masks(seen)
     return {
         "request": {
             "method": seen.method,
@@ -45,9 +45,8 @@ def shown(seen: Seen) -> dict[str, Any]:
     }
 
 
-def summary(seen: Seen) -> str:
+def summary(seen: Seen, secrets: dict[str, str]) -> str:
     """`POST /api/widget/token {...} -> 404 {...}`, masked and shortened, for one line."""
-    secrets = masks(seen)
     sent = excerpt(seen.request_body, secrets, MAX_SHOWN_BODY)
     came = excerpt(seen.response_body, secrets, MAX_SHOWN_BODY)
     key = seen.header("authorization")
@@ -59,7 +58,10 @@ def excerpt(body: bytes, secrets: dict[str, str], limit: int) -> str:
     """The body's first `limit` characters as one line of text, every credential masked
     (the exchange's secrets, and any access token); masked whole first, then cut, so no
     cut can leave part of a secret unmasked."""
-    text = mask_values(mask_text(body.decode("utf-8", "replace")), secrets)
+    # Only the start is masked, with room past the cut for the longest credential (a JWT),
+    # so one that straddles the cut is still masked whole: a 256 KB body costs no more.
+    text = body[: (limit + CREDENTIAL_ROOM) * 4].decode("utf-8", "replace")
+    text = mask_values(mask_text(text[: limit + CREDENTIAL_ROOM]), secrets)
     return cut(" ".join(text.split()), limit)
 
 

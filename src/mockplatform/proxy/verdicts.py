@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from mockplatform.core.judge import Finding, Memory, Seen, Side, judge, operation_of
+from mockplatform.core.judge import (
+    Finding,
+    Memory,
+    Seen,
+    Side,
+    curl,
+    judge,
+    masks,
+    operation_of,
+)
 from mockplatform.core.spec import Operation, Spec
 from mockplatform.proxy.exchanges import MAX_CURL, cut, shown, summary
 
@@ -50,8 +59,9 @@ class Judge:
         return judge(self.spec, seen, self.memory)
 
 
-def entry(finding: Finding) -> dict[str, Any]:
-    """A finding as `GET /_mock/violations` lists it, every credential masked."""
+def entry(finding: Finding, secrets: dict[str, str]) -> dict[str, Any]:
+    """A finding as `GET /_mock/violations` lists it, every credential (`secrets`: the
+    judge's `masks` of its exchange) masked."""
     seen = finding.exchange
     return {
         "side": str(finding.side),
@@ -62,16 +72,18 @@ def entry(finding: Finding) -> dict[str, Any]:
         "expected": finding.expected,
         "kind": str(finding.kind),
         "violation": finding.is_violation,
-        "curl": cut(finding.curl, MAX_CURL),
-        "exchange": shown(seen),
+        "curl": cut(
+            curl(replace(seen, request_body=seen.request_body[:MAX_CURL]), secrets), MAX_CURL
+        ),
+        "exchange": shown(seen, secrets),
     }
 
 
-def line(finding: Finding) -> str:
+def line(finding: Finding, secrets: dict[str, str]) -> str:
     kind = "VIOLATION" if finding.is_violation else "note"
     return (
         f"{kind} {finding.side} {finding.rule} {finding.operation} ({finding.kind}): "
-        f"{summary(finding.exchange)}: {finding.seen}"
+        f"{summary(finding.exchange, secrets)}: {finding.seen}"
     )
 
 
@@ -96,10 +108,12 @@ class Ledger:
         self.kept = deque(maxlen=self.keep)
 
     def add(self, findings: list[Finding]) -> None:
+        # One exchange's findings: its credentials found once (a body may be 256 KB).
+        secrets = masks(findings[0].exchange) if findings else {}
         for finding in findings:
-            self.kept.append(entry(finding))
+            self.kept.append(entry(finding, secrets))
             self.counts[(str(finding.side), finding.rule, finding.is_violation)] += 1
-            self.print_line(line(finding))
+            self.print_line(line(finding, secrets))
         # Counted last: an exchange counted as judged has all its findings kept and shown.
         self.exchanges += 1
 
