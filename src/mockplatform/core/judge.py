@@ -163,6 +163,9 @@ class Seen:
     answered: float = 0.0  # monotonic: its answer began
     base_url: str = ""  # where it was sent, for the curl
     transport_error: str = ""
+    # An answer longer than the caller kept (a proxy keeps 256 KB): its body is not judged on
+    # a part of it; the rest (status, authentication, echo) is.
+    response_cut: bool = False
 
     def header(self, name: str) -> str | None:
         return _first(self.request_headers, name)
@@ -419,6 +422,8 @@ def _answer(
     answered = media_type(seen.response_header("content-type"))
     if answered != JSON_MEDIA_TYPE:
         add(CONTENT_TYPE, kind, f"Content-Type is {answered or 'missing'}, not {JSON_MEDIA_TYPE}")
+        return
+    if seen.response_cut:
         return
     body = seen.response_json()
     if body is NOT_JSON:

@@ -268,10 +268,11 @@ class ValidationProxy:
         )
         coding = next((v for k, v in response_headers if k == "content-encoding"), None)
         response_body = decoded(kept_response.body, coding)
-        if kept_request.cut or kept_response.cut or response_body.cut:
-            # Judged only whole: a body past what is kept would be judged on a part of it.
-            self.ledger.not_judged["body past the kept size"] += 1
+        if kept_request.cut:  # what the app asked is unknown past the kept size: not judged
+            self.ledger.not_judged["a request body past the kept size"] += 1
             return
+        if kept_response.cut or response_body.cut:
+            self.ledger.partly_judged += 1  # judged but for the answer's body
         # The app has its whole answer; judging starts now, in this same step of the loop,
         # so a token is on the watch before the app can possibly redeem it.
         seen = Seen(
@@ -287,6 +288,7 @@ class ValidationProxy:
             sent=sent,
             answered=answered,
             base_url=self.shown_upstream,
+            response_cut=kept_response.cut or response_body.cut,
         )
         if self._upstream_has_clock is not False and self._says_expired(seen):
             await self._read_upstream_clock()  # judged first: the redeem on the target's clock

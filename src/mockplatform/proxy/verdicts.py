@@ -101,6 +101,7 @@ class Ledger:
     upstream_failures: int = 0
     not_judged: Counter[str] = field(default_factory=Counter)  # exchanges passed on, by why
     over_budget: int = 0  # exchanges whose judging took more than the proxy's budget
+    partly_judged: int = 0  # exchanges whose answer's body was past the kept size: not judged
     kept: deque[dict[str, Any]] = field(init=False)
     counts: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
 
@@ -133,6 +134,11 @@ class Ledger:
                 text += f"\n  {side}: {', '.join(rules)}"
         if notes:
             text += f"\n  {notes} note(s) on the project's assumptions (not violations)"
+        if self.partly_judged:
+            text += (
+                f"\n  {self.partly_judged} exchange(s) with an answer past the kept size: "
+                "judged but for its body"
+            )
         if self.over_budget:
             text += f"\n  {self.over_budget} exchange(s) took longer to judge than the budget"
         for why, n in sorted(self.not_judged.items()):
