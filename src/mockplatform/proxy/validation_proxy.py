@@ -25,7 +25,7 @@ import json
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -105,6 +105,7 @@ class ValidationProxy:
         self.upstream = httpx.URL(self.config.upstream.rstrip("/"))
         # The upstream URL's own path, before every request's (httpx.URL computes it anew).
         self._base_path = self.upstream.raw_path.split(b"?")[0].rstrip(b"/")
+        self._host = self.upstream.netloc.decode("ascii").rpartition("@")[2]  # its Host header
         self.judge = Judge(self.spec)
         self.ledger = Ledger(self._print)
         self._pool: UpstreamPool | None = None
@@ -196,7 +197,7 @@ class ValidationProxy:
                 body = b"".join([chunk async for chunk in body])
         outbound_headers = [
             (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in _inbound(headers, self.upstream, self.config.admin_token)
+            for name, value in _inbound(headers, self._host, self.config.admin_token)
         ]
         try:
             response = await self.pool.request(
@@ -216,14 +217,18 @@ class ValidationProxy:
             return
         kept_response = _Kept()
         origin = public_origin(scope)
+        # The answer's headers read once: names lower-case, as the judge and the rules read them.
+        response_headers = tuple(
+            (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers
+        )
         outbound = [
             (name, rewritten(value.decode("latin-1"), self.upstream, origin).encode("latin-1"))
             if name.lower() == b"location"
             else (name, value)
-            for name, value in _outbound(response.status, response.headers)
+            for name, value in _outbound(response.status, response.headers, response_headers)
         ]
         try:
-            names_call_url = self._names_a_call_url(scope, response.status, response.headers)
+            names_call_url = self._names_a_call_url(scope, response.status, response_headers)
             whole = response.whole()  # a small answer: all there with its head
             parts, read = response.stream(), []
             if whole is None and names_call_url:  # read whole, as far as the kept size
@@ -263,9 +268,6 @@ class ValidationProxy:
             return
         finally:
             response.release()
-        response_headers = tuple(
-            (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers
-        )
         coding = next((v for k, v in response_headers if k == "content-encoding"), None)
         response_body = decoded(kept_response.body, coding)
         if kept_request.cut:  # what the app asked is unknown past the kept size: not judged
@@ -372,17 +374,19 @@ class ValidationProxy:
         if time.perf_counter() - started > JUDGE_BUDGET:
             self.ledger.over_budget += 1
 
-    def _names_a_call_url(self, scope: Scope, status: int, headers: Headers) -> bool:
+    def _names_a_call_url(
+        self, scope: Scope, status: int, headers: tuple[tuple[str, str], ...]
+    ) -> bool:
         """Whether the answer is a started call's (the redeem's 2xx JSON, not content-coded,
         not declared longer than the kept size), whose `callUrl` may name the upstream."""
         operation = self.judge.operation_of(scope["method"], scope["path"])
         if operation is None or operation.operation_id != REDEEM_TOKEN or status >= 300:
             return False
-        named = {k.lower(): v for k, v in headers}
-        length = named.get(b"content-length", b"")
+        named = dict(headers)
+        length = named.get("content-length", "")
         return (
-            media_type(named.get(b"content-type", b"").decode("latin-1")) == JSON_MEDIA_TYPE
-            and b"content-encoding" not in named
+            media_type(named.get("content-type")) == JSON_MEDIA_TYPE
+            and "content-encoding" not in named
             and (not length.isdigit() or int(length) <= MAX_KEPT_BODY)
         )
 
@@ -447,7 +451,7 @@ class ValidationProxy:
         ]
         passed = [
             (name, value)
-            for name, value in _inbound(headers, self.upstream, self.config.admin_token)
+            for name, value in _inbound(headers, self._host, self.config.admin_token)
             if name.lower() not in WEBSOCKET_HANDSHAKE
         ]
         try:
@@ -524,7 +528,7 @@ def _headers(scope: Scope) -> list[tuple[str, str]]:
     return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
 
 
-def _named_in_connection(headers: list[tuple[str, str]]) -> set[str]:
+def _named_in_connection(headers: Sequence[tuple[str, str]]) -> set[str]:
     return {
         token.strip().lower()
         for name, value in headers
@@ -534,7 +538,7 @@ def _named_in_connection(headers: list[tuple[str, str]]) -> set[str]:
 
 
 def _inbound(
-    headers: list[tuple[str, str]], upstream: httpx.URL, admin_token: str | None
+    headers: list[tuple[str, str]], host: str, admin_token: str | None
 ) -> list[tuple[str, str]]:
     """The app's headers as the upstream gets them: end-to-end ones as sent, its own Host,
     and this proxy added to Via. The proxy's own admin token is the proxy's: never passed
@@ -547,7 +551,6 @@ def _inbound(
         and not (name == ADMIN_TOKEN_HEADER and _is_token(value, admin_token))
     ]
     via = ", ".join([value for name, value in kept if name == "via"] + [VIA])
-    host = upstream.netloc.decode("ascii").rpartition("@")[2]
     return [("host", host), *[(n, v) for n, v in kept if n != "via"], ("via", via)]
 
 
@@ -555,15 +558,14 @@ def _is_token(value: str, admin_token: str | None) -> bool:
     return admin_token is not None and hmac.compare_digest(value.encode(), admin_token.encode())
 
 
-def _outbound(status: int, raw: Headers) -> Headers:
+def _outbound(status: int, raw: Headers, text: tuple[tuple[str, str], ...]) -> Headers:
     """The upstream's headers as the app gets them: all of them, repeats and case as they
     came, but the hop-by-hop ones (the server frames the body to the app itself), and a
     Content-Length on an answer that has no body (204, 304: RFC 9110 8.6)."""
-    text = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
     dropped = HOP_BY_HOP | _named_in_connection(text)
     if status in (204, 304):
         dropped |= {"content-length"}
-    return [(k, v) for k, v in raw if k.decode("latin-1").lower() not in dropped]
+    return [pair for pair, (name, _) in zip(raw, text, strict=True) if name not in dropped]
 
 
 # What uvicorn refuses to send (its httptools protocol's own checks): a header name that is
