@@ -154,3 +154,27 @@ def test_bad_arguments_are_one_clear_line(arguments: list[str], says: str) -> No
     assert result.returncode == 2
     assert result.stderr.startswith(f"mockplatform: {says}"), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_keys_with_odd_bytes_still_record_a_valid_file(upstream: str, tmp_path: Path) -> None:
+    """Keys as an app may send them, any byte (read as latin-1): a NEL (\\x85) is a line
+    break to YAML, \\x80 no UTF-8 at all. The file stays one `validate` accepts."""
+    recording, log = tmp_path / "odd.yaml", tmp_path / "proxy.log"
+    proxy, process = run_proxy(upstream, recording, log)
+    try:
+        for key in (b"nas_\x80\x80\x80\x80_key", b"nas_key_ab\x85\x85", b"nas_\x85key\x85"):
+            answer = httpx.post(
+                f"{proxy}/api/widget/token",
+                json={"agentId": DEFAULT_AGENT_ID},
+                headers={"Authorization": b"Bearer " + key},
+                timeout=10,
+            )
+            assert answer.status_code == 401  # no such account on the mock
+    finally:
+        stop(process)
+    validated = subprocess.run(
+        [*CLI, "validate", str(recording)], capture_output=True, text=True, timeout=60
+    )
+    assert validated.returncode == 0, validated.stderr + recording.read_text()
+    assert "Traceback" not in validated.stderr
+    assert recording.read_text().count("refused with 401: no account") == 3
