@@ -9,6 +9,10 @@ remembered as a scenario (recorder.py).
 As a gateway in RFC 9110's sense it drops the hop-by-hop headers each way (`Connection` and
 the headers it names, `Keep-Alive`, `Transfer-Encoding`, `TE`, `Trailer`, `Upgrade`, the
 `Proxy-*` pair), sends the upstream its own `Host`, and adds itself to `Via` on the way in.
+Its own admin token stays with it. Where the upstream names its own address (a `Location`,
+the redeem's `callUrl`) the app is given the proxy's (addresses.py), so the SDK's traffic
+passes the proxy too. An answer HTTP cannot carry on (a status outside 200-599, a header no
+server may send) becomes a 502 naming the upstream, outside the contract.
 
 The proxy's own endpoint, `GET /_mock/violations`, and every other `/_mock/` path it passes
 on (the upstream mock's control API), answer only callers the control API's guard lets in:
