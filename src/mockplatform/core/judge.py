@@ -518,8 +518,8 @@ def echoed(seen: Seen) -> list[str]:
 
 def contains_credential(haystack: str, credential: str) -> bool:
     """Whether `credential` appears in `haystack` as a whole token."""
-    if len(credential) < MIN_CREDENTIAL_LENGTH:
-        return False
+    if len(credential) < MIN_CREDENTIAL_LENGTH or credential not in haystack:
+        return False  # the plain search first: no pattern compiled for a fresh token each time
     pattern = values_pattern([credential])
     return pattern is not None and pattern.search(haystack) is not None
 

@@ -92,7 +92,8 @@ def values_pattern(values: Iterable[str]) -> re.Pattern[str] | None:
 def mask_values(text: str, replacements: dict[str, str]) -> str:
     """Masking by value, the one way: each known secret in `text` replaced by its stand-in
     (`mask_secret`'s form in the proxy, a shell variable in the harness's reports)."""
-    pattern = values_pattern(replacements)
+    # Only the secrets the text holds make the pattern (most texts hold none).
+    pattern = values_pattern(value for value in replacements if value in text)
     return text if pattern is None else pattern.sub(lambda m: replacements[m.group()], text)
 
 
