@@ -279,6 +279,7 @@ def _sdk_pack(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    limits = _limits(args)  # a bad limit is one line, before anything is started or printed
     store_url = _store_url(args)
     if args.workers < 1:
         raise ConfigError(f"--workers {args.workers}: must be at least 1")
@@ -302,7 +303,7 @@ def _serve(args: argparse.Namespace) -> int:
     if store_url is not None:
         store = platform.store.location
         print(f"  store: {store}, shared by {args.workers} worker(s) here", flush=True)
-    options = server_options(args.log_level, **_limits(args))
+    options = server_options(args.log_level, **limits)
     if args.workers == 1:
         config = LimitedConfig(app, **options)
         guard_logs()  # after uvicorn has configured its loggers
@@ -330,6 +331,7 @@ def _proxy(args: argparse.Namespace) -> int:
         check_upstream,
     )
 
+    limits = _limits(args)
     upstream = check_upstream(args.upstream)
     if not args.upstream_timeout > 0:
         raise ConfigError(f"--upstream-timeout {args.upstream_timeout:g}: must be more than 0")
@@ -351,7 +353,7 @@ def _proxy(args: argparse.Namespace) -> int:
         + (f"\n  recording: {args.record}" if args.record else ""),
         flush=True,
     )
-    options = server_options(args.log_level, **_limits(args)) | SERVER_OPTIONS
+    options = server_options(args.log_level, **limits) | SERVER_OPTIONS
     served = LimitedConfig(app, lifespan="on", **options)
     guard_logs()  # after uvicorn has configured its loggers: a live call's ?key= masked
     uvicorn.Server(served).run(sockets=[listener])

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 SERVE = [sys.executable, "-m", "mockplatform.cli", "serve"]
 
@@ -86,6 +87,32 @@ def test_bad_spec_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{broken}: not valid YAML" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "value"),
+    [
+        ("serve", "--header-timeout", "0"),
+        ("serve", "--keep-alive-timeout", "nan"),
+        ("serve", "--max-connections", "0"),
+        ("proxy", "--header-timeout", "-1"),
+        ("proxy", "--keep-alive-timeout", "inf"),
+    ],
+)
+def test_a_bad_limit_is_one_line_before_anything_starts(
+    command: str, flag: str, value: str
+) -> None:
+    extra = ["--upstream", "http://127.0.0.1:9"] if command == "proxy" else []
+    result = subprocess.run(
+        [sys.executable, "-m", "mockplatform.cli", command, *extra, flag, value],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""  # no banner: nothing was started
+    assert result.stderr.startswith(f"mockplatform: {flag} {value}: must be")
+    assert result.stderr.count("\n") == 1
 
 
 def test_serve_starts_on_a_named_scenario_from_a_team_directory(tmp_path: Path) -> None:
