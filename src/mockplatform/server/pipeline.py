@@ -93,27 +93,8 @@ class Pipeline:
         if browser and scope["method"] == "OPTIONS" and _PREFLIGHT in headers:
             await self.cors.preflight_response(Headers(scope=scope))(scope, receive, send)
             return
-        status: int | None = None  # stays None when a network fault sends nothing
-
-        async def send_through(message: Message) -> None:
-            nonlocal status
-            if message["type"] != "http.response.start":
-                await send(message)
-                return
-            status = message["status"]
-            sent_headers = message.setdefault("headers", [])
-            # An endpoint's answer (`json_response`, a fault, the store's 503) has no Vary.
-            if endpoint is None:
-                _not_framed(sent_headers)
-            if browser or (
-                endpoint is None and any(name.lower() == _VARY for name, _ in sent_headers)
-            ):
-                await self.cors.send(message, send, Headers(scope=scope) if browser else NO_ORIGIN)
-            else:
-                sent_headers.append(_VARY_ORIGIN)
-                await send(message)
-
         if endpoint is not None:
+            status: int | None = None  # stays None when a network fault sends nothing
             seen: list[bytes] = []
             try:
                 response: Response
@@ -122,8 +103,12 @@ class Pipeline:
                 except StoreUnavailable as exc:
                     response = unavailable_response(scope, exc)
                 if browser or isinstance(response, FaultResponse):
-                    await response(scope, receive, send_through)
-                else:  # what `send_through` would do, without a frame per message
+                    through = _SendThrough(self.cors, scope, send, browser, framed=False)
+                    try:
+                        await response(scope, receive, through)
+                    finally:
+                        status = through.status
+                else:  # what `_SendThrough` would do, without a frame per message
                     status = response.status_code
                     response.raw_headers.append(_VARY_ORIGIN)
                     await response(scope, receive, send)
@@ -133,14 +118,15 @@ class Pipeline:
                 except StoreUnavailable as exc:
                     log_failure(scope, exc)
             return
+        through = _SendThrough(self.cors, scope, send, browser, framed=True)
         if not is_journaled(scope["path"]):
-            await self.app(scope, receive, send_through)
+            await self.app(scope, receive, through)
             return
         body = KeptBody(receive)
         try:
-            await self.app(scope, body, send_through)
+            await self.app(scope, body, through)
         finally:
-            await self._record(scope, body.kept(), status, started, headers)
+            await self._record(scope, body.kept(), through.status, started, headers)
 
     async def _record(
         self,
@@ -154,6 +140,34 @@ class Pipeline:
             await self.journal.record(scope, body, status, started, headers)
         except StoreUnavailable as exc:  # the answer is out; only the journal misses it
             log_failure(scope, exc)
+
+
+class _SendThrough:
+    """The `send` a response goes out through: CORS (and `Vary: Origin`), framing for a page
+    (`framed`), and the status noted for the journal (None while nothing was sent)."""
+
+    __slots__ = ("browser", "cors", "framed", "scope", "send", "status")
+
+    def __init__(self, cors: PageCORS, scope: Scope, send: Send, browser: bool, framed: bool):
+        self.cors, self.scope, self.send = cors, scope, send
+        self.browser, self.framed = browser, framed
+        self.status: int | None = None
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] != "http.response.start":
+            await self.send(message)
+            return
+        self.status = message["status"]
+        sent_headers = message.setdefault("headers", [])
+        # An endpoint's answer (`json_response`, a fault, the store's 503) has no Vary.
+        if self.framed:
+            _not_framed(sent_headers)
+        if self.browser or (self.framed and any(name.lower() == _VARY for name, _ in sent_headers)):
+            request_headers = Headers(scope=self.scope) if self.browser else NO_ORIGIN
+            await self.cors.send(message, self.send, request_headers)
+        else:
+            sent_headers.append(_VARY_ORIGIN)
+            await self.send(message)
 
 
 def _not_framed(headers: list[tuple[bytes, bytes]]) -> None:
