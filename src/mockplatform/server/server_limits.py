@@ -111,18 +111,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def _close_longest_idle(self) -> bool:
         """Close the connection waiting longest for a request (idle, or dripping a head), to
         make room for this one; False if every other connection is serving a request."""
-        longest: LimitedHttpToolsProtocol | None = None
-        for other in self.connections:
-            if (
-                other is not self
-                and isinstance(other, LimitedHttpToolsProtocol)
-                and other._waiting_since < (longest or self)._waiting_since
-                and not other.transport.is_closing()
-            ):
-                longest = other
-        if longest is None:
+        waiting = [
+            other
+            for other in self.connections
+            if other is not self
+            and isinstance(other, LimitedHttpToolsProtocol)
+            and other._waiting_since != _SERVING
+            and not other.transport.is_closing()
+        ]
+        if not waiting:
             return False
-        longest._close_waiting()
+        min(waiting, key=_waiting_since)._close_waiting()
         return True
 
     def _close_waiting(self) -> None:
@@ -220,6 +219,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if now - LimitedHttpToolsProtocol._last_warning > _WARN_EVERY_SECONDS:
             LimitedHttpToolsProtocol._last_warning = now
             logger.warning("refused a connection: %s (%s)", error, detail)
+
+
+def _waiting_since(connection: LimitedHttpToolsProtocol) -> float:
+    return connection._waiting_since
 
 
 class _Sweep:
