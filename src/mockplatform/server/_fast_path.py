@@ -9,7 +9,9 @@ endpoint, is `pipeline.Pipeline`'s, under the same test.)
 
 `json_response`: Starlette's `JSONResponse`, with the encoder built once and the two headers
 written directly, where Starlette builds an encoder per response and works the headers out
-case by case.
+case by case. `token_response`: the token request's answer the same way, its three strings
+written into the object's text (the C encoder costs a token request about 1 us for it, this
+a tenth of that).
 """
 
 from __future__ import annotations
@@ -52,9 +54,24 @@ _ENCODE = _build_encode()
 
 def json_response(content: Any, status_code: int = 200) -> JSONResponse:
     """`JSONResponse(content, status_code)`: the same body and headers."""
+    return _json_text_response(_ENCODE(content), status_code)
+
+
+def token_response(access_token: str, call_id: str, agent_name: str) -> JSONResponse:
+    """`json_response({"accessToken": access_token, "callId": call_id, "agentName":
+    agent_name})`: the same body and headers."""
+    return _json_text_response(
+        f'{{"accessToken":{encode_basestring(access_token)},"callId":'
+        f'{encode_basestring(call_id)},"agentName":{encode_basestring(agent_name)}}}',
+        200,
+    )
+
+
+def _json_text_response(text: str, status_code: int) -> JSONResponse:
+    """A `JSONResponse` of JSON already written out (as `_ENCODER` writes it)."""
     response = JSONResponse.__new__(JSONResponse)
     response.status_code = status_code
     response.background = None
-    response.body = _ENCODE(content).encode("utf-8")
+    response.body = text.encode("utf-8")
     response.raw_headers = [(b"content-length", str(len(response.body)).encode()), _CONTENT_TYPE]
     return response

@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from mockplatform.core.errors import Rejection
 from mockplatform.core.headers import decode_headers, header_dict
 from mockplatform.core.spec import CREATE_TOKEN, REDEEM_TOKEN, Spec
-from mockplatform.server._fast_path import json_response
+from mockplatform.server._fast_path import json_response, token_response
 from mockplatform.server.auth import authenticate
 from mockplatform.server.calls import CallRecord, CallStatus, Redemption
 from mockplatform.server.faults import Fault, FaultResponse, loses_answer
@@ -290,7 +290,7 @@ async def create_widget_token(exchange: Exchange) -> Response:
     call = new_call(account, agent, instance, body, now, lifetime, scenario)
     token = new_access_token()
     await platform.store.issue_token(token, call)
-    return json_response({"accessToken": token, "callId": call.call_id, "agentName": agent.name})
+    return token_response(token, call.call_id, agent.name)
 
 
 def new_call(

@@ -16,9 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.responses import JSONResponse
 
-from mockplatform.server._fast_path import json_response
+from mockplatform.server._fast_path import json_response, token_response
 from mockplatform.server.app import create_app
 from mockplatform.server.faults import Fault
 from mockplatform.server.world import DEFAULT_AGENT_ID, INACTIVE_AGENT_ID
@@ -230,3 +232,20 @@ def test_json_response_refuses_what_starlette_refuses() -> None:
         JSONResponse({"x": float("nan")})
     with pytest.raises(ValueError):
         json_response({"x": float("nan")})
+
+
+@given(st.text(), st.text(), st.text())
+def test_token_response_is_starlettes(access_token: str, call_id: str, agent_name: str) -> None:
+    content = {"accessToken": access_token, "callId": call_id, "agentName": agent_name}
+    try:
+        plain = JSONResponse(content)
+    except UnicodeEncodeError:  # a lone surrogate: neither can send it
+        with pytest.raises(UnicodeEncodeError):
+            token_response(access_token, call_id, agent_name)
+        return
+    fast = token_response(access_token, call_id, agent_name)
+    assert (fast.status_code, fast.raw_headers, fast.body) == (
+        plain.status_code,
+        plain.raw_headers,
+        plain.body,
+    )
