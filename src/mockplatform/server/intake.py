@@ -66,7 +66,10 @@ async def read_json_body(
         raise Rejection(
             op_id, 400, detail=f"the body is not valid UTF-8 (byte {exc.start} cannot be decoded)"
         ) from None
-    data = _parse_json_checked(text, op_id)
+    try:
+        data = parse_json(text)
+    except Malformed as exc:
+        raise Rejection(op_id, 400, field=exc.field, detail=exc.detail) from None
     problem = operation.validate_request(data)
     if problem is not None:
         raise Rejection(op_id, 400, field=problem.field or None, detail=problem.detail)
@@ -110,10 +113,3 @@ async def _read_rest(
 
 def _too_large(op_id: str, max_bytes: int) -> Rejection:
     return Rejection(op_id, 413, detail=f"the body is limited to {max_bytes} bytes")
-
-
-def _parse_json_checked(text: str, op_id: str) -> Any:
-    try:
-        return parse_json(text)
-    except Malformed as exc:
-        raise Rejection(op_id, 400, field=exc.field, detail=exc.detail) from None
