@@ -26,12 +26,13 @@ _TOKEN_TEXT = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_\-]+")
 _FIELD_TEXT = re.compile('"(' + "|".join(SECRET_FIELDS) + r')"(\s*:\s*")([^"]*)')
 
 
-def printable(text: str) -> str:
-    """`text` as one safe line of a log: control characters (a `%0A` in a path becomes a
-    newline) escaped, so no request can print a line of its own; cut to `MAX_LOGGED_CHARS`."""
+def printable(text: str, limit: int | None = MAX_LOGGED_CHARS) -> str:
+    """`text` as one safe line of a log or a terminal: control characters (a `%0A` in a path
+    becomes a newline, an escape sequence in a body) escaped, so nothing a client or a
+    platform sends can print a line of its own; cut to `limit` characters where given."""
     if not text.isprintable():
         text = text.encode("unicode_escape").decode("ascii")
-    return text if len(text) <= MAX_LOGGED_CHARS else text[:MAX_LOGGED_CHARS] + "..."
+    return text if limit is None or len(text) <= limit else text[:limit] + "..."
 
 
 def mask_authorization(value: str) -> str:

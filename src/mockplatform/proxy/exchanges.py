@@ -69,12 +69,6 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def printable(line: str) -> str:
-    """`line` as one line of a terminal: control characters (a `%0A` in a path, an escape
-    sequence in a body) escaped, so nothing an app or a platform sends can forge a line."""
-    return line if line.isprintable() else line.encode("unicode_escape").decode("ascii")
-
-
 @dataclass(frozen=True)
 class Decoded:
     body: bytes

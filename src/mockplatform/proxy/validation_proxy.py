@@ -42,9 +42,10 @@ from mockplatform.core.errors import ConfigError
 from mockplatform.core.json_text import JSON_MEDIA_TYPE, media_type
 from mockplatform.core.judge import Seen, says_expired
 from mockplatform.core.origins import ControlGuard
+from mockplatform.core.redaction import printable
 from mockplatform.core.spec import REDEEM_TOKEN, Spec
 from mockplatform.proxy.addresses import public_origin, rewritten, rewritten_call_url
-from mockplatform.proxy.exchanges import MAX_KEPT_BODY, decoded, printable
+from mockplatform.proxy.exchanges import MAX_KEPT_BODY, decoded
 from mockplatform.proxy.recorder import Recorder
 from mockplatform.proxy.upstream import Headers, UpstreamError, UpstreamPool, UpstreamTimeout
 from mockplatform.proxy.verdicts import Judge, Ledger
@@ -126,7 +127,7 @@ class ValidationProxy:
 
     def _print(self, text: str) -> None:
         """Every line the proxy prints, each line of it made printable."""
-        self.print_line("\n".join(printable(line) for line in text.split("\n")))
+        self.print_line("\n".join(printable(line, None) for line in text.split("\n")))
 
     @functools.cached_property
     def shown_upstream(self) -> str:
