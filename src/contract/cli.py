@@ -122,44 +122,48 @@ def parser() -> argparse.ArgumentParser:
         help="with --strict: this check may end WARN or NOT VERIFIED (repeatable); "
         "CHECK:STATUS spares only its WARNs about responses with that status",
     )
-    run.add_argument(
-        "--max-requests",
-        type=int,
-        metavar="N",
-        help="a hard budget: send at most N requests in all (checks and schemathesis)",
-    )
-    run.add_argument("--rate", type=float, metavar="N", help="at most N requests per second")
-    run.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help="seconds to wait for each response (default %(default)s)",
-    )
-    run.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
-    run.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report here")
-    run.add_argument(
-        "--html", type=Path, metavar="FILE", help="write a self-contained HTML report here"
-    )
-    run.add_argument(
-        "--max-examples",
-        type=int,
-        default=DEFAULT_MAX_EXAMPLES,
-        metavar="N",
-        help="schemathesis examples per operation and phase (default %(default)s)",
-    )
-    run.add_argument(
-        "--seed", type=int, default=DEFAULT_SEED, help="schemathesis seed (default %(default)s)"
+    _shared_options(
+        run,
+        budget="a hard budget: send at most N requests in all (checks and schemathesis)",
+        examples="schemathesis examples per operation and phase",
     )
     run.add_argument(
         "--phases",
         default=",".join(PHASES),
         help="schemathesis phases to run, comma-separated; empty for none (default %(default)s)",
     )
-    run.add_argument("--quiet", action="store_true", help="no progress lines, just the summary")
     run.set_defaults(command=_run)
     _diff_parser(commands)
     return root
+
+
+def _shared_options(command: argparse.ArgumentParser, budget: str, examples: str) -> None:
+    """The options `run` and `diff` share: budget and pace, reports, generation, progress."""
+    command.add_argument("--max-requests", type=int, metavar="N", help=budget)
+    command.add_argument("--rate", type=float, metavar="N", help="at most N requests per second")
+    command.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help="seconds to wait for each response (default %(default)s)",
+    )
+    command.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
+    command.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report here")
+    command.add_argument(
+        "--html", type=Path, metavar="FILE", help="write a self-contained HTML report here"
+    )
+    command.add_argument(
+        "--max-examples",
+        type=int,
+        default=DEFAULT_MAX_EXAMPLES,
+        metavar="N",
+        help=f"{examples} (default %(default)s)",
+    )
+    command.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="generation seed (default %(default)s)"
+    )
+    command.add_argument("--quiet", action="store_true", help="no progress lines, just the summary")
 
 
 def _diff_parser(commands: argparse._SubParsersAction) -> None:
@@ -186,32 +190,20 @@ def _diff_parser(commands: argparse._SubParsersAction) -> None:
             default=[],
             help=f"{label}: a key whose subscription is inactive (repeatable)",
         )
+        diff.add_argument(
+            f"--{prefix}inactive-key-env",
+            action="append",
+            default=[],
+            metavar="VAR",
+            help=f"{label}: read an inactive key from VAR (repeatable)",
+        )
         diff.add_argument(f"--{prefix}inactive-agent-id", help=f"{label}: an inactive agent{same}")
     diff.add_argument("--spec", type=Path, help="openapi.yaml (default: the packaged one)")
-    diff.add_argument(
-        "--max-requests", type=int, metavar="N", help="send at most N requests to each side"
+    _shared_options(
+        diff,
+        budget="send at most N requests to each side",
+        examples="generated requests of each kind, valid and invalid",
     )
-    diff.add_argument("--rate", type=float, metavar="N", help="at most N requests per second")
-    diff.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help="seconds to wait for each response (default %(default)s)",
-    )
-    diff.add_argument(
-        "--max-examples",
-        type=int,
-        default=DEFAULT_MAX_EXAMPLES,
-        metavar="N",
-        help="generated requests of each kind, valid and invalid (default %(default)s)",
-    )
-    diff.add_argument(
-        "--seed", type=int, default=DEFAULT_SEED, help="generation seed (default %(default)s)"
-    )
-    for option in ("junit", "json", "html"):
-        diff.add_argument(f"--{option}", type=Path, metavar="FILE", help=f"write a {option} report")
-    diff.add_argument("--quiet", action="store_true", help="no progress lines, just the summary")
     diff.set_defaults(command=_diff)
 
 
@@ -304,6 +296,8 @@ def _diff(args: argparse.Namespace) -> int:
     check_outputs(outputs)
 
     def side(prefix: str, base_url: str) -> Settings:
+        option = prefix.replace("_", "-")
+
         def given(name: str) -> str | None:
             value = getattr(args, f"{prefix}{name}")
             return value if value is not None or not prefix else getattr(args, name)
@@ -313,12 +307,18 @@ def _diff(args: argparse.Namespace) -> int:
             api_key=_secret(
                 getattr(args, f"{prefix}api_key"),
                 getattr(args, f"{prefix}api_key_env"),
-                f"--{prefix.replace('_', '-')}api-key-env",
+                f"--{option}api-key-env",
             )
             or "",
             agent_id=given("agent_id"),
             instance_id=given("instance_id"),
-            inactive_keys=tuple(getattr(args, f"{prefix}inactive_key")),
+            inactive_keys=(
+                *getattr(args, f"{prefix}inactive_key"),
+                *(
+                    _secret(None, name, f"--{option}inactive-key-env") or ""
+                    for name in getattr(args, f"{prefix}inactive_key_env")
+                ),
+            ),
             inactive_agent_id=given("inactive_agent_id"),
             spec_path=args.spec,
             max_examples=args.max_examples,

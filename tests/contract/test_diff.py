@@ -174,12 +174,26 @@ def test_a_body_without_call_id_fails(capsys, tmp_path, short_spec, mock_url) ->
     ), failed
 
 
-def test_keys_never_appear_in_reports(capsys, tmp_path, short_spec, mock_url) -> None:
+def test_keys_never_appear_in_reports(capsys, tmp_path, short_spec, mock_url, monkeypatch) -> None:
+    """B's keys read from the environment (as on staging), and none of them ever shown."""
+    monkeypatch.setenv("B_KEY", seed_platform.KEY)
+    monkeypatch.setenv("B_LAPSED_KEY", seed_platform.LAPSED_KEY)
+    from_environment = against_seed()
+    for option, variable in (
+        ("--against-api-key", "B_KEY"),
+        ("--against-inactive-key", "B_LAPSED_KEY"),
+    ):
+        at = from_environment.index(option)
+        from_environment[at : at + 2] = [f"{option}-env", variable]
     with serve_in_thread(
         create_seed_platform(Flaws(drop_call_id=True, token_lifetime=LIFETIME))
     ) as seed_url:
-        code, out, report = diff(capsys, tmp_path, short_spec, mock_url, seed_url, *against_seed())
+        code, out, report = diff(
+            capsys, tmp_path, short_spec, mock_url, seed_url, *from_environment
+        )
     assert code == 1
+    inactive = next(c for c in report["checks"] if c["name"] == "diff_documented_errors")
+    assert inactive["requests"] >= 4  # the inactive key from B_LAPSED_KEY was sent
     shown = out + json.dumps(report) + (tmp_path / "diff.xml").read_text()
     for key in (DEFAULT_API_KEY, seed_platform.KEY, seed_platform.LAPSED_KEY):
         assert key not in shown
