@@ -234,7 +234,10 @@ def test_json_response_refuses_what_starlette_refuses() -> None:
         json_response({"x": float("nan")})
 
 
-@given(st.text(), st.text(), st.text())
+IDENTIFIER = st.from_regex(r"[A-Za-z0-9_-]*", fullmatch=True)  # tokens.py's (test_tokens.py)
+
+
+@given(IDENTIFIER, IDENTIFIER, st.text())
 def test_token_response_is_starlettes(access_token: str, call_id: str, agent_name: str) -> None:
     content = {"accessToken": access_token, "callId": call_id, "agentName": agent_name}
     try:
