@@ -1,6 +1,6 @@
 """The request journal: what did my backend send, and what did the mock answer?
 
-Kept by `pipeline.Pipeline` through `Journal.record`, with the body as the handler read it
+Kept by `pipeline.Pipeline` through `Journal.keep`, with the body as the handler read it
 (or as `KeptBody` saw it stream in), never buffered for the handler. Entries keep the
 request as it came; secrets are masked whenever an entry leaves the process (the control
 API, the log line): the API key in `Authorization` and any credential-carrying header (the
@@ -89,19 +89,22 @@ class Journal:
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     log: RequestLog = field(default_factory=RequestLog)
 
-    def record(
+    def keep(self, entry: JournalEntry) -> Awaitable[None]:
+        """Log the entry's line and keep it: await the result, the store's own step."""
+        self.log.add(entry)
+        return self.store.record_request(entry)
+
+    def entry(
         self,
         scope: Scope,
         body: bytes,
         status: int | None,
         started: float,
         headers: dict[bytes, bytes],
-    ) -> Awaitable[None]:
-        """Log one request's line and keep it (`started` from `time.perf_counter`): await the
-        result, the store's own step.
-
-        `headers`: the request's, as `headers.header_dict` gathers them.
-        """
+    ) -> JournalEntry:
+        """The request's entry (`started` from `time.perf_counter`; `headers` the request's,
+        as `headers.header_dict` gathers them), neither logged nor kept yet: its `time` is
+        None until a store keeps it."""
         seconds = time.perf_counter() - started
         if len(headers) > MAX_KEPT_HEADERS or sum(map(len, headers.values())) > (
             MAX_KEPT_HEADER_BYTES
@@ -122,8 +125,7 @@ class Journal:
             "fault": state.get("fault"),
             "warning": state.get("warning"),  # cors.WARNING_NOTE: a page called the token endpoint
         }
-        self.log.add(entry)
-        return self.store.record_request(entry)
+        return entry
 
 
 def bounded_headers(headers: dict[bytes, bytes]) -> dict[bytes, bytes]:

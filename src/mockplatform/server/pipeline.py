@@ -15,8 +15,9 @@ One pure-ASGI layer in front of Starlette, written once, that every request goes
                  a frame, would come from the mock's own origin and pass the Origin check)
     store guard  a failing shared store is a 503 naming it (`store_guard`); one that fails
                  only when the journal keeps the request is logged, the answer being out
-    journal      each request to the platform's API is kept and logged (`Journal.record`),
-                 with the body as it was read
+    journal      each request to the platform's API is kept and logged (`Journal.keep`),
+                 with the body as it was read; a token answer's entry in the very store step
+                 that keeps its token (`Unkept`): one round trip to a shared store
 
 Starlette's own layers (its error and exception middleware) sit behind this one, for the
 routes only they serve; a store failure there is answered by the app's exception handler
@@ -38,6 +39,7 @@ from mockplatform.core.headers import header_dict
 from mockplatform.server.cors import NO_ORIGIN, PageCORS
 from mockplatform.server.faults import FaultResponse
 from mockplatform.server.journal import Journal, KeptBody, is_journaled, kept_body
+from mockplatform.server.journal_entry import JournalEntry
 from mockplatform.server.store_guard import log_failure, unavailable_response
 
 _ORIGIN = b"origin"
@@ -52,12 +54,24 @@ NOT_FRAMED = (
 )
 
 
+class Unkept(Protocol):
+    """An answer whose store step is still to be taken (`platform.TokenAnswer`): taken with
+    the request's journal entry, so that a shared store keeps both in one round trip."""
+
+    @property
+    def status(self) -> int: ...
+
+    async def keep(self, entry: JournalEntry | None) -> Response:
+        """The response to send; `entry` kept (its `time` set) unless it is another's."""
+        ...
+
+
 class Endpoint(Protocol):
     """A platform operation's handler (`platform.PlatformEndpoint`)."""
 
     async def answer(
         self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], seen: list[bytes]
-    ) -> Response:
+    ) -> Response | Unkept:
         """The response, the request body's chunks added to `seen` as they are read."""
         ...
 
@@ -96,10 +110,18 @@ class Pipeline:
         if endpoint is not None:
             status: int | None = None  # stays None when a network fault sends nothing
             seen: list[bytes] = []
+            entry: JournalEntry | None = None  # kept in the answer's own store step
             try:
                 response: Response
                 try:
-                    response = await endpoint.answer(scope, receive, headers, seen)
+                    answer = await endpoint.answer(scope, receive, headers, seen)
+                    if isinstance(answer, Response):
+                        response = answer
+                    else:
+                        entry = self.journal.entry(
+                            scope, kept_body(seen), answer.status, started, headers
+                        )
+                        response = await answer.keep(entry)
                 except StoreUnavailable as exc:
                     response = unavailable_response(scope, exc)
                 if browser or isinstance(response, FaultResponse):
@@ -113,10 +135,10 @@ class Pipeline:
                     response.raw_headers.append(_VARY_ORIGIN)
                     await response(scope, receive, send)
             finally:
-                try:  # (`_record`, a frame less: every token request comes here)
-                    await self.journal.record(scope, kept_body(seen), status, started, headers)
-                except StoreUnavailable as exc:
-                    log_failure(scope, exc)
+                if entry is not None and entry["time"] is not None:
+                    self.journal.log.add(entry)
+                else:
+                    await self._record(scope, kept_body(seen), status, started, headers)
             return
         through = _SendThrough(self.cors, scope, send, browser, framed=True)
         if not is_journaled(scope["path"]):
@@ -137,7 +159,7 @@ class Pipeline:
         headers: dict[bytes, bytes],
     ) -> None:
         try:
-            await self.journal.record(scope, body, status, started, headers)
+            await self.journal.keep(self.journal.entry(scope, body, status, started, headers))
         except StoreUnavailable as exc:  # the answer is out; only the journal misses it
             log_failure(scope, exc)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from mockplatform.core.errors import Rejection
 from mockplatform.core.headers import decode_headers, header_dict
@@ -27,9 +27,10 @@ from mockplatform.server.auth import authenticate
 from mockplatform.server.calls import CallRecord, CallStatus, Redemption
 from mockplatform.server.faults import Fault, FaultResponse, loses_answer
 from mockplatform.server.intake import read_json_body
+from mockplatform.server.journal_entry import JournalEntry
 from mockplatform.server.scenario_library import ScenarioLibrary
 from mockplatform.server.scenarios import RequestView, Respond, Rule, Scenario, select_rule
-from mockplatform.server.store import Store
+from mockplatform.server.store import ANY_SCENARIO, Store
 from mockplatform.server.tokens import key_digest, new_access_token, new_call_id, new_live_key
 from mockplatform.server.world import Account, Agent, Instance, World
 
@@ -50,6 +51,10 @@ class Platform:
     scenarios: ScenarioLibrary
     startup_scenario: str
     max_body_bytes: int
+    # The active scenario's name (None inside: the start-up one) as the store last gave it;
+    # None until asked. A token request is answered under it, unread, and the store checks
+    # it in the step that issues the token (`TokenAnswer.keep`): no round trip to read it.
+    last_scenario: tuple[str | None] | None = None
 
     async def active_scenario(self) -> Scenario:
         """The scenario switched to at run time, else the start-up one."""
@@ -102,6 +107,11 @@ class Exchange:
     headers: dict[bytes, bytes]
     rule: Rule | None = None  # the scenario rule that applies: its latency and fault follow
     seen: list[bytes] = field(default_factory=list)  # the body's chunks, as they were read
+    again: bool = False  # answered again: the scenario moved while it was first answered
+    # The active scenario's name, as taken unread from `Platform.last_scenario`: whatever the
+    # request is told must be checked against the store's before it goes out.
+    unread: tuple[str | None] | None = None
+    issued: tuple[str, CallRecord] | None = None  # the token answered, the store still to keep
 
     def header(self, name: bytes) -> str | None:
         value = self.headers.get(name)
@@ -129,27 +139,111 @@ class PlatformEndpoint:
     handler: Callable[[Exchange], Awaitable[Response]]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.answer(scope, receive, header_dict(scope), [])
+        answer = await self.answer(scope, receive, header_dict(scope), [])
+        response = answer if isinstance(answer, Response) else await answer.keep(None)
         await response(scope, receive, send)
 
     async def answer(
-        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], seen: list[bytes]
-    ) -> Response:
-        """The response, the body's chunks added to `seen` as they are read (the journal's)."""
-        exchange = Exchange(self.platform, scope, receive, headers, seen=seen)
+        self,
+        scope: Scope,
+        receive: Receive,
+        headers: dict[bytes, bytes],
+        seen: list[bytes],
+        again: bool = False,
+    ) -> Response | TokenAnswer:
+        """The response, the body's chunks added to `seen` as they are read (the journal's);
+        a token answer still to be kept (`TokenAnswer`)."""
+        exchange = Exchange(self.platform, scope, receive, headers, seen=seen, again=again)
         try:
             response = await self.handler(exchange)
         except Rejection as rejection:
+            if exchange.unread is not None and not await scenario_holds(exchange):
+                return await self.answer_again(exchange)
             response = render_rejection(self.platform.spec, rejection)
+        except _ScenarioMoved:
+            return await self.answer_again(exchange)
         rule = exchange.rule
-        if rule is None:
-            return response
-        if rule.latency_ms:
-            await asyncio.sleep(rule.latency_ms / 1000)
-        if rule.fault:
-            exchange.note("fault", rule.fault)
-            return FaultResponse(response, rule.fault, rule.trickle_ms)
+        if rule is not None:
+            if rule.latency_ms:
+                await asyncio.sleep(rule.latency_ms / 1000)
+            if rule.fault:  # what is sent is the fault's: the journal keeps it afterwards
+                if exchange.issued is not None:
+                    response = await TokenAnswer(self, exchange, response).keep(None)
+                exchange.note("fault", rule.fault)
+                return FaultResponse(response, rule.fault, rule.trickle_ms)
+        if exchange.issued is not None:
+            return TokenAnswer(self, exchange, response)
         return response
+
+    async def answer_again(self, exchange: Exchange) -> Response | TokenAnswer:
+        """The scenario moved while the request was answered: answered again under the one
+        now active (`Platform.last_scenario`), from the body as it was read."""
+        seen = exchange.seen
+        receive = _replay(b"".join(seen), exchange.receive) if seen else exchange.receive
+        seen.clear()
+        return await self.answer(exchange.scope, receive, exchange.headers, seen, again=True)
+
+
+@dataclass(slots=True)
+class TokenAnswer:
+    """A token answered but not yet kept: `keep` has the store keep the token and the
+    request's journal entry in one step (one round trip to a shared store), if the active
+    scenario is still the one it was answered under; else it is answered again."""
+
+    endpoint: PlatformEndpoint
+    exchange: Exchange
+    response: Response
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+    async def keep(self, entry: JournalEntry | None) -> Response:
+        """The response to send once the token is kept. `entry` is kept with it (its `time`
+        set) unless the answer made again is no token's (the journal keeps it later)."""
+        exchange = self.exchange
+        assert exchange.issued is not None
+        token, call = exchange.issued
+        unread = exchange.unread
+        expected = ANY_SCENARIO if unread is None else unread[0]
+        moved = await exchange.platform.store.issue_token(token, call, entry, expected)
+        if moved is None:
+            return self.response
+        exchange.platform.last_scenario = (moved.name,)
+        again = await self.endpoint.answer_again(exchange)
+        if isinstance(again, Response):
+            return again
+        if entry is not None:
+            entry["scenario"] = exchange.scope["state"]["scenario"]
+        return await again.keep(entry)  # answered again under what the store read: no check
+
+
+class _ScenarioMoved(Exception):
+    """The scenario taken unread is not the active one: the request is answered again."""
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the body already read, whole, then hands over to `receive`."""
+    given = False
+
+    async def replayed() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+async def scenario_holds(exchange: Exchange) -> bool:
+    """Whether the scenario taken unread is the active one (read now, and remembered)."""
+    platform = exchange.platform
+    name = await platform.store.get_scenario()
+    platform.last_scenario = (name,)
+    holds = exchange.unread == (name,)
+    exchange.unread = None
+    return holds
 
 
 def forced_rejection(operation_id: str, rule: Rule | None) -> Rejection | None:
@@ -205,6 +299,8 @@ async def choose_rule(
             )
     if not scenario.rules:
         return None
+    if exchange.unread is not None and not await scenario_holds(exchange):
+        raise _ScenarioMoved  # (its rules count requests: the right scenario's must)
     view = RequestView(api_key, body, decode_headers(exchange.headers))
     rule = await select_rule(scenario, operation_id, view, exchange.platform.store)
     exchange.rule = rule
@@ -222,10 +318,12 @@ async def scenario_for(exchange: Exchange, operation_id: str) -> Scenario:
     platform.scenarios.refresh()
     named = exchange.headers.get(SCENARIO_HEADER)
     if named is None:
-        # `active_scenario`, a coroutine frame less (every token request comes here)
-        scenario: Scenario | None = platform.scenario_switched_to(
-            await platform.store.get_scenario()
-        )
+        last = platform.last_scenario
+        if last is None:
+            last = platform.last_scenario = (await platform.store.get_scenario(),)
+        elif not exchange.again:  # taken unread: checked as the answer is kept
+            exchange.unread = last
+        scenario: Scenario | None = platform.scenario_switched_to(last[0])
     else:
         name = named.decode("latin-1")
         scenario = platform.scenarios.get(name)
@@ -286,10 +384,9 @@ async def create_widget_token(exchange: Exchange) -> Response:
     lifetime = platform.spec.token_lifetime_seconds
     if rule is not None and rule.token_lifetime_seconds is not None:
         lifetime = rule.token_lifetime_seconds
-    now = await platform.store.now()
-    call = new_call(account, agent, instance, body, now, lifetime, scenario)
+    call = new_call(account, agent, instance, body, 0.0, lifetime, scenario)  # times: the store's
     token = new_access_token()
-    await platform.store.issue_token(token, call)
+    exchange.issued = (token, call)  # kept by `TokenAnswer.keep`, before the answer goes out
     return token_response(token, call.call_id, agent.name)
 
 

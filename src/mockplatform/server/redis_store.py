@@ -31,10 +31,15 @@ huge key.
 A step that changes state and fails must change nothing. A command sent to a Redis that
 stalls (paused, swapping) times out after `COMMAND_TIMEOUT` and the request gets its 503;
 but Redis may run the command when it wakes. So every state-changing step that a client
-can see fail (a redeem, a clock move, a scenario switch, a reset) carries a deadline on
-Redis's own clock, set before the client could give up, and does nothing once it has
-passed. Commands are encoded one by one as they are queued, so no value of one request
+can see fail (a token issued, a redeem, a clock move, a scenario switch, a reset) carries
+a deadline on Redis's own clock, set before the client could give up, and does nothing once
+it has passed. Commands are encoded one by one as they are queued, so no value of one request
 can fail the pipeline that carries others'.
+
+A token request is one step, so one round trip (`_ISSUE`): the worker answers it under the
+scenario it last saw active, and the script checks that it still is (else nothing is done
+and the worker answers again), reads the shared clock for the token's issue and expiry,
+keeps the token, its call and the request's journal entry.
 """
 
 from __future__ import annotations
@@ -59,11 +64,14 @@ from mockplatform.core.errors import StoreUnavailable
 from mockplatform.server.calls import CallRecord, CallStatus, Redemption
 from mockplatform.server.journal_entry import JournalEntry, ShownEntry, entry_json
 from mockplatform.server.store import (
+    ANY_SCENARIO,
     EXPIRED_TOKEN_MEMORY,
     MAX_CALLS,
     MAX_CLOCK_OFFSET,
     MAX_JOURNAL,
     MAX_TOKENS,
+    AnyScenario,
+    ScenarioMoved,
 )
 
 DEFAULT_PREFIX = "mockplatform:"
@@ -110,31 +118,63 @@ local function save_call(order_key, data_key, seq_key, call_id, call_json, max_c
 end
 """
 
-# KEYS: token, clock, calls, calls:data, calls:seq, tokens
-# ARGV: call id, call JSON, expires at, forget at (mock times), max calls, max tokens
-# `tokens` (token key -> forget time) bounds how many are remembered, like MemoryStore: past
-# the bound the soonest-forgotten goes first. (The keys it names are deleted from inside the
-# script: fine on one Redis, not on a Redis Cluster.)
+# Keeps one journal entry under a team-wide id: ARGV-style `body` is the entry's JSON without
+# its opening brace, its id or its time; `now` the time as text. The newest `max` are kept.
+_KEEP_ENTRY = """
+local function keep_entry(journal_key, seq_key, body, max, now)
+  local id = redis.call('INCR', seq_key)
+  local sep = ','
+  if body == '}' then sep = '' end
+  redis.call('LPUSH', journal_key, '{"id":' .. id .. ',"time":' .. now .. sep .. body)
+  redis.call('LTRIM', journal_key, 0, tonumber(max) - 1)
+  return id
+end
+"""
+
+# KEYS: scenario, clock, token, calls, calls:data, calls:seq, tokens, journal, journal:seq
+# ARGV: deadline, '1' to check the scenario, the scenario expected ('' for none), call id,
+# the call's JSON without its opening brace or its two times, lifetime, forget after (in
+# lifetimes), max calls, max tokens, the journal entry ('' for none, as `keep_entry`), max
+# entries.
+# One step and one round trip for a token request: the scenario checked, the time read off
+# the shared clock (the token's issue and expiry, the entry's time), the token and its call
+# kept, the journal entry kept. `tokens` (token key -> forget time) bounds how many are
+# remembered, like MemoryStore: past the bound the soonest-forgotten goes first. (The keys
+# it names are deleted from inside the script: fine on one Redis, not on a Redis Cluster.)
 _ISSUE = (
-    _MOCK_NOW
+    _IN_TIME
+    + _MOCK_NOW
     + _SAVE_CALL
+    + _KEEP_ENTRY
     + """
-local now = mock_now(KEYS[2])
-redis.call('HSET', KEYS[1], 'call_id', ARGV[1], 'call', ARGV[2], 'exp', ARGV[3],
-           'forget', ARGV[4], 'used', '')
-redis.call('PEXPIRE', KEYS[1], math.max(math.ceil((tonumber(ARGV[4]) - now) * 1000), 1))
-redis.call('ZADD', KEYS[6], ARGV[4], KEYS[1])
-local function forget(keys)
+local active = redis.call('GET', KEYS[1]) or ''
+if ARGV[2] == '1' and active ~= ARGV[3] then return {'moved', active} end
+local now_text = string.format('%.6f', mock_now(KEYS[2]))
+local now = tonumber(now_text)
+local lifetime = tonumber(ARGV[6])
+local exp_text = string.format('%.17g', now + lifetime)
+local forget = tonumber(exp_text) + lifetime * tonumber(ARGV[7])
+local forget_text = string.format('%.17g', forget)
+local call = '{"token_issued_at":' .. now_text .. ',"token_expires_at":' .. exp_text .. ','
+             .. ARGV[5]
+redis.call('HSET', KEYS[3], 'call_id', ARGV[4], 'call', call, 'exp', exp_text,
+           'forget', forget_text, 'used', '')
+redis.call('PEXPIRE', KEYS[3], math.max(math.ceil((forget - now) * 1000), 1))
+redis.call('ZADD', KEYS[7], forget_text, KEYS[3])
+local function forget_keys(keys)
   for _, key in ipairs(keys) do redis.call('DEL', key) end
 end
-forget(redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now))
-redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
-local excess = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[6])
+forget_keys(redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now))
+redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
+local excess = redis.call('ZCARD', KEYS[7]) - tonumber(ARGV[9])
 if excess > 0 then
-  forget(redis.call('ZRANGE', KEYS[6], 0, excess - 1))
-  redis.call('ZREMRANGEBYRANK', KEYS[6], 0, excess - 1)
+  forget_keys(redis.call('ZRANGE', KEYS[7], 0, excess - 1))
+  redis.call('ZREMRANGEBYRANK', KEYS[7], 0, excess - 1)
 end
-save_call(KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[5])
+save_call(KEYS[4], KEYS[5], KEYS[6], ARGV[4], call, ARGV[8])
+local id = ''
+if ARGV[10] ~= '' then id = keep_entry(KEYS[8], KEYS[9], ARGV[10], ARGV[11], now_text) end
+return {'ok', now_text, exp_text, id}
 """
 )
 
@@ -206,19 +246,15 @@ if #ids == 0 then return {} end
 return redis.call('HMGET', KEYS[2], unpack(ids))
 """
 
-# KEYS: journal, journal:seq, clock.  ARGV: the entry's JSON without its opening brace, its
-# id or its time; max entries.  The entry gets its team-wide id and the shared clock's time
-# here, in the step that keeps it: no round trip of its own to read the clock.
+# KEYS: journal, journal:seq, clock.  ARGV: the entry (as `keep_entry`), max entries.  The
+# entry gets its team-wide id and the shared clock's time here, in the step that keeps it: no
+# round trip of its own to read the clock.
 _RECORD = (
     _MOCK_NOW
+    + _KEEP_ENTRY
     + """
-local id = redis.call('INCR', KEYS[2])
 local now = string.format('%.6f', mock_now(KEYS[3]))
-local sep = ','
-if ARGV[1] == '}' then sep = '' end
-redis.call('LPUSH', KEYS[1], '{"id":' .. id .. ',"time":' .. now .. sep .. ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-return {id, now}
+return {keep_entry(KEYS[1], KEYS[2], ARGV[1], ARGV[2], now), now}
 """
 )
 
@@ -469,12 +505,46 @@ class RedisStore:
 
     # Tokens and calls --------------------------------------------------------------------
 
-    async def issue_token(self, token: str, call: CallRecord) -> None:
-        lifetime = call.token_expires_at - call.token_issued_at
-        forget_at = call.token_expires_at + lifetime * EXPIRED_TOKEN_MEMORY
-        keys = [self._token_key(token), self._clock, *self._call_keys(), self._tokens]
-        args = [call.call_id, _dump_call(call), repr(call.token_expires_at), repr(forget_at)]
-        await self._run(self._issue, keys, [*args, self._max_calls, self._max_tokens])
+    async def issue_token(
+        self,
+        token: str,
+        call: CallRecord,
+        entry: JournalEntry | None = None,
+        scenario: str | AnyScenario | None = ANY_SCENARIO,
+    ) -> ScenarioMoved | None:
+        """One script, one round trip (`_ISSUE`), void past its deadline like every step a
+        client can see fail: a Redis that stalls and wakes after the 503 issues nothing."""
+        fields_ = _call_fields(call)
+        del fields_["token_issued_at"], fields_["token_expires_at"]
+        keys = [
+            self._scenario,
+            self._clock,
+            self._token_key(token),
+            *self._call_keys(),
+            self._tokens,
+            self._journal,
+            self._journal_seq,
+        ]
+        args = [
+            "0" if scenario is ANY_SCENARIO else "1",
+            "" if scenario is ANY_SCENARIO else scenario or "",
+            call.call_id,
+            _json(fields_)[1:],
+            repr(call.token_expires_at - call.token_issued_at),
+            EXPIRED_TOKEN_MEMORY,
+            self._max_calls,
+            self._max_tokens,
+            "" if entry is None else _entry_body(entry),
+            self._max_journal,
+        ]
+        result = await self._in_time(self._issue, keys, args)
+        if result[0] == "moved":
+            return ScenarioMoved(result[1] or None)
+        now, expires, entry_id = result
+        call.token_issued_at, call.token_expires_at = float(now), float(expires)
+        if entry is not None:
+            entry["id"], entry["time"] = int(entry_id), call.token_issued_at
+        return None
 
     async def redeem_token(
         self, token: str, live_key_digest: str | None = None
@@ -517,10 +587,9 @@ class RedisStore:
 
     async def record_request(self, entry: JournalEntry) -> None:
         """Keep `entry` under a team-wide id (it replaces the worker's own `id`)."""
-        rest = {k: v for k, v in entry_json(entry).items() if k not in ("id", "time")}
-        body = json.dumps(rest, separators=(",", ":"), ensure_ascii=False)[1:]
         keys = [self._journal, self._journal_seq, self._clock]
-        entry_id, now = await self._run(self._record, keys, [body, self._max_journal])
+        args = [_entry_body(entry), self._max_journal]
+        entry_id, now = await self._run(self._record, keys, args)
         entry["id"], entry["time"] = entry_id, float(now)
 
     async def list_requests(self, limit: int) -> list[ShownEntry]:
@@ -541,9 +610,23 @@ def _dump_call(call: CallRecord) -> str:
     The prompt is written resolved too, for a host of the team still on a version whose
     record holds it so (hosts may be upgraded one at a time).
     """
+    return _json(_call_fields(call))
+
+
+def _call_fields(call: CallRecord) -> dict[str, Any]:
     fields_ = {name: getattr(call, name) for name in _CALL_FIELDS}
     fields_["resolved_prompt"] = call.resolved_prompt
-    return json.dumps(fields_, separators=(",", ":"), ensure_ascii=False)
+    return fields_
+
+
+def _entry_body(entry: JournalEntry) -> str:
+    """The entry as it is shown, as JSON without its opening brace, its id or its time: the
+    script that keeps it gives it those (`_KEEP_ENTRY`)."""
+    return _json({k: v for k, v in entry_json(entry).items() if k not in ("id", "time")})[1:]
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _load_call(data: str) -> CallRecord:

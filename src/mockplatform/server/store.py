@@ -6,9 +6,11 @@ wherever the state lives. `MemoryStore` is the zero-set-up default for one proce
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from collections import OrderedDict, deque
+from dataclasses import dataclass
 from typing import Protocol
 
 from mockplatform.server.calls import CallRecord, CallStatus, Redemption
@@ -29,6 +31,23 @@ EXPIRED_TOKEN_MEMORY = 10.0
 MAX_CLOCK_OFFSET = 10 * 365 * 24 * 3600
 
 
+class AnyScenario(enum.Enum):
+    """`Store.issue_token` issues whatever scenario is active."""
+
+    ANY = "any"
+
+
+ANY_SCENARIO = AnyScenario.ANY
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioMoved:
+    """`Store.issue_token` did nothing: the active scenario is no longer the one the answer
+    was made under, but `name` (None: the start-up one)."""
+
+    name: str | None
+
+
 class Store(Protocol):
     async def now(self) -> float:
         """The mock's clock: wall time plus however far the control API has moved it."""
@@ -39,8 +58,20 @@ class Store(Protocol):
 
     async def clock_offset(self) -> float: ...
 
-    async def issue_token(self, token: str, call: CallRecord) -> None:
-        """Remember a fresh token (valid until `call.token_expires_at`) and its call."""
+    async def issue_token(
+        self,
+        token: str,
+        call: CallRecord,
+        entry: JournalEntry | None = None,
+        scenario: str | AnyScenario | None = ANY_SCENARIO,
+    ) -> ScenarioMoved | None:
+        """Remember a fresh token and its call, issued now on this store's clock: the call's
+        `token_issued_at` becomes now, and `token_expires_at` now plus the lifetime the call
+        carries (`token_expires_at - token_issued_at` as given). `entry`, the token
+        request's own journal entry, is kept in the same step (as `record_request` keeps
+        one). All of it only if the active scenario (as `get_scenario` names it) is still
+        `scenario`: else nothing is done, and the scenario now active comes back. One step,
+        so a shared store serves a token request in one round trip."""
 
     async def redeem_token(
         self, token: str, live_key_digest: str | None = None
@@ -130,8 +161,22 @@ class MemoryStore:
         self._purge(await self.now())
         return self._offset
 
-    async def issue_token(self, token: str, call: CallRecord) -> None:
-        self._purge(call.token_issued_at)
+    async def issue_token(
+        self,
+        token: str,
+        call: CallRecord,
+        entry: JournalEntry | None = None,
+        scenario: str | AnyScenario | None = ANY_SCENARIO,
+    ) -> ScenarioMoved | None:
+        if scenario is not ANY_SCENARIO and scenario != self._scenario:
+            return ScenarioMoved(self._scenario)
+        now = time.time() + self._offset
+        lifetime = call.token_expires_at - call.token_issued_at
+        call.token_issued_at, call.token_expires_at = now, now + lifetime
+        if entry is not None:
+            entry["time"] = now
+            self._journal.append(entry)
+        self._purge(now)
         if not self._forget_queue:
             self._purge_due = _forget_at(call)
         self._tokens[token] = call
@@ -139,6 +184,7 @@ class MemoryStore:
         while len(self._tokens) > self._max_tokens:
             self._forget(self._forget_queue.popleft())
         self._keep_call(call)
+        return None
 
     async def redeem_token(
         self, token: str, live_key_digest: str | None = None

@@ -11,12 +11,13 @@ import pytest
 import redis
 
 from mockplatform.core.errors import StoreUnavailable
-from mockplatform.server.calls import CallStatus
+from mockplatform.server.calls import CallStatus, Redemption
 from mockplatform.server.journal_entry import entry_json
 from mockplatform.server.redis_store import RedisStore, check_reachable, describe_url, is_redis_url
 from mockplatform.server.store import EXPIRED_TOKEN_MEMORY
+from mockplatform.server.tokens import new_access_token
 from tests.mockplatform.processes import RedisServer, free_port
-from tests.mockplatform.server.test_store import LIFETIME, issue, journal_entry
+from tests.mockplatform.server.test_store import LIFETIME, a_call, issue, journal_entry
 
 pytestmark = pytest.mark.anyio
 
@@ -233,6 +234,43 @@ async def test_a_store_that_is_down_names_itself() -> None:
     assert caught.value.store == describe_url(url)
     assert "hunter2" not in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+async def test_a_token_request_to_a_store_that_is_down_names_it() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    store = RedisStore(url)
+    try:
+        with pytest.raises(StoreUnavailable) as caught:
+            await store.issue_token(new_access_token(), a_call(), journal_entry("/api/x"), None)
+    finally:
+        await store.aclose()
+    assert caught.value.store == url
+
+
+async def test_a_token_request_redis_runs_after_giving_up_is_not_done(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    """Redis stalls (CLIENT PAUSE) while a token request's one step waits on it: the step
+    fails (the request's 503), and when Redis wakes and runs what it held (twice: redis-py
+    retried it), nothing of it is done: no token, no call, no journal entry."""
+    store = RedisStore(redis_server.url, prefix=prefix, command_timeout=0.5)
+    admin = raw(redis_server)
+    try:
+        await store.reset()  # the store has read Redis's clock (its deadlines are on it)
+        token, call, entry = new_access_token(), a_call(), journal_entry("/api/widget/token")
+        admin.execute_command("CLIENT", "PAUSE", 1500, "ALL")
+        paused = asyncio.get_running_loop().time()
+        with pytest.raises(StoreUnavailable):
+            await store.issue_token(token, call, entry, None)
+        await asyncio.sleep(max(0, paused + 1.8 - asyncio.get_running_loop().time()))
+        assert await store.redeem_token(token) == (Redemption.UNKNOWN, None)
+        assert await store.list_calls(10) == []
+        assert await store.list_requests(10) == []
+        assert admin.exists(f"{prefix}journal:seq") == 0  # the step did not begin
+    finally:
+        await store.reset()
+        await store.aclose()
+        admin.close()
 
 
 def test_check_reachable_is_one_line_without_the_password() -> None:

@@ -62,3 +62,34 @@ def test_team_scenario_overrides_a_shipped_name(tmp_path: Path, spec) -> None:
     app = create_app(Settings(scenarios_dirs=[tmp_path]), spec=spec)
     with serve_in_thread(app) as url, httpx.Client(base_url=url) as http:
         assert _status(http, "platform-failure") == 200
+
+
+def test_a_switch_is_followed_by_the_next_token_request(spec) -> None:
+    """The process answers a token request under the scenario it last knew active, unread;
+    the store checks it as the token is kept, and a request answered under one no longer
+    active is answered again: each answer below is the switched-to scenario's, and the
+    journal and the call log name it."""
+    app = create_app(spec=spec)
+    with serve_in_thread(app) as url, httpx.Client(base_url=url) as http:
+
+        def token_request() -> httpx.Response:
+            return http.post("/api/widget/token", json=TOKEN_REQUEST, headers=KEY)
+
+        assert token_request().status_code == 200  # "default", now taken unread
+        http.put("/_mock/scenario", json={"name": "dropped-call"}).raise_for_status()
+        dropped = token_request()  # answered under "default", then again: the token is kept
+        assert dropped.status_code == 200
+        http.put("/_mock/scenario", json={"name": "platform-failure"}).raise_for_status()
+        assert token_request().status_code == 500  # its rules: checked before they count
+        http.put("/_mock/scenario", json={"name": "expired-trial"}).raise_for_status()
+        assert token_request().status_code == 403  # a refusal: checked before it goes out
+        http.post("/_mock/reset").raise_for_status()
+        assert token_request().status_code == 200  # (answered under "expired-trial" first)
+        journal = http.get("/_mock/requests").json()["requests"]
+        assert [(entry["status"], entry["scenario"]) for entry in journal] == [(200, "default")]
+        http.put("/_mock/scenario", json={"name": "dropped-call"}).raise_for_status()
+        assert token_request().status_code == 200
+        [entry] = http.get("/_mock/requests").json()["requests"][:1]
+        assert (entry["status"], entry["scenario"]) == (200, "dropped-call")
+        [call] = http.get("/_mock/calls").json()["calls"][:1]
+        assert call["scenario"] == "dropped-call"

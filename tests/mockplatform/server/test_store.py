@@ -13,7 +13,13 @@ import pytest
 from mockplatform.server.calls import CallRecord, CallStatus, Redemption
 from mockplatform.server.journal_entry import JournalEntry
 from mockplatform.server.redis_store import RedisStore
-from mockplatform.server.store import EXPIRED_TOKEN_MEMORY, MemoryStore, Store
+from mockplatform.server.store import (
+    ANY_SCENARIO,
+    EXPIRED_TOKEN_MEMORY,
+    MemoryStore,
+    ScenarioMoved,
+    Store,
+)
 from mockplatform.server.tokens import new_access_token, new_call_id
 from tests.mockplatform.processes import RedisServer
 
@@ -65,8 +71,15 @@ def journal_entry(path: str, body: bytes = b"", method: str = "POST") -> Journal
 
 
 async def issue(store: Store, caller: str | None = None) -> tuple[str, CallRecord]:
-    now = await store.now()
-    call = CallRecord(
+    call = a_call(await store.now(), caller)
+    token = new_access_token()
+    await store.issue_token(token, call)
+    return token, call
+
+
+def a_call(now: float = 0.0, caller: str | None = None) -> CallRecord:
+    """A call to issue, its times as the token request makes them: `now`, now plus LIFETIME."""
+    return CallRecord(
         call_id=new_call_id(),
         account="nas_…tive",
         agent_id="550e8400-e29b-41d4-a716-446655440000",
@@ -79,9 +92,6 @@ async def issue(store: Store, caller: str | None = None) -> tuple[str, CallRecor
         token_issued_at=now,
         token_expires_at=now + LIFETIME,
     )
-    token = new_access_token()
-    await store.issue_token(token, call)
-    return token, call
 
 
 async def test_a_token_redeems_once(store: Store) -> None:
@@ -230,3 +240,63 @@ async def test_reset_forgets_everything(store: Store) -> None:
     assert await store.list_calls(10) == []
     assert await store.list_requests(10) == []
     assert await store.clock_offset() == 0
+
+
+# A token request's one step: the clock, the scenario, the token and the journal entry -------
+
+
+async def test_a_token_request_keeps_its_token_and_entry_in_one_step(store: Store) -> None:
+    await store.advance_clock(3600)  # the token's times and the entry's follow the mock's clock
+    before = await store.now()
+    token, call, entry = new_access_token(), a_call(), journal_entry("/api/widget/token")
+    assert await store.issue_token(token, call, entry, None) is None
+    after = await store.now()
+    assert before <= call.token_issued_at <= after  # issued now, on the store's clock
+    assert call.token_expires_at == call.token_issued_at + LIFETIME  # its lifetime kept
+    assert entry["time"] == call.token_issued_at  # read once, in the same step
+    [listed] = await store.list_requests(10)
+    assert (listed["path"], listed["time"], listed["id"]) == (
+        "/api/widget/token",
+        call.token_issued_at,
+        entry["id"],
+    )
+    assert await store.get_call(call.call_id) == call
+    await store.advance_clock(LIFETIME - 1)
+    assert (await store.redeem_token(token))[0] is Redemption.ACCEPTED
+    assert (await store.redeem_token(token))[0] is Redemption.USED  # single use
+
+
+async def test_a_token_request_under_a_scenario_no_longer_active_does_nothing(
+    store: Store,
+) -> None:
+    await store.set_scenario("platform-failure")
+    token, call, entry = new_access_token(), a_call(), journal_entry("/api/widget/token")
+    assert await store.issue_token(token, call, entry, None) == ScenarioMoved("platform-failure")
+    assert await store.issue_token(token, call, entry, "expired-trial") == ScenarioMoved(
+        "platform-failure"
+    )
+    assert await store.redeem_token(token) == (Redemption.UNKNOWN, None)
+    assert await store.get_call(call.call_id) is None
+    assert await store.list_requests(10) == []
+    assert entry["time"] is None  # not kept: the journal keeps it later, if at all
+    await store.set_scenario(None)
+    assert await store.issue_token(token, call, entry, "platform-failure") == ScenarioMoved(None)
+    assert await store.issue_token(token, call, entry, None) is None
+    assert (await store.redeem_token(token))[0] is Redemption.ACCEPTED
+
+
+async def test_a_token_request_may_issue_under_whatever_scenario_is_active(store: Store) -> None:
+    await store.set_scenario("platform-failure")
+    token, call = new_access_token(), a_call()
+    assert await store.issue_token(token, call, None, ANY_SCENARIO) is None
+    assert await store.list_requests(10) == []  # no entry given, none kept
+    assert (await store.redeem_token(token))[0] is Redemption.ACCEPTED
+
+
+async def test_token_requests_keep_the_journal_bounded(store: Store) -> None:
+    for n in range(CAP + 2):
+        entry = journal_entry(f"/api/{n}")
+        assert await store.issue_token(new_access_token(), a_call(), entry, None) is None
+    listed = await store.list_requests(100)
+    assert [entry["path"] for entry in listed] == ["/api/4", "/api/3", "/api/2"]
+    assert len(await store.list_calls(100)) == CAP

@@ -105,6 +105,9 @@ def test_a_scenario_switch_is_seen_by_every_worker(
     team: list[MockProcess], http: httpx.Client, spec: Spec
 ) -> None:
     a, b = team
+    for _ in range(6):  # A's workers answer under "default", which they then take unread
+        with httpx.Client(timeout=10) as fresh:  # a new connection: whichever worker answers
+            assert issue_token(fresh, a.url)["accessToken"]
     switched = http.put(f"{b.url}/_mock/scenario", json={"name": "platform-failure"})
     assert switched.status_code == 200
     for _ in range(6):  # a new connection each time: whichever of A's workers answers
@@ -166,6 +169,13 @@ def test_redis_killed_and_restarted_gives_503_then_recovers(tmp_path: Path, spec
         with httpx.Client(timeout=10) as http:
             token = issue_token(http, mock.url)["accessToken"]
             redis_server.kill()
+            refused = http.post(
+                f"{mock.url}/api/widget/token",
+                json={"agentId": DEFAULT_AGENT_ID},
+                headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"},
+            )
+            assert refused.status_code == 503
+            assert refused.json()["store"] == redis_server.url
             down = redeem(http, mock.url, token)
             assert down.status_code == 503
             assert down.json()["store"] == redis_server.url
@@ -179,6 +189,8 @@ def test_redis_killed_and_restarted_gives_503_then_recovers(tmp_path: Path, spec
             assert redeem(http, mock.url, token).status_code == 201
             assert redeem(http, mock.url, token).status_code == 409
             assert issue_token(http, mock.url)["accessToken"] != token
+            # the refused token request left no call behind: the first token's, the last's
+            assert len(http.get(f"{mock.url}/_mock/calls").json()["calls"]) == 2
     finally:
         mock.stop()
         redis_server.stop()
