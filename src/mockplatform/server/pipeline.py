@@ -55,14 +55,12 @@ NOT_FRAMED = (
 
 
 class Unkept(Protocol):
-    """An answer whose store step is still to be taken (`platform.TokenAnswer`): taken with
-    the request's journal entry, so that a shared store keeps both in one round trip."""
-
-    @property
-    def status(self) -> int: ...
+    """An answer whose store step is still to be taken (`platform.Exchange.keep`): taken
+    with the request's journal entry, so that a shared store keeps both in one round trip."""
 
     async def keep(self, entry: JournalEntry | None) -> Response:
-        """The response to send; `entry` kept (its `time` set) unless it is another's."""
+        """The response to send; `entry` kept with it (its status and `time` set) unless the
+        response is another answer's."""
         ...
 
 
@@ -118,9 +116,7 @@ class Pipeline:
                     if isinstance(answer, Response):
                         response = answer
                     else:
-                        entry = self.journal.entry(
-                            scope, kept_body(seen), answer.status, started, headers
-                        )
+                        entry = self.journal.entry(scope, kept_body(seen), None, started, headers)
                         response = await answer.keep(entry)
                 except StoreUnavailable as exc:
                     response = unavailable_response(scope, exc)

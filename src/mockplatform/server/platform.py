@@ -53,7 +53,7 @@ class Platform:
     max_body_bytes: int
     # The active scenario's name (None inside: the start-up one) as the store last gave it;
     # None until asked. A token request is answered under it, unread, and the store checks
-    # it in the step that issues the token (`TokenAnswer.keep`): no round trip to read it.
+    # it in the step that issues the token (`Exchange.keep`): no round trip to read it.
     last_scenario: tuple[str | None] | None = None
 
     async def active_scenario(self) -> Scenario:
@@ -112,6 +112,29 @@ class Exchange:
     # request is told must be checked against the store's before it goes out.
     unread: tuple[str | None] | None = None
     issued: tuple[str, CallRecord] | None = None  # the token answered, the store still to keep
+    response: Response | None = None  # the answer that goes out once `issued` is kept
+
+    async def keep(self, entry: JournalEntry | None) -> Response:
+        """The token answer, once the store has kept the token and `entry` (the request's
+        journal entry, its status set here) in one step: one round trip to a shared store.
+        If the scenario the answer was made under is no longer active, nothing is kept and
+        the request is answered again under the active one: a token answer kept then with
+        no check (the store has just named it), anything else returned, `entry` unkept."""
+        response, issued, unread = self.response, self.issued, self.unread
+        assert response is not None and issued is not None
+        if entry is not None:
+            entry["status"] = response.status_code
+        expected = ANY_SCENARIO if unread is None else unread[0]
+        moved = await self.platform.store.issue_token(issued[0], issued[1], entry, expected)
+        if moved is None:
+            return response
+        self.platform.last_scenario = (moved.name,)
+        again = await PlatformEndpoint(self.platform, create_widget_token).answer_again(self)
+        if isinstance(again, Response):
+            return again
+        if entry is not None:
+            entry["scenario"] = self.scope["state"]["scenario"]
+        return await again.keep(entry)
 
     def header(self, name: bytes) -> str | None:
         value = self.headers.get(name)
@@ -150,10 +173,10 @@ class PlatformEndpoint:
         headers: dict[bytes, bytes],
         seen: list[bytes],
         again: bool = False,
-    ) -> Response | TokenAnswer:
+    ) -> Response | Exchange:
         """The response, the body's chunks added to `seen` as they are read (the journal's);
-        a token answer still to be kept (`TokenAnswer`)."""
-        exchange = Exchange(self.platform, scope, receive, headers, seen=seen, again=again)
+        a token answer still to be kept (the `Exchange`: `Exchange.keep`)."""
+        exchange = Exchange(self.platform, scope, receive, headers, None, seen, again)
         try:
             response = await self.handler(exchange)
         except Rejection as rejection:
@@ -168,54 +191,22 @@ class PlatformEndpoint:
                 await asyncio.sleep(rule.latency_ms / 1000)
             if rule.fault:  # what is sent is the fault's: the journal keeps it afterwards
                 if exchange.issued is not None:
-                    response = await TokenAnswer(self, exchange, response).keep(None)
+                    exchange.response = response
+                    response = await exchange.keep(None)
                 exchange.note("fault", rule.fault)
                 return FaultResponse(response, rule.fault, rule.trickle_ms)
-        if exchange.issued is not None:
-            return TokenAnswer(self, exchange, response)
+        if exchange.issued is not None:  # the token is kept with the journal entry
+            exchange.response = response
+            return exchange
         return response
 
-    async def answer_again(self, exchange: Exchange) -> Response | TokenAnswer:
+    async def answer_again(self, exchange: Exchange) -> Response | Exchange:
         """The scenario moved while the request was answered: answered again under the one
         now active (`Platform.last_scenario`), from the body as it was read."""
         seen = exchange.seen
         receive = _replay(b"".join(seen), exchange.receive) if seen else exchange.receive
         seen.clear()
         return await self.answer(exchange.scope, receive, exchange.headers, seen, again=True)
-
-
-@dataclass(slots=True)
-class TokenAnswer:
-    """A token answered but not yet kept: `keep` has the store keep the token and the
-    request's journal entry in one step (one round trip to a shared store), if the active
-    scenario is still the one it was answered under; else it is answered again."""
-
-    endpoint: PlatformEndpoint
-    exchange: Exchange
-    response: Response
-
-    @property
-    def status(self) -> int:
-        return self.response.status_code
-
-    async def keep(self, entry: JournalEntry | None) -> Response:
-        """The response to send once the token is kept. `entry` is kept with it (its `time`
-        set) unless the answer made again is no token's (the journal keeps it later)."""
-        exchange = self.exchange
-        assert exchange.issued is not None
-        token, call = exchange.issued
-        unread = exchange.unread
-        expected = ANY_SCENARIO if unread is None else unread[0]
-        moved = await exchange.platform.store.issue_token(token, call, entry, expected)
-        if moved is None:
-            return self.response
-        exchange.platform.last_scenario = (moved.name,)
-        again = await self.endpoint.answer_again(exchange)
-        if isinstance(again, Response):
-            return again
-        if entry is not None:
-            entry["scenario"] = exchange.scope["state"]["scenario"]
-        return await again.keep(entry)  # answered again under what the store read: no check
 
 
 class _ScenarioMoved(Exception):
@@ -386,7 +377,7 @@ async def create_widget_token(exchange: Exchange) -> Response:
         lifetime = rule.token_lifetime_seconds
     call = new_call(account, agent, instance, body, 0.0, lifetime, scenario)  # times: the store's
     token = new_access_token()
-    exchange.issued = (token, call)  # kept by `TokenAnswer.keep`, before the answer goes out
+    exchange.issued = (token, call)  # kept by `Exchange.keep`, before the answer goes out
     return token_response(token, call.call_id, agent.name)
 
 

@@ -168,7 +168,7 @@ class MemoryStore:
         entry: JournalEntry | None = None,
         scenario: str | AnyScenario | None = ANY_SCENARIO,
     ) -> ScenarioMoved | None:
-        if scenario is not ANY_SCENARIO and scenario != self._scenario:
+        if scenario != self._scenario and scenario is not ANY_SCENARIO:
             return ScenarioMoved(self._scenario)
         now = time.time() + self._offset
         lifetime = call.token_expires_at - call.token_issued_at
