@@ -22,6 +22,7 @@ from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-
 from typing import Any
 
 from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _CONTENT_TYPE = (b"content-type", JSONResponse.media_type.encode("latin-1"))
@@ -52,9 +53,26 @@ def _build_encode() -> Callable[[Any], str]:
 _ENCODE = _build_encode()
 
 
+class _JSONAnswer(JSONResponse):
+    """A `JSONResponse` of JSON already written out (as `_ENCODER` writes it), sent over
+    HTTP (a platform operation's answer: never a WebSocket's) with no background task."""
+
+    def __init__(self, text: str, status_code: int) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = text.encode("utf-8")
+        self.raw_headers = [(b"content-length", str(len(self.body)).encode()), _CONTENT_TYPE]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": self.body})
+
+
 def json_response(content: Any, status_code: int = 200) -> JSONResponse:
     """`JSONResponse(content, status_code)`: the same body and headers."""
-    return _json_text_response(_ENCODE(content), status_code)
+    return _JSONAnswer(_ENCODE(content), status_code)
 
 
 def token_response(access_token: str, call_id: str, agent_name: str) -> JSONResponse:
@@ -64,18 +82,8 @@ def token_response(access_token: str, call_id: str, agent_name: str) -> JSONResp
     `access_token` and `call_id` are the mock's own identifiers (tokens.py: a prefix, then
     URL-safe base64 or hex), which JSON writes as they are: only the agent's name is escaped
     (escaping all three cost a token request ~0.2 us)."""
-    return _json_text_response(
+    return _JSONAnswer(
         f'{{"accessToken":"{access_token}","callId":"{call_id}",'
         f'"agentName":{encode_basestring(agent_name)}}}',
         200,
     )
-
-
-def _json_text_response(text: str, status_code: int) -> JSONResponse:
-    """A `JSONResponse` of JSON already written out (as `_ENCODER` writes it)."""
-    response = JSONResponse.__new__(JSONResponse)
-    response.status_code = status_code
-    response.background = None
-    response.body = text.encode("utf-8")
-    response.raw_headers = [(b"content-length", str(len(response.body)).encode()), _CONTENT_TYPE]
-    return response
