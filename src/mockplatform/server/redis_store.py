@@ -53,6 +53,7 @@ from dataclasses import fields
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import hiredis
 import redis
 import redis.asyncio
 from redis.asyncio.retry import Retry
@@ -318,23 +319,30 @@ class _AutoPipeline:
     together they share those (bench/HISTORY.md has the figures). A lone request waits one
     loop turn more, which is nothing. Each command is still its own atomic step: the
     pipeline is not a transaction, it only shares the socket.
+
+    Each command is packed once, by hiredis's C packer, as it is queued, and the batch is
+    written to a pooled connection and its replies read back as they come: redis-py's own
+    pipeline encoded every argument twice more in Python, the largest part of a team's
+    token request (bench/HISTORY.md round 8). Replies are as the connection parses them
+    (no response callbacks: `TIME` is a list of two texts). A connection that fails is
+    dropped and the batch sent once more on a fresh one (a pooled connection left stale by
+    a Redis restart), as redis-py's `Retry(NoBackoff(), 1)` did.
     """
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
-        self._client = client
-        self._encode = client.get_encoder().encode
-        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._pool = client.connection_pool
+        self._queue: list[tuple[bytes, asyncio.Future[Any]]] = []
         self._sending: set[asyncio.Task[None]] = set()
 
     def call(self, *command: Any) -> asyncio.Future[Any]:
-        """Queue `command`. It is encoded here, so a value that cannot be sent (text that
+        """Queue `command`. It is packed here, so a value that cannot be sent (text that
         is not valid Unicode) fails this command alone, not the pipeline it would share."""
-        command = tuple(self._encode(part) for part in command)
+        packed = hiredis.pack_command(command)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if not self._queue:
             loop.call_soon(self._flush)
-        self._queue.append((command, future))
+        self._queue.append((packed, future))
         return future
 
     def _flush(self) -> None:
@@ -343,12 +351,13 @@ class _AutoPipeline:
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+    async def _send(self, batch: list[tuple[bytes, asyncio.Future[Any]]]) -> None:
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for command, _ in batch:
-                    pipe.execute_command(*command)
-                results = await pipe.execute(raise_on_error=False)
+            connection = await self._pool.get_connection()
+            try:
+                results = await self._exchange(connection, batch)
+            finally:
+                await self._pool.release(connection)
         except Exception as exc:  # the connection failed: every command in it did
             for _, future in batch:
                 if not future.done():
@@ -365,6 +374,33 @@ class _AutoPipeline:
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+    async def _exchange(
+        self, connection: Any, batch: list[tuple[bytes, asyncio.Future[Any]]]
+    ) -> list[Any]:
+        """Write the batch and read its replies, an error reply being that command's; once
+        more on a fresh connection if this one fails."""
+        data = b"".join(packed for packed, _ in batch)
+        try:
+            return await _round_trip(connection, data, len(batch))
+        except (redis.ConnectionError, redis.TimeoutError):
+            await connection.disconnect()
+            return await _round_trip(connection, data, len(batch))
+
+
+async def _round_trip(connection: Any, data: bytes, replies: int) -> list[Any]:
+    try:
+        await connection.send_packed_command(data)
+        results: list[Any] = []
+        for _ in range(replies):
+            try:
+                results.append(await connection.read_response())
+            except redis.ResponseError as exc:
+                results.append(exc)
+        return results
+    except BaseException:  # replies may be left unread: the connection is out of step
+        await connection.disconnect()
+        raise
 
 
 class RedisStore:
