@@ -550,8 +550,6 @@ class RedisStore:
     ) -> ScenarioMoved | None:
         """One script, one round trip (`_ISSUE`), void past its deadline like every step a
         client can see fail: a Redis that stalls and wakes after the 503 issues nothing."""
-        fields_ = _call_fields(call)
-        del fields_["token_issued_at"], fields_["token_expires_at"]
         keys = [
             self._scenario,
             self._clock,
@@ -565,7 +563,7 @@ class RedisStore:
             "0" if scenario is ANY_SCENARIO else "1",
             "" if scenario is ANY_SCENARIO else scenario or "",
             call.call_id,
-            _json(fields_)[1:],
+            _dump_call(call, _UNTIMED_FIELDS)[1:],
             repr(call.token_expires_at - call.token_issued_at),
             EXPIRED_TOKEN_MEMORY,
             self._max_calls,
@@ -640,19 +638,48 @@ class RedisStore:
         await self._in_time(self._reset, [], [_glob_escape(self._prefix) + "*"])
 
 
-def _dump_call(call: CallRecord) -> str:
-    """The record as JSON; its fields are plain values, so no `asdict` deep copy is needed.
+def _dump_call(call: CallRecord, names: tuple[str, ...] | None = None) -> str:
+    """The record as JSON (only `names` of its own fields, if given, and its prompt); its
+    fields are plain values, so no `asdict` deep copy is needed."""
+    own = {name: getattr(call, name) for name in names or _OWN_FIELDS}
+    return _json(own)[:-1] + "," + _PROMPT_JSON.text(call) + "}"
 
-    The prompt is written resolved too, for a host of the team still on a version whose
-    record holds it so (hosts may be upgraded one at a time).
+
+class _PromptJSON:
+    """A call's prompt fields as JSON, made once per agent, instance, language and caller.
+
+    The template, its values and the prompt resolved (written too, for a host of the team
+    still on a version whose record holds it so: hosts may be upgraded one at a time) are
+    most of a call's JSON, and every token request writes one: resolving and encoding them
+    each time was a third of a team worker's own cost per token request. Keyed by the
+    values' dict itself (`World.prompt_variables` makes one per agent, instance and
+    language, never changed after); at most `MAX` kept, then all dropped.
     """
-    return _json(_call_fields(call))
+
+    MAX = 1024
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[str, int, str | None], tuple[dict[str, str], str]] = {}
+
+    def text(self, call: CallRecord) -> str:
+        variables = call.prompt_variables
+        key = (call.prompt_template, id(variables), call.caller_name)
+        made = self._made.get(key)
+        if made is not None and made[0] is variables:  # (the dict held: its id not reused)
+            return made[1]
+        fields_ = {
+            "prompt_template": call.prompt_template,
+            "prompt_variables": variables,
+            "resolved_prompt": call.resolved_prompt,
+        }
+        text = _json(fields_)[1:-1]
+        if len(self._made) >= self.MAX:
+            self._made.clear()
+        self._made[key] = (variables, text)
+        return text
 
 
-def _call_fields(call: CallRecord) -> dict[str, Any]:
-    fields_ = {name: getattr(call, name) for name in _CALL_FIELDS}
-    fields_["resolved_prompt"] = call.resolved_prompt
-    return fields_
+_PROMPT_JSON = _PromptJSON()
 
 
 def _entry_body(entry: JournalEntry) -> str:
@@ -661,8 +688,8 @@ def _entry_body(entry: JournalEntry) -> str:
     return _json({k: v for k, v in entry_json(entry).items() if k not in ("id", "time")})[1:]
 
 
-def _json(value: dict[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+# Compact JSON, text as it is (one encoder: `json.dumps` with options makes one per call).
+_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _load_call(data: str) -> CallRecord:
@@ -680,6 +707,8 @@ def _load_call(data: str) -> CallRecord:
 
 
 _CALL_FIELDS = tuple(f.name for f in fields(CallRecord))
+_OWN_FIELDS = tuple(name for name in _CALL_FIELDS if not name.startswith("prompt_"))
+_UNTIMED_FIELDS = tuple(name for name in _OWN_FIELDS if not name.startswith("token_"))
 
 
 def _glob_escape(text: str) -> str:

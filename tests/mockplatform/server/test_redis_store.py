@@ -304,3 +304,18 @@ def test_is_redis_url() -> None:
     assert is_redis_url("unix:///run/redis.sock?db=1")
     assert not is_redis_url("memory")
     assert not is_redis_url("http://127.0.0.1:6379")
+
+
+async def test_each_call_is_written_with_its_own_callers_prompt(
+    redis_server: RedisServer, pair: list[RedisStore], prefix: str
+) -> None:
+    """The prompt's JSON is made once per agent, instance, language and caller: calls with the
+    same values but another caller (or none) still get their own prompt written."""
+    calls = [(await issue(pair[0], caller=name))[1] for name in ("Asha", "Ben", None, "Asha")]
+    with raw(redis_server) as client:
+        for call in calls:
+            stored = json.loads(client.hget(f"{prefix}calls:data", call.call_id))
+            assert stored["resolved_prompt"] == call.resolved_prompt
+            assert stored["prompt_variables"] == call.prompt_variables
+            assert stored["caller_name"] == call.caller_name
+    assert len({call.resolved_prompt for call in calls}) == 3
