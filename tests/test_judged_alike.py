@@ -29,6 +29,8 @@ from mockplatform.core.spec import REDEEM_TOKEN, Spec, load_spec
 from mockplatform.proxy.validation_proxy import SERVER_OPTIONS, ProxyConfig, ValidationProxy
 from mockplatform.server.world import DEFAULT_AGENT_ID
 from mockplatform.testing import serve_in_thread
+from tests.conftest import SHORT_LIFETIME
+from tests.contract import seed_platform
 from tests.contract.fake_platform import (
     ACTIVE_KEY,
     INACTIVE_AGENT_ID,
@@ -37,6 +39,7 @@ from tests.contract.fake_platform import (
     Behaviour,
     create_fake_app,
 )
+from tests.contract.seed_platform import Flaws, create_seed_platform
 from tests.contract.targets import fake_settings
 
 PROXY_SERVER = {**SERVER_OPTIONS, "lifespan": "on"}
@@ -213,3 +216,41 @@ def test_a_clients_fault_weighs_the_same_whatever_the_platform_answers(
     assert len(client) == len(CLIENT_FAULTS)
     assert all(f["rule"] == "request_schema" and f["violation"] for f in client)
     assert not [f for f in findings if f["side"] == "platform" and f["violation"]]
+
+
+SEED_PLATFORMS = {
+    "correct, with its own choices": (Flaws(token_lifetime=SHORT_LIFETIME), 0),
+    "a reworded 404 message": (
+        Flaws(not_found_message="Agent does not exist", token_lifetime=SHORT_LIFETIME),
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize(("flaws", "exit_code"), SEED_PLATFORMS.values(), ids=list(SEED_PLATFORMS))
+def test_a_platform_that_never_read_our_spec(
+    short_spec: Spec, flaws: Flaws, exit_code: int, capsys: Any
+) -> None:
+    """tests/contract/seed_platform.py reads no line of openapi.yaml: its messages are the
+    seed's table, its choices its own (422 bodies, JWT tokens, no clock). Harness and proxy
+    agree on it too: exit 1 exactly when the proxy lists a platform-side violation."""
+    with serve_in_thread(create_seed_platform(flaws)) as upstream:
+        proxy = ValidationProxy(
+            ProxyConfig(upstream, 10.0), short_spec, print_line=lambda line: None
+        )
+        with serve_in_thread(proxy, **PROXY_SERVER) as url:
+            code = main(
+                [
+                    "run", "--base-url", url, "--api-key", seed_platform.KEY,
+                    "--inactive-key", seed_platform.LAPSED_KEY,
+                    "--agent-id", seed_platform.AGENT_ID,
+                    "--instance-id", seed_platform.INSTANCE_ID,
+                    "--inactive-agent-id", seed_platform.INACTIVE_AGENT_ID,
+                    "--phases", SCRIPTED, "--quiet", "--spec", str(short_spec.path),
+                ]
+            )  # fmt: skip
+            findings = settled(proxy)
+    capsys.readouterr()
+    platform = {f["rule"] for f in findings if f["side"] == "platform" and f["violation"]}
+    assert code == exit_code, platform
+    assert bool(platform) == bool(exit_code)

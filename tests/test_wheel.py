@@ -125,4 +125,17 @@ def test_the_mock_alone_then_with_the_contract_extra(wheel: Path, tmp_path: Path
     with serving(bin_dir, elsewhere) as url:
         assert seed_request(url).status_code == 200
         checked = contract_run(bin_dir, url, elsewhere, "--max-examples", "5", "--quiet")
+        compare = [str(bin_dir / "contract"), "diff", "--base-url", url, "--api-key"]
+        compare += [DEFAULT_API_KEY, "--against", url, "--against-api-key", DEFAULT_API_KEY]
+        compared = subprocess.run(
+            [*compare, "--max-examples", "3", "--quiet"],
+            cwd=elsewhere,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+        )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    # The SDK stand-in a team vendors, packed from the installed package's own files.
+    run([str(bin_dir / "mockplatform"), "sdk", "pack", "--out", "vendor"], cwd=elsewhere)
+    assert len(list((elsewhere / "vendor").glob("zentrix-voice-sdk-*.tgz"))) == 1

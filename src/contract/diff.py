@@ -26,13 +26,20 @@ from typing import Any
 
 from contract.fuzzing import Generated
 from contract.outcomes import CheckResult, Exchange, Report, Violation
-from contract.probe import Probe, wrong_keys
+from contract.probe import UNROUTED, Probe, wrong_keys
 from contract.runner import Progress, discover, preflight
 from contract.settings import Settings
 from contract.traffic import Traffic
 from mockplatform.core.json_text import JSON_MEDIA_TYPE, media_type
-from mockplatform.core.judge import Asked, Finding, Memory, Seen, Side, judge, masks
-from mockplatform.core.spec import CREATE_TOKEN, REDEEM_TOKEN, Operation, RuleKind, resolve_ref
+from mockplatform.core.judge import Asked, Finding, Memory, Seen, Side, judge, masks, operation_of
+from mockplatform.core.spec import (
+    CREATE_TOKEN,
+    REDEEM_TOKEN,
+    Operation,
+    RuleKind,
+    json_type,
+    resolve_ref,
+)
 
 # The groups of requests, in the order they are sent and reported (the lifecycle last: it
 # moves the targets' clocks, which would expire tokens the others still use).
@@ -101,7 +108,6 @@ class Target:
     label: str
     probe: Probe
     memory: Memory
-    offers_redeem: bool = True
 
     def shown(self, answer: Answer) -> dict[str, str]:
         """How each secret of an exchange is shown: the run's keys as the shell variables that
@@ -389,14 +395,7 @@ def shape(probe: Probe, seen: Seen) -> dict[str, str]:
     if seen.status is None:
         return {"status": "no answer"}
     aspects = {"status": str(seen.status)}
-    operation = next(
-        (
-            op
-            for op in probe.spec.operations.values()
-            if op.path == seen.path and op.method == seen.method
-        ),
-        None,
-    )
+    operation = operation_of(probe.spec, seen.method, seen.path)
     response = operation.responses.get(seen.status) if operation else None
     if operation is None or response is None:
         return aspects
@@ -412,7 +411,7 @@ def shape(probe: Probe, seen: Seen) -> dict[str, str]:
         return aspects
     schema = resolve_ref(operation.root, media.get("schema", {}))
     for name in schema.get("properties", {}):
-        aspects[f"field {name}"] = _json_type(body[name]) if name in body else "absent"
+        aspects[f"field {name}"] = json_type(body[name]) if name in body else "absent"
     if operation.documented_errors(seen.status):
         aspects["error"] = repr(body.get("error"))
     return aspects
@@ -462,18 +461,6 @@ def describe(difference: Difference, shape_a: dict[str, str], shape_b: dict[str,
     return f"{head} ({who}: {rules})"
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 # -- the token lifecycle ---------------------------------------------------------------------
 
 
@@ -488,22 +475,19 @@ def _lifecycle(
     redeem (a simulated operation: judged only where offered)."""
     redeem = sides[0].probe.spec.operation(REDEEM_TOKEN)
 
-    def both(name: str, tokens: list[str], asked: Asked) -> list[Answer]:
+    def both(name: str, tokens: list[str], asked: Asked) -> None:
         answers = [
             side.send(_redeem(redeem, token), asked)
             for side, token in zip(sides, tokens, strict=True)
         ]
         _record(name, answers[0], answers[1], set(), sides, result, tally)
-        return answers
 
     tokens = _issue(sides)
     if tokens is None:
         result.not_verified("a side issued no token to a valid request")
         return
     first = [side.send(_redeem(redeem, token)) for side, token in zip(sides, tokens, strict=True)]
-    missing = [
-        side.label for side, answer in zip(sides, first, strict=True) if not _offers(redeem, answer)
-    ]
+    missing = [side.label for side, answer in zip(sides, first, strict=True) if not _offers(answer)]
     if missing:
         result.not_verified(
             f"{' and '.join(missing)} does not offer the redeem: the lifecycle is not compared"
@@ -556,7 +540,7 @@ def _redeem(operation: Operation, token: str) -> Request:
     return Request(operation.method, operation.path, {}, json_body={"accessToken": token})
 
 
-def _offers(operation: Operation, answer: Answer) -> bool:
-    """A side offers the redeem when a fresh token's redeem gets a documented answer (an
-    unrouted path answers 404 or 405, which the redeem does not document)."""
-    return answer.seen.status is not None and answer.seen.status in operation.responses
+def _offers(answer: Answer) -> bool:
+    """A side offers the redeem when a fresh token's redeem gets an answer other than an
+    unrouted path's (`probe.UNROUTED`): the harness's `redeem_available` rule."""
+    return answer.seen.status is not None and answer.seen.status not in UNROUTED

@@ -16,37 +16,25 @@ import pytest
 
 from contract.cli import main
 from mockplatform import create_app
-from mockplatform.core.spec import Spec, load_spec
+from mockplatform.core.spec import Spec
 from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
 from mockplatform.testing import serve_in_thread
+from tests.conftest import SHORT_LIFETIME
 from tests.contract import seed_platform
 from tests.contract.seed_platform import Flaws, create_seed_platform
 
-LIFETIME = 2
-
-
-@pytest.fixture(scope="module")
-def short_spec(tmp_path_factory: pytest.TempPathFactory, spec: Spec) -> Path:
-    text = spec.path.read_text(encoding="utf-8")
-    assert "x-token-lifetime-seconds: 60" in text
-    path = tmp_path_factory.mktemp("spec") / "openapi.yaml"
-    path.write_text(
-        text.replace("x-token-lifetime-seconds: 60", f"x-token-lifetime-seconds: {LIFETIME}")
-    )
-    return path
-
 
 @pytest.fixture
-def mock_url(short_spec: Path) -> Iterator[str]:
+def mock_url(short_spec: Spec) -> Iterator[str]:
     """A mock of its own (its clock is moved) on the short-lived spec."""
-    with serve_in_thread(create_app(spec=load_spec(short_spec))) as url:
+    with serve_in_thread(create_app(spec=short_spec)) as url:
         yield url
 
 
 def diff(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
-    short_spec: Path,
+    short_spec: Spec,
     a: str,
     b: str,
     *extra: str,
@@ -64,7 +52,7 @@ def diff(
             "--against",
             b,
             "--spec",
-            str(short_spec),
+            str(short_spec.path),
             "--max-examples",
             "3",
             "--json",
@@ -124,7 +112,7 @@ def test_the_mock_against_itself_differs_in_nothing(capsys, tmp_path, short_spec
 def test_legitimate_choices_are_listed_as_assumed_and_pass(
     capsys, tmp_path, short_spec, mock_url
 ) -> None:
-    with serve_in_thread(create_seed_platform(Flaws(token_lifetime=LIFETIME))) as seed_url:
+    with serve_in_thread(create_seed_platform(Flaws(token_lifetime=SHORT_LIFETIME))) as seed_url:
         code, out, report = diff(capsys, tmp_path, short_spec, mock_url, seed_url, *against_seed())
     assert code == 0, out
     listed = differences(report, "WARN")
@@ -138,7 +126,7 @@ def test_legitimate_choices_are_listed_as_assumed_and_pass(
 
 
 def test_a_reworded_error_message_fails_naming_both(capsys, tmp_path, short_spec, mock_url) -> None:
-    flaws = Flaws(not_found_message="Agent does not exist", token_lifetime=LIFETIME)
+    flaws = Flaws(not_found_message="Agent does not exist", token_lifetime=SHORT_LIFETIME)
     with serve_in_thread(create_seed_platform(flaws)) as seed_url:
         code, out, report = diff(capsys, tmp_path, short_spec, mock_url, seed_url, *against_seed())
     assert code == 1, out
@@ -164,7 +152,7 @@ def test_tokens_that_outlive_the_contract_fail(capsys, tmp_path, short_spec, moc
 
 def test_a_body_without_call_id_fails(capsys, tmp_path, short_spec, mock_url) -> None:
     with serve_in_thread(
-        create_seed_platform(Flaws(drop_call_id=True, token_lifetime=LIFETIME))
+        create_seed_platform(Flaws(drop_call_id=True, token_lifetime=SHORT_LIFETIME))
     ) as seed_url:
         code, out, report = diff(capsys, tmp_path, short_spec, mock_url, seed_url, *against_seed())
     assert code == 1, out
@@ -186,7 +174,7 @@ def test_keys_never_appear_in_reports(capsys, tmp_path, short_spec, mock_url, mo
         at = from_environment.index(option)
         from_environment[at : at + 2] = [f"{option}-env", variable]
     with serve_in_thread(
-        create_seed_platform(Flaws(drop_call_id=True, token_lifetime=LIFETIME))
+        create_seed_platform(Flaws(drop_call_id=True, token_lifetime=SHORT_LIFETIME))
     ) as seed_url:
         code, out, report = diff(
             capsys, tmp_path, short_spec, mock_url, seed_url, *from_environment

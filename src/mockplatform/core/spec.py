@@ -367,9 +367,9 @@ def _describe(error: ValidationError) -> Invalid:
         name = f"{where}.{missing}" if where else missing
         return Invalid(name, f"{name}: is required")
     if kind == "type" and not where:
-        return Invalid("", f"the body must be a JSON {expected}, not {_json_type(value)}")
+        return Invalid("", f"the body must be a JSON {expected}, not {json_type(value)}")
     if kind == "type":
-        return Invalid(where, f"{where}: must be a {expected}, not {_json_type(value)}")
+        return Invalid(where, f"{where}: must be a {expected}, not {json_type(value)}")
     if kind == "format":
         return Invalid(where, f"{where}: {_show(value)} is not a valid {expected.upper()}")
     if kind == "enum":
@@ -386,7 +386,8 @@ def _describe(error: ValidationError) -> Invalid:
     return Invalid(where, f"{where or 'body'}: {_shorten(error.message)}")
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON type name of a parsed value (a bool is a boolean, not a number)."""
     names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
     return names.get(type(value), "number")
 
