@@ -28,6 +28,7 @@ The weights, decided here once:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shlex
@@ -167,20 +168,43 @@ class Seen:
     # a part of it; the rest (status, authentication, echo) is.
     response_cut: bool = False
 
+    # What the rules read of an exchange, each worked out once however many rules ask (the
+    # judge, the proxy's showing of its findings, the recorder): the bodies parsed, the
+    # request's headers by name, the bearer key.
+
     def header(self, name: str) -> str | None:
-        return _first(self.request_headers, name)
+        return self._named.get(name)
 
     def response_header(self, name: str) -> str | None:
         return _first(self.response_headers, name)
 
     def request_json(self) -> Any:
-        return json_or_not(self.request_body)
+        return self._request_json
 
     def response_json(self) -> Any:
-        return json_or_not(self.response_body)
+        return self._response_json
 
     def bearer(self) -> str | None:
         """The credential of `Authorization: Bearer <credential>`, if that is what was sent."""
+        return self._bearer
+
+    @functools.cached_property
+    def _named(self) -> dict[str, str]:
+        named: dict[str, str] = {}
+        for name, value in self.request_headers:
+            named.setdefault(name, value)  # the first of repeats
+        return named
+
+    @functools.cached_property
+    def _request_json(self) -> Any:
+        return json_or_not(self.request_body)
+
+    @functools.cached_property
+    def _response_json(self) -> Any:
+        return json_or_not(self.response_body)
+
+    @functools.cached_property
+    def _bearer(self) -> str | None:
         return bearer_credential(self.header("authorization") or "")
 
 
@@ -360,7 +384,8 @@ def _keyless(
     if asked is not None and asked.wrong_key:
         return True
     key = seen.bearer()
-    return memory is not None and key is not None and digest(key) in memory.refused_keys
+    refused = memory.refused_keys if memory is not None else None
+    return bool(refused) and key is not None and digest(key) in refused
 
 
 def _asked_for(operation: Operation, seen: Seen, asked: Asked | None) -> frozenset[int] | None:
@@ -451,7 +476,7 @@ def _remember(
             if len(memory.refused_keys) >= MAX_WATCHED:  # a flood of wrong keys stays bounded
                 memory.refused_keys.clear()
             memory.refused_keys.add(digest(key))
-        elif status < 300:
+        elif status < 300 and memory.refused_keys:
             memory.refused_keys.discard(digest(key))  # it works (again): not ours to judge
     if keyless or any(kind is not RuleKind.ASSUMED for _, kind, _ in client):
         return

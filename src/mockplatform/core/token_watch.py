@@ -57,13 +57,15 @@ class TokenWatch:
         self, token: str, call_id: str | None, requested: float, answered: float
     ) -> list[Observation]:
         found = []
-        if digest(token) in self._tokens:
+        token_digest = digest(token)
+        if token_digest in self._tokens:
             found.append(Observation(UNIQUE_IDS, "this accessToken was issued before"))
         if call_id is not None:
-            if digest(call_id) in self._call_ids:
+            call_digest = digest(call_id)
+            if call_digest in self._call_ids:
                 found.append(Observation(UNIQUE_IDS, f"callId {call_id} was issued before"))
-            _remember(self._call_ids, digest(call_id), None)
-        _remember(self._tokens, digest(token), Issued(requested, answered))
+            _remember(self._call_ids, call_digest, None)
+        _remember(self._tokens, token_digest, Issued(requested, answered))
         return found
 
     def redeemed(

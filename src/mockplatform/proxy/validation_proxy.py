@@ -60,6 +60,11 @@ MAX_QUEUED = 1000  # exchanges waiting to be judged; past it one passes unjudged
 # Judging time of one exchange past which it is counted (`Ledger.over_budget`): its input is
 # bounded (`MAX_KEPT_BODY` a body), so this flags a slow rule, never a growing backlog.
 JUDGE_BUDGET = 0.02
+# Judging time per turn of the event loop: the exchanges waiting are judged in one go up to
+# this, then requests waiting go in between. One exchange a turn (as it was) fell behind at
+# 32 connections, where a turn brings in up to 32 answers: the queue filled, and most
+# exchanges went unjudged.
+JUDGE_SLICE = 0.005
 # uvicorn's settings for serving the proxy: the answers are the upstream's (no Server or Date
 # header of the proxy's own), and an app's WebSocket message is bounded as the upstream's is.
 SERVER_OPTIONS = {
@@ -343,10 +348,10 @@ class ValidationProxy:
             )
 
     def _wait_to_be_judged(self, seen: Seen) -> None:
-        """Judging runs after the answer has gone, in the order answers ended, one exchange
-        per turn of the event loop (requests waiting go in between): a callback, not a task,
-        so it costs the loop next to nothing. At most `MAX_QUEUED` wait; past that an
-        exchange passes unjudged, counted."""
+        """Judging runs after the answer has gone, in the order answers ended, for up to
+        `JUDGE_SLICE` per turn of the event loop (requests waiting go in between): a
+        callback, not a task, so it costs the loop next to nothing. At most `MAX_QUEUED`
+        wait; past that an exchange passes unjudged, counted."""
         if self.recorder is not None and not self._background:  # its writes, in background
             self._background.append(asyncio.create_task(self.recorder.run()))
         if len(self._waiting) >= MAX_QUEUED:
@@ -359,14 +364,16 @@ class ValidationProxy:
 
     def _judge_next(self) -> None:
         self._judging_scheduled = False
-        if self._waiting:
-            self._judge(self._waiting.popleft())
+        until = time.perf_counter() + JUDGE_SLICE
+        while self._waiting and self._judge(self._waiting.popleft()) < until:
+            pass
         if self._waiting:
             self._judging_scheduled = True
             asyncio.get_running_loop().call_soon(self._judge_next)
 
-    def _judge(self, seen: Seen) -> None:
-        """Judge one exchange; record it. Over `JUDGE_BUDGET` of time, it is counted."""
+    def _judge(self, seen: Seen) -> float:
+        """Judge one exchange; record it. Over `JUDGE_BUDGET` of time, it is counted.
+        Returns when it finished (`time.perf_counter`)."""
         started = time.perf_counter()
         try:
             self.ledger.add(self.judge.judge(seen))
@@ -376,8 +383,10 @@ class ValidationProxy:
         except Exception as exc:  # a fault of ours must never reach the app's traffic
             self._print(f"proxy: could not judge {seen.method} {seen.path}: {_reason(exc)}")
             self.ledger.not_judged["a fault of the proxy's own"] += 1
-        if time.perf_counter() - started > JUDGE_BUDGET:
+        finished = time.perf_counter()
+        if finished - started > JUDGE_BUDGET:
             self.ledger.over_budget += 1
+        return finished
 
     def _names_a_call_url(
         self, scope: Scope, status: int, headers: tuple[tuple[str, str], ...]
