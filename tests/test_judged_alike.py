@@ -26,7 +26,8 @@ import yaml
 from contract.cli import main
 from contract.probe import Probe
 from mockplatform.core.spec import REDEEM_TOKEN, Spec, load_spec
-from mockplatform.proxy.validation_proxy import SERVER_OPTIONS, ProxyConfig, ValidationProxy
+from mockplatform.proxy.relay import SERVER_OPTIONS
+from mockplatform.proxy.validation_proxy import ProxyConfig, ValidationProxy
 from mockplatform.server.world import DEFAULT_AGENT_ID
 from mockplatform.testing import serve_in_thread
 from tests.conftest import SHORT_LIFETIME

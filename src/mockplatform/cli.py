@@ -324,12 +324,12 @@ def _proxy(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mockplatform.proxy.recorder import Recorder
-    from mockplatform.proxy.validation_proxy import (
-        SERVER_OPTIONS,
-        ProxyConfig,
-        ValidationProxy,
-        check_upstream,
-    )
+    from mockplatform.proxy.relay import SERVER_OPTIONS, RelayProtocol
+    from mockplatform.proxy.validation_proxy import ProxyConfig, ValidationProxy, check_upstream
+
+    class ProxyProtocol(LimitedHttpToolsProtocol, RelayProtocol):
+        """The server's limits (header timeout, idle keep-alive, idle-first eviction at the
+        cap) over the proxy's relay: they hold for relayed requests as for ASGI ones."""
 
     limits = _limits(args)
     upstream = check_upstream(args.upstream)
@@ -353,7 +353,7 @@ def _proxy(args: argparse.Namespace) -> int:
         + (f"\n  recording: {args.record}" if args.record else ""),
         flush=True,
     )
-    options = server_options(args.log_level, **limits) | SERVER_OPTIONS
+    options = server_options(args.log_level, **limits) | SERVER_OPTIONS | {"http": ProxyProtocol}
     served = LimitedConfig(app, lifespan="on", **options)
     guard_logs()  # after uvicorn has configured its loggers: a live call's ?key= masked
     uvicorn.Server(served).run(sockets=[listener])

@@ -384,7 +384,7 @@ def _keyless(
     if asked is not None and asked.wrong_key:
         return True
     key = seen.bearer()
-    refused = memory.refused_keys if memory is not None else None
+    refused = memory.refused_keys if memory is not None else set()
     return bool(refused) and key is not None and digest(key) in refused
 
 

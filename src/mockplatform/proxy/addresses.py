@@ -11,21 +11,26 @@ talks to the proxy, which passes the WebSocket on. Only a URL on the upstream's 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
-from starlette.types import Scope
 
 CALL_URL = "callUrl"
 
 
-def public_origin(scope: Scope) -> str:
-    """`http(s)://host[:port]` as the app reached the proxy (its Host header)."""
-    host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+def public_origin(
+    headers: Sequence[tuple[bytes, bytes]],
+    scheme: str | None,
+    server: tuple[str, int | None] | None,
+) -> str:
+    """`http(s)://host[:port]` as the app reached the proxy (its Host header; else the
+    address it connected to)."""
+    host = next((v for k, v in headers if k == b"host"), b"").decode("latin-1")
     if not host or any(c in host for c in "/?#@ \\"):
-        server = scope.get("server") or ("127.0.0.1", 80)
-        host = f"{server[0]}:{server[1]}"
-    return f"{scope.get('scheme', 'http')}://{host}"
+        address = server or ("127.0.0.1", 80)
+        host = f"{address[0]}:{address[1]}"
+    return f"{scheme or 'http'}://{host}"
 
 
 def rewritten(url: str, upstream: httpx.URL, origin: str) -> str:

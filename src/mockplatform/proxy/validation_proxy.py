@@ -29,8 +29,9 @@ import json
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 from starlette.requests import Request
@@ -55,7 +56,7 @@ VIOLATIONS_PATH = "/_mock/violations"
 CLOCK_PATH = b"/_mock/clock"  # an upstream mock's clock (its control API)
 MAX_REPLAYABLE_BODY = 64 * 1024  # a request body read whole before it is sent upstream
 MAX_WEBSOCKET_MESSAGE = 1024 * 1024  # bytes of one WebSocket message, either way
-ADMIN_TOKEN_HEADER = "x-mock-admin-token"
+ADMIN_TOKEN_HEADER = b"x-mock-admin-token"
 MAX_QUEUED = 1000  # exchanges waiting to be judged; past it one passes unjudged (counted)
 # Judging time of one exchange past which it is counted (`Ledger.over_budget`): its input is
 # bounded (`MAX_KEPT_BODY` a body), so this flags a slow rule, never a growing backlog.
@@ -65,32 +66,25 @@ JUDGE_BUDGET = 0.02
 # 32 connections, where a turn brings in up to 32 answers: the queue filled, and most
 # exchanges went unjudged.
 JUDGE_SLICE = 0.005
-# uvicorn's settings for serving the proxy: the answers are the upstream's (no Server or Date
-# header of the proxy's own), and an app's WebSocket message is bounded as the upstream's is.
-SERVER_OPTIONS = {
-    "server_header": False,
-    "date_header": False,
-    "ws_max_size": MAX_WEBSOCKET_MESSAGE,
-}
 HOP_BY_HOP = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
     }
 )
 # Headers the WebSocket handshake makes for itself on each leg.
 WEBSOCKET_HANDSHAKE = frozenset(
-    {"host", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
-     "sec-websocket-protocol", "sec-websocket-accept"}
+    {b"host", b"sec-websocket-key", b"sec-websocket-version", b"sec-websocket-extensions",
+     b"sec-websocket-protocol", b"sec-websocket-accept"}
 )  # fmt: skip
-VIA = "1.1 mockplatform-proxy"
+VIA = b"1.1 mockplatform-proxy"
 CLOSE_NORMAL, CLOSE_UPSTREAM_FAILED = 1000, 1011
 _UNSENDABLE_CLOSE_CODES = {1005, 1006, 1015}  # reserved: reported, never sent
 
@@ -115,7 +109,9 @@ class ValidationProxy:
         self.upstream = httpx.URL(self.config.upstream.rstrip("/"))
         # The upstream URL's own path, before every request's (httpx.URL computes it anew).
         self._base_path = self.upstream.raw_path.split(b"?")[0].rstrip(b"/")
-        self._host = self.upstream.netloc.decode("ascii").rpartition("@")[2]  # its Host header
+        self._host: bytes = self.upstream.netloc.rpartition(b"@")[2]  # its Host header
+        token = self.config.admin_token
+        self._admin_token = token.encode() if token is not None else None
         self.judge = Judge(self.spec)
         self.ledger = Ledger(self._print)
         self._pool: UpstreamPool | None = None
@@ -196,49 +192,69 @@ class ValidationProxy:
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
-        sent_at, sent = time.time(), time.monotonic()
-        self.forwarded += 1
+        """An HTTP request that came through ASGI: the control API passed on, and what the
+        relay leaves to uvicorn (relay.py: a streamed or large body, HTTP/1.0, OPTIONS *,
+        `Expect: 100-continue`...)."""
+        headers: Headers = scope["headers"]
         kept_request = _Kept()
-        headers = _headers(scope)
         body: bytes | AsyncIterator[bytes] | None = None
         if _has_body(headers):
             body = _request_body(receive, kept_request)
             if _length(headers) <= MAX_REPLAYABLE_BODY:  # at hand, to send again if need be
                 body = b"".join([chunk async for chunk in body])
-        outbound_headers = [
-            (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in _inbound(headers, self._host, self.config.admin_token)
-        ]
+        request = Outgoing(
+            scope["method"],
+            scope["path"],
+            scope.get("raw_path") or scope["path"].encode(),
+            scope.get("query_string", b""),
+            headers,
+            public_origin(headers, scope.get("scheme"), scope.get("server")),
+        )
+        await self.pass_on(request, body, kept_request, _Sent(send))
+
+    async def pass_on(
+        self,
+        request: Outgoing,
+        body: bytes | AsyncIterator[bytes] | None,
+        kept_request: _Kept,
+        answer: Answer,
+    ) -> None:
+        """Send the app's request upstream and its answer to `answer`, then queue the
+        exchange to be judged (or count why it is not)."""
+        sent_at, sent = time.time(), time.monotonic()
+        self.forwarded += 1
+        outbound_headers = _inbound(request.headers, self._host, self._admin_token)
         try:
-            response = await self.pool.request(
-                scope["method"], self._target(scope), outbound_headers, body
-            )
+            target = self._target(request.raw_path, request.query)
+            response = await self.pool.request(request.method, target, outbound_headers, body)
         except UpstreamTimeout as exc:
-            await self._upstream_failed(send, 504, str(exc))
+            await self._upstream_failed(answer, 504, str(exc))
             return
         except UpstreamError as exc:
-            await self._upstream_failed(send, 502, str(exc))
+            await self._upstream_failed(answer, 502, str(exc))
             return
         answered = time.monotonic()
-        odd = _odd_answer(response.status, response.headers)
+        status = response.status
+        odd = _odd_answer(status, response.headers)
         if odd is not None:
             response.release()  # unread: the connection is closed, never reused
-            await self._upstream_failed(send, 502, odd)
+            await self._upstream_failed(answer, 502, odd)
             return
         kept_response = _Kept()
-        origin = public_origin(scope)
         # The answer's headers read once: names lower-case, as the judge and the rules read them.
         response_headers = tuple(
             (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers
         )
-        outbound = [
-            (name, rewritten(value.decode("latin-1"), self.upstream, origin).encode("latin-1"))
-            if name.lower() == b"location"
-            else (name, value)
-            for name, value in _outbound(response.status, response.headers, response_headers)
-        ]
+        outbound = _outbound(status, response.headers, response_headers)
+        if "location" in (name for name, _ in response_headers):
+            outbound = [
+                (name, rewritten(value.decode("latin-1"), self.upstream, request.origin).encode())
+                if name.lower() == b"location"
+                else (name, value)
+                for name, value in outbound
+            ]
         try:
-            names_call_url = self._names_a_call_url(scope, response.status, response_headers)
+            names_call_url = self._names_a_call_url(request, status, response_headers)
             whole = response.whole()  # a small answer: all there with its head
             parts, read = response.stream(), []
             if whole is None and names_call_url:  # read whole, as far as the kept size
@@ -252,28 +268,26 @@ class ValidationProxy:
                 kept_response.add(whole)
                 proxied = None
                 if names_call_url:
-                    proxied = rewritten_call_url(whole, self.upstream, origin)
+                    proxied = rewritten_call_url(whole, self.upstream, request.origin)
                 if proxied is not None:
                     whole = proxied
                     outbound = [(k, v) for k, v in outbound if k.lower() != b"content-length"]
                     outbound.append((b"content-length", str(len(proxied)).encode()))
-            start = {"type": "http.response.start", "status": response.status, "headers": outbound}
-            await send(start)
-            if whole is not None:
-                await send({"type": "http.response.body", "body": whole, "more_body": False})
+                await answer.whole(status, outbound, whole)
             else:
+                await answer.start(status, outbound)
                 for chunk in read:
                     kept_response.add(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    await answer.part(chunk)
                 async for chunk in parts:
                     kept_response.add(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    await answer.part(chunk)
+                await answer.end()
         except UpstreamError as exc:  # mid-answer: the status is gone, so the answer is cut
             self.ledger.upstream_failures += 1
             self._print(
                 f"upstream {self.shown_upstream} broke off its answer to "
-                f"{scope['method']} {scope['path']} ({exc}); outside the contract"
+                f"{request.method} {request.path} ({exc}); outside the contract"
             )
             return
         finally:
@@ -288,12 +302,14 @@ class ValidationProxy:
         # The app has its whole answer; judging starts now, in this same step of the loop,
         # so a token is on the watch before the app can possibly redeem it.
         seen = Seen(
-            method=scope["method"],
-            path=scope["path"],
-            query=scope.get("query_string", b"").decode("latin-1"),
-            request_headers=tuple(headers),
+            method=request.method,
+            path=request.path,
+            query=request.query.decode("latin-1"),
+            request_headers=tuple(
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers
+            ),
             request_body=kept_request.body,
-            status=response.status,
+            status=status,
             response_headers=response_headers,
             response_body=response_body.body,
             at=sent_at,
@@ -319,7 +335,7 @@ class ValidationProxy:
         go through the proxy: read it (`GET /_mock/clock`) before judging a token it calls
         expired. An upstream without one (the real platform: 404, or a 403) is not asked
         again. The reading is judged as an exchange of its own, in order."""
-        headers = [(b"host", self.upstream.netloc.rpartition(b"@")[2])]
+        headers = [(b"host", self._host)]
         try:
             response = await self.pool.request("GET", self._base_path + CLOCK_PATH, headers, None)
             body = b"".join([chunk async for chunk in response.stream()])
@@ -389,12 +405,14 @@ class ValidationProxy:
         return finished
 
     def _names_a_call_url(
-        self, scope: Scope, status: int, headers: tuple[tuple[str, str], ...]
+        self, request: Outgoing, status: int, headers: tuple[tuple[str, str], ...]
     ) -> bool:
         """Whether the answer is a started call's (the redeem's 2xx JSON, not content-coded,
         not declared longer than the kept size), whose `callUrl` may name the upstream."""
-        operation = self.judge.operation_of(scope["method"], scope["path"])
-        if operation is None or operation.operation_id != REDEEM_TOKEN or status >= 300:
+        if status >= 300:
+            return False
+        operation = self.judge.operation_of(request.method, request.path)
+        if operation is None or operation.operation_id != REDEEM_TOKEN:
             return False
         named = dict(headers)
         length = named.get("content-length", "")
@@ -404,21 +422,20 @@ class ValidationProxy:
             and (not length.isdigit() or int(length) <= MAX_KEPT_BODY)
         )
 
-    def _target(self, scope: Scope) -> bytes:
+    def _target(self, raw_path: bytes, query: bytes) -> bytes:
         """The request target upstream: the upstream URL's path, then the app's, and its query."""
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         if raw_path == b"*":  # OPTIONS *: the server as a whole
             return b"*"
-        query = scope.get("query_string", b"")
         return self._base_path + raw_path + (b"?" + query if query else b"")
 
     def _url(self, scope: Scope, scheme: str) -> httpx.URL:
         base = self.upstream
         if scheme == "ws":
             base = base.copy_with(scheme="wss" if base.scheme == "https" else "ws")
-        return base.copy_with(raw_path=self._target(scope))
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        return base.copy_with(raw_path=self._target(raw_path, scope.get("query_string", b"")))
 
-    async def _upstream_failed(self, send: Send, status: int, what: str) -> None:
+    async def _upstream_failed(self, answer: Answer, status: int, what: str) -> None:
         """502/504 naming the upstream; the proxy's own answer, outside the contract."""
         self.ledger.upstream_failures += 1
         detail = (
@@ -435,17 +452,8 @@ class ValidationProxy:
                 "outsideContract": True,
             }
         ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await answer.whole(status, headers, body)
 
     # -- WebSocket ---------------------------------------------------------------------------
 
@@ -456,23 +464,22 @@ class ValidationProxy:
 
         connected = await receive()
         assert connected["type"] == "websocket.connect"
-        headers = _headers(scope)
         offered = [
             p.strip()
-            for name, value in headers
-            if name == "sec-websocket-protocol"
-            for p in value.split(",")
+            for name, value in scope["headers"]
+            if name == b"sec-websocket-protocol"
+            for p in value.decode("latin-1").split(",")
         ]
         passed = [
-            (name, value)
-            for name, value in _inbound(headers, self._host, self.config.admin_token)
-            if name.lower() not in WEBSOCKET_HANDSHAKE
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in _inbound(scope["headers"], self._host, self._admin_token)
+            if name not in WEBSOCKET_HANDSHAKE
         ]
         try:
             upstream = await connect(
                 str(self._url(scope, "ws")),
                 additional_headers=passed,
-                subprotocols=offered or None,  # type: ignore[arg-type]
+                subprotocols=offered or None,
                 open_timeout=self.config.timeout,
                 max_size=MAX_WEBSOCKET_MESSAGE,
                 compression=None,
@@ -518,6 +525,52 @@ class ValidationProxy:
             await upstream.close()
 
 
+@dataclass(slots=True)
+class Outgoing:
+    """An app's request as the proxy passes it on, and then judges it: read off the wire
+    once, by uvicorn's parser, whichever way it came (ASGI, or the relay of relay.py)."""
+
+    method: str
+    path: str  # percent-decoded, as the spec's paths and the judge read it
+    raw_path: bytes  # as the app sent it (b"*": OPTIONS *)
+    query: bytes
+    headers: Headers  # names lower-case, repeats kept
+    origin: str  # http(s)://host[:port] as the app reached the proxy
+
+
+class Answer(Protocol):
+    """Where the upstream's answer goes: the ASGI server (`_Sent`), or the app's connection
+    itself (relay.py). Either whole, or started, in parts, and ended."""
+
+    async def whole(self, status: int, headers: Headers, body: bytes) -> None: ...
+
+    async def start(self, status: int, headers: Headers) -> None: ...
+
+    async def part(self, chunk: bytes) -> None: ...
+
+    async def end(self) -> None: ...
+
+
+class _Sent:
+    """An answer sent as ASGI messages."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+
+    async def whole(self, status: int, headers: Headers, body: bytes) -> None:
+        await self.start(status, headers)
+        await self._send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def start(self, status: int, headers: Headers) -> None:
+        await self._send({"type": "http.response.start", "status": status, "headers": headers})
+
+    async def part(self, chunk: bytes) -> None:
+        await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def end(self) -> None:
+        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
 class _Kept:
     """The first `MAX_KEPT_BODY` bytes of a body, for the judge; `cut` if there was more."""
 
@@ -538,48 +591,49 @@ class _Kept:
         return b"".join(self._chunks)
 
 
-def _headers(scope: Scope) -> list[tuple[str, str]]:
-    return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
+def _named_in_connection(headers: Headers) -> frozenset[bytes]:
+    """The headers a `Connection` header names (hop-by-hop too: RFC 9110 7.6.1)."""
+    named = [value for name, value in headers if name.lower() == b"connection"]
+    return frozenset(
+        token.strip().lower() for value in named for token in value.split(b",")
+    )  # fmt: skip
 
 
-def _named_in_connection(headers: Sequence[tuple[str, str]]) -> set[str]:
-    return {
-        token.strip().lower()
-        for name, value in headers
-        if name.lower() == "connection"
-        for token in value.split(",")
-    }
+_INBOUND_DROPPED = HOP_BY_HOP | {b"host"}
 
 
-def _inbound(
-    headers: list[tuple[str, str]], host: str, admin_token: str | None
-) -> list[tuple[str, str]]:
-    """The app's headers as the upstream gets them: end-to-end ones as sent, its own Host,
-    and this proxy added to Via. The proxy's own admin token is the proxy's: never passed
-    on to an upstream that may be staging (another one, for the upstream mock, is)."""
-    dropped = HOP_BY_HOP | _named_in_connection(headers) | {"host"}
+def _inbound(headers: Headers, host: bytes, admin_token: bytes | None) -> Headers:
+    """The app's headers (names lower-case) as the upstream gets them: end-to-end ones as
+    sent, its own Host, and this proxy added to Via. The proxy's own admin token is the
+    proxy's: never passed on to an upstream that may be staging (another one, for the
+    upstream mock, is)."""
+    dropped = _INBOUND_DROPPED | _named_in_connection(headers)
     kept = [
         (name, value)
         for name, value in headers
         if name not in dropped
         and not (name == ADMIN_TOKEN_HEADER and _is_token(value, admin_token))
     ]
-    via = ", ".join([value for name, value in kept if name == "via"] + [VIA])
-    return [("host", host), *[(n, v) for n, v in kept if n != "via"], ("via", via)]
+    via = b", ".join([value for name, value in kept if name == b"via"] + [VIA])
+    return [(b"host", host), *[(n, v) for n, v in kept if n != b"via"], (b"via", via)]
 
 
-def _is_token(value: str, admin_token: str | None) -> bool:
-    return admin_token is not None and hmac.compare_digest(value.encode(), admin_token.encode())
+def _is_token(value: bytes, admin_token: bytes | None) -> bool:
+    return admin_token is not None and hmac.compare_digest(value, admin_token)
 
 
 def _outbound(status: int, raw: Headers, text: tuple[tuple[str, str], ...]) -> Headers:
     """The upstream's headers as the app gets them: all of them, repeats and case as they
     came, but the hop-by-hop ones (the server frames the body to the app itself), and a
     Content-Length on an answer that has no body (204, 304: RFC 9110 8.6)."""
-    dropped = HOP_BY_HOP | _named_in_connection(text)
+    dropped = HOP_BY_HOP | _named_in_connection(raw)
     if status in (204, 304):
-        dropped |= {"content-length"}
-    return [pair for pair, (name, _) in zip(raw, text, strict=True) if name not in dropped]
+        dropped |= {b"content-length"}
+    return [
+        pair
+        for pair, (name, _) in zip(raw, text, strict=True)
+        if name.encode("latin-1") not in dropped
+    ]
 
 
 # What uvicorn refuses to send (its httptools protocol's own checks): a header name that is
@@ -597,15 +651,15 @@ def _odd_answer(status: int, headers: Headers) -> str | None:
     return None
 
 
-def _length(headers: list[tuple[str, str]]) -> int:
+def _length(headers: Headers) -> int:
     """The request's Content-Length, or a size past any bound if it has none (chunked)."""
-    value = next((v for n, v in headers if n == "content-length"), "")
+    value = next((v for n, v in headers if n == b"content-length"), b"")
     return int(value) if value.strip().isdigit() else MAX_KEPT_BODY + 1
 
 
-def _has_body(headers: list[tuple[str, str]]) -> bool:
+def _has_body(headers: Headers) -> bool:
     return any(
-        (name == "content-length" and value.strip() != "0") or name == "transfer-encoding"
+        (name == b"content-length" and value.strip() != b"0") or name == b"transfer-encoding"
         for name, value in headers
     )
 

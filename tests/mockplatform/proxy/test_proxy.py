@@ -20,7 +20,8 @@ from mockplatform import create_app
 from mockplatform.core.credentials import mask_secret
 from mockplatform.core.spec import Spec
 from mockplatform.proxy import validation_proxy
-from mockplatform.proxy.validation_proxy import SERVER_OPTIONS, ProxyConfig, ValidationProxy
+from mockplatform.proxy.relay import SERVER_OPTIONS
+from mockplatform.proxy.validation_proxy import ProxyConfig, ValidationProxy
 from mockplatform.server.app import Settings
 from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
 from mockplatform.testing import serve_in_thread
