@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, DEFAULT_INSTANCE_ID
 
@@ -84,13 +84,20 @@ class Server:
                 self.process.wait()
 
 
-def start_server(name: str, command: Sequence[str], port: int, timeout: float = 20.0) -> Server:
-    """Launch `command` and wait for its first 200 to the token POST; time it."""
+def start_server(
+    name: str,
+    command: Sequence[str],
+    port: int,
+    timeout: float = 20.0,
+    output: IO[bytes] | None = None,
+) -> Server:
+    """Launch `command` and wait for its first 200 to the token POST; time it. Its standard
+    output goes to `output` (else nowhere)."""
     started = time.perf_counter()
     process = subprocess.Popen(
         command,
         cwd=REPO,
-        stdout=subprocess.DEVNULL,
+        stdout=output or subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         # This tree's code, not whatever the virtual environment has installed: an A/B
         # between trees (PYTHONPATH=<tree>/src python -m bench) measures each tree.

@@ -21,8 +21,10 @@ import gzip
 import http.client
 import json
 import os
+import re
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -72,9 +74,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     mock_port = free_port()
     mock = start_server("mock", mock_command(mock_port, "--log-level", "warning"), mock_port)
     servers: list[Server] = []
+    printed = tempfile.TemporaryFile()  # noqa: SIM115 (closed below) the proxy's summary
     try:
         port = free_port()
-        proxy = start_server("proxy", proxy_command(port, mock.url), port)
+        proxy = start_server("proxy", proxy_command(port, mock.url), port, output=printed)
         servers.append(proxy)
         targets = {"direct": mock, "ours": proxy}
         prism = prism_command(prism_port := free_port(), mock.url)
@@ -104,6 +107,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             }
             results[f"c{connections}"]["proxy_cpu_us_per_request"] = median(proxy_cpu)
         results["big_bodies"] = big_bodies(proxy)
+        proxy.stop()
+        printed.seek(0)
+        results["judging"] = judging(printed.read().decode("utf-8", "replace"))
         results["gzip_bomb"] = gzip_bombs()
         results["load_average"] = {"before": load_before[0], "after": os.getloadavg()[0]}
         return results
@@ -111,6 +117,21 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         for server in servers:
             server.stop()
         mock.stop()
+        printed.close()
+
+
+def judging(summary: str) -> dict[str, Any]:
+    """How many exchanges the proxy judged over the whole run (both loads and the large
+    bodies) and how many it passed on unjudged, by why: read from the summary it prints as
+    it stops. Judging is never sampled, so at 32 connections this must stay 0."""
+    judged = re.search(r"proxy: (\d+) exchanges judged", summary)
+    passed = re.findall(r"(\d+) exchange\(s\) passed on but not judged: (.+)", summary)
+    not_judged = {why.strip(): int(count) for count, why in passed}
+    return {
+        "judged": int(judged.group(1)) if judged else -1,
+        "not_judged": sum(not_judged.values()),
+        "not_judged_by_why": not_judged,
+    }
 
 
 class OtherClient:
@@ -240,6 +261,12 @@ def table(results: dict[str, Any]) -> str:
         )
         if "prism" not in row:
             lines.append(f"  {'prism':>24} not installed (PRISM=path or prism on PATH)")
+    judged = results["judging"]
+    why = "; ".join(f"{n} {reason}" for reason, n in judged["not_judged_by_why"].items())
+    lines.append(
+        f"judging, over both loads and the large bodies: {judged['judged']} exchanges judged, "
+        f"{judged['not_judged']} not judged" + (f" ({why})" if why else "")
+    )
     for key, what in (
         ("big_bodies", "100 requests with a 250 KB body"),
         ("gzip_bomb", "20 gzip bombs (200 MB inflated)"),
