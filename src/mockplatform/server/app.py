@@ -6,7 +6,6 @@ import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from mockplatform.core.origins import LOCAL_ORIGINS, ControlGuard
 from mockplatform.core.spec import Spec, load_spec
 from mockplatform.server import control, demo, docs_page, live_call
 from mockplatform.server.cors import PageCORS
-from mockplatform.server.faults import RAW_SEND
 from mockplatform.server.intake import DEFAULT_MAX_BODY_BYTES
 from mockplatform.server.journal import Journal
 from mockplatform.server.pipeline import Endpoint, Pipeline
@@ -57,35 +55,13 @@ class Settings:
     reload_interval: float = 1.0  # seconds between checks for edited scenario files
 
 
-class MockApp(Starlette):
-    """Starlette behind the one pipeline (pipeline.py), keeping the server's own `send` in a
-    request's or a WebSocket's scope.
+class MockApp(Pipeline, Starlette):
+    """Starlette behind the one pipeline (pipeline.py), which is its `__call__`."""
 
-    The network faults (and a live call's dropped connection) need it (faults.py): only the
-    server's `send` leads to the connection, and Starlette's layers each wrap it.
-    """
-
-    def __init__(self, *, pipeline: Callable[[ASGIApp], ASGIApp], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.pipeline = pipeline
-
-    def build_middleware_stack(self) -> ASGIApp:
-        return self.pipeline(super().build_middleware_stack())
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await super().__call__(scope, receive, send)
-            return
-        scope["app"] = self  # what Starlette's own `__call__` does, a frame less
-        if self.middleware_stack is None:
+    def stack(self) -> ASGIApp:
+        if self.middleware_stack is None:  # built at the first request, as Starlette does
             self.middleware_stack = self.build_middleware_stack()
-        scope[RAW_SEND] = send
-        try:
-            await self.middleware_stack(scope, receive, send)
-        finally:
-            # The server's `send` holds the scope: left in it, the pair is a reference cycle
-            # that only the garbage collector frees, with pauses.
-            del scope[RAW_SEND]
+        return self.middleware_stack
 
 
 def create_app(
@@ -153,9 +129,9 @@ def create_app(
             StoreUnavailable: render_unavailable,  # a failing shared store: 503 naming it
             **control.EXCEPTION_HANDLERS,
         },
-        pipeline=partial(
-            Pipeline, endpoints=routed, cors=PageCORS(_no_app, **cors), journal=journal
-        ),
+        endpoints=routed,
+        cors=PageCORS(_no_app, **cors),
+        journal=journal,
     )
     app.state.platform = platform
     if settings.call_pace_ms is not None and settings.call_pace_ms < 0:

@@ -10,7 +10,7 @@ never arrives intact), and delivers it broken:
     slow_body          the real response, trickled a few bytes at a time
 
 Reset and close need the server's transport, which uvicorn keeps on the object whose bound
-`send` method it hands to the app; `MockApp` stores that `send` in the scope for us. Under
+`send` method it hands to the app; the pipeline keeps that `send` in the scope for us. Under
 a server without one, both degrade to a response that starts and then breaks off.
 """
 

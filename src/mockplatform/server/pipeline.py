@@ -1,6 +1,7 @@
 """Every HTTP request's one path through the mock: CORS, framing, the store guard, the journal.
 
-One pure-ASGI layer in front of Starlette, written once, that every request goes through:
+One layer in front of Starlette, written once, that every request goes through: the app's
+own `__call__` (`app.MockApp` inherits `Pipeline`), so that a request meets no frame before it:
 
     routing      a request to one of openapi.yaml's operations is handed to its endpoint
                  (`platform.PlatformEndpoint.answer`) here; everything else (the control API,
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -37,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mockplatform.core.errors import StoreUnavailable
 from mockplatform.core.headers import header_dict
 from mockplatform.server.cors import NO_ORIGIN, PageCORS
-from mockplatform.server.faults import FaultResponse
+from mockplatform.server.faults import RAW_SEND, FaultResponse
 from mockplatform.server.journal import Journal, KeptBody, is_journaled, kept_body
 from mockplatform.server.journal_entry import JournalEntry
 from mockplatform.server.store_guard import log_failure, unavailable_response
@@ -75,26 +76,34 @@ class Endpoint(Protocol):
 
 
 class Pipeline:
-    """An ASGI app: every HTTP request through CORS, framing, the store guard and the
-    journal; `endpoints` answered directly, everything else by `app`."""
+    """The mock app's own `__call__` (`app.MockApp` inherits it: a request meets no frame
+    before this one): every HTTP request through CORS, framing, the store guard and the
+    journal; `endpoints` answered directly, everything else (and every other scope: a
+    WebSocket, the lifespan) by `stack()`."""
 
     def __init__(
         self,
-        app: ASGIApp,
+        *,
         endpoints: Mapping[tuple[str, str], Endpoint],
         cors: PageCORS,
         journal: Journal,
+        **kwargs: Any,
     ) -> None:
+        super().__init__(**kwargs)  # the app's other base's (Starlette's)
         unjournaled = [path for _, path in endpoints if not is_journaled(path)]
         assert not unjournaled, f"the journal keeps no {unjournaled}"
-        self.app = app
         self.endpoints = endpoints
         self.cors = cors
         self.journal = journal
 
+    def stack(self) -> ASGIApp:
+        """What serves everything but `endpoints` (the app's Starlette stack)."""
+        raise NotImplementedError
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self  # as Starlette's own `__call__` does (`Request.app`, `url_for`)
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await _keeping_raw_send(self.stack(), scope, receive, send, send)
             return
         started = time.perf_counter()
         headers = header_dict(scope)
@@ -123,7 +132,7 @@ class Pipeline:
                 if browser or isinstance(response, FaultResponse):
                     through = _SendThrough(self.cors, scope, send, browser, framed=False)
                     try:
-                        await response(scope, receive, through)
+                        await _keeping_raw_send(response, scope, receive, send, through)
                     finally:
                         status = through.status
                 else:  # what `_SendThrough` would do, without a frame per message
@@ -138,11 +147,11 @@ class Pipeline:
             return
         through = _SendThrough(self.cors, scope, send, browser, framed=True)
         if not is_journaled(scope["path"]):
-            await self.app(scope, receive, through)
+            await _keeping_raw_send(self.stack(), scope, receive, send, through)
             return
         body = KeptBody(receive)
         try:
-            await self.app(scope, body, through)
+            await _keeping_raw_send(self.stack(), scope, body, send, through)
         finally:
             await self._record(scope, body.kept(), through.status, started, headers)
 
@@ -158,6 +167,22 @@ class Pipeline:
             await self.journal.keep(self.journal.entry(scope, body, status, started, headers))
         except StoreUnavailable as exc:  # the answer is out; only the journal misses it
             log_failure(scope, exc)
+
+
+async def _keeping_raw_send(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, through: Send
+) -> None:
+    """`app` served, sending through `through`, with the server's own `send` kept in the
+    scope meanwhile: the network faults (and a live call's dropped connection) need it
+    (faults.py), since only the server's `send` leads to the connection. (An endpoint's
+    usual answer, sent straight to `send`, needs none.)"""
+    scope[RAW_SEND] = send
+    try:
+        await app(scope, receive, through)
+    finally:
+        # The server's `send` holds the scope: left in it, the pair is a reference cycle
+        # that only the garbage collector frees, with pauses.
+        del scope[RAW_SEND]
 
 
 class _SendThrough:
