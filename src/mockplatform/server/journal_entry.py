@@ -9,6 +9,7 @@ key the same way.
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any, TypedDict
 
 from mockplatform.core.headers import decode_headers
@@ -73,11 +74,53 @@ def entry_json(entry: JournalEntry) -> ShownEntry:
     shown: ShownEntry = {
         "id": entry["id"],
         "time": entry["time"],
-        "method": entry["method"],
-        "path": entry["path"],
-        "query": mask_query(entry["query"].decode("latin-1")),
-        "headers": mask_headers(decode_headers(entry["headers"])),
-        "body": mask_body(entry["body"]),
+        **_request(entry["method"], entry["path"], entry["query"], entry["headers"], entry["body"]),
+    }
+    shown.update(_outcome(entry))
+    return shown
+
+
+def shown_text(entry: JournalEntry) -> str:
+    """`entry_json(entry)` as compact JSON, less its opening brace, its id and its time (a
+    shared store writes those as it keeps the entry). The request's part, masked, is made
+    once per request sent again: a client sends the same request again and again, and
+    masking it anew (the body parsed again, each of its strings and each header's name
+    searched) was most of what a team worker spent on an entry (bench/HISTORY.md round 9)."""
+    request = _request_text(
+        entry["method"],
+        entry["path"],
+        entry["query"],
+        tuple(entry["headers"].items()),
+        entry["body"],
+    )
+    return request + compact_json(_outcome(entry))[1:]
+
+
+# Each part is bounded: the headers and body by the journal (`journal.MAX_KEPT_*`), the
+# path and query by the server's header limit.
+@functools.lru_cache(maxsize=256)
+def _request_text(
+    method: str, path: str, query: bytes, headers: tuple[tuple[bytes, bytes], ...], body: bytes
+) -> str:
+    return compact_json(_request(method, path, query, dict(headers), body))[1:-1] + ","
+
+
+def _request(
+    method: str, path: str, query: bytes, headers: dict[bytes, bytes], body: bytes
+) -> ShownEntry:
+    """The request as it is shown, its secrets masked (`mockplatform.core.redaction`)."""
+    return {
+        "method": method,
+        "path": path,
+        "query": mask_query(query.decode("latin-1")),
+        "headers": mask_headers(decode_headers(headers)),
+        "body": mask_body(body),
+    }
+
+
+def _outcome(entry: JournalEntry) -> ShownEntry:
+    """What became of the request (`fault`, `warning` only if any)."""
+    shown: ShownEntry = {
         "status": entry["status"],
         "durationMs": round(entry["seconds"] * 1000, 3),
         "scenario": entry["scenario"],
@@ -88,6 +131,11 @@ def entry_json(entry: JournalEntry) -> ShownEntry:
     if warning:
         shown["warning"] = warning
     return shown
+
+
+# Compact JSON, text as it is (one encoder: `json.dumps` with options makes one per call);
+# the shared store writes its records with it too.
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def log_line(entry: JournalEntry) -> str:

@@ -63,7 +63,7 @@ from redis.exceptions import NoScriptError
 
 from mockplatform.core.errors import StoreUnavailable
 from mockplatform.server.calls import CallRecord, CallStatus, Redemption
-from mockplatform.server.journal_entry import JournalEntry, ShownEntry, entry_json
+from mockplatform.server.journal_entry import JournalEntry, ShownEntry, compact_json, shown_text
 from mockplatform.server.store import (
     ANY_SCENARIO,
     EXPIRED_TOKEN_MEMORY,
@@ -105,77 +105,113 @@ if tonumber(t[1]) + tonumber(t[2]) / 1000000 > tonumber(ARGV[1]) then return {'l
 # KEYS: clock.  The mock's now, as text (a Lua number would lose the microseconds).
 _NOW = _MOCK_NOW + "return string.format('%.6f', mock_now(KEYS[1]))"
 
-_SAVE_CALL = """
-local function save_call(order_key, data_key, seq_key, call_id, call_json, max_calls)
-  redis.call('HSET', data_key, call_id, call_json)
-  redis.call('ZADD', order_key, redis.call('INCR', seq_key), call_id)
+# Saves calls (ids and JSON alike, in order) in the call log, the newest `max_calls` kept:
+# one HSET, one ZADD for them all, whatever their number.
+_SAVE_CALLS = """
+local function in_chunks(items, send)  -- (unpack's bound on the values of one call)
+  for i = 1, #items, 1000 do send(unpack(items, i, math.min(i + 999, #items))) end
+end
+local function save_calls(order_key, data_key, seq_key, ids, jsons, max_calls)
+  local data, order = {}, {}
+  local seq = redis.call('INCRBY', seq_key, #ids) - #ids
+  for i = 1, #ids do
+    data[2 * i - 1], data[2 * i] = ids[i], jsons[i]
+    order[2 * i - 1], order[2 * i] = seq + i, ids[i]
+  end
+  redis.call('HSET', data_key, unpack(data))
+  redis.call('ZADD', order_key, unpack(order))
   local excess = redis.call('ZCARD', order_key) - tonumber(max_calls)
   if excess > 0 then
-    for _, old in ipairs(redis.call('ZRANGE', order_key, 0, excess - 1)) do
-      redis.call('HDEL', data_key, old)
-    end
+    in_chunks(redis.call('ZRANGE', order_key, 0, excess - 1),
+              function(...) redis.call('HDEL', data_key, ...) end)
     redis.call('ZREMRANGEBYRANK', order_key, 0, excess - 1)
   end
 end
 """
 
-# Keeps one journal entry under a team-wide id: ARGV-style `body` is the entry's JSON without
-# its opening brace, its id or its time; `now` the time as text. The newest `max` are kept.
-_KEEP_ENTRY = """
-local function keep_entry(journal_key, seq_key, body, max, now)
-  local id = redis.call('INCR', seq_key)
-  local sep = ','
-  if body == '}' then sep = '' end
-  redis.call('LPUSH', journal_key, '{"id":' .. id .. ',"time":' .. now .. sep .. body)
+# Keeps journal entries under team-wide ids, in order (the last given is the newest): each
+# of `bodies` is an entry's JSON without its opening brace, its id or its time; `now` the
+# time as text. The newest `max` are kept. Returns the first entry's id.
+_KEEP_ENTRIES = """
+local function keep_entries(journal_key, seq_key, bodies, max, now)
+  local first = redis.call('INCRBY', seq_key, #bodies) - #bodies + 1
+  local entries = {}
+  for i, body in ipairs(bodies) do
+    entries[i] = '{"id":' .. (first + i - 1) .. ',"time":' .. now .. ',' .. body
+  end
+  redis.call('LPUSH', journal_key, unpack(entries))
   redis.call('LTRIM', journal_key, 0, tonumber(max) - 1)
-  return id
+  return first
 end
 """
 
-# KEYS: scenario, clock, token, calls, calls:data, calls:seq, tokens, journal, journal:seq
-# ARGV: deadline, '1' to check the scenario, the scenario expected ('' for none), call id,
-# the call's JSON without its opening brace or its two times, lifetime, forget after (in
-# lifetimes), max calls, max tokens, the journal entry ('' for none, as `keep_entry`), max
-# entries.
-# One step and one round trip for a token request: the scenario checked, the time read off
-# the shared clock (the token's issue and expiry, the entry's time), the token and its call
-# kept, the journal entry kept. `tokens` (token key -> forget time) bounds how many are
-# remembered, like MemoryStore: past the bound the soonest-forgotten goes first. (The keys
-# it names are deleted from inside the script: fine on one Redis, not on a Redis Cluster.)
+# KEYS: scenario, clock, tokens, calls, calls:data, calls:seq, journal, journal:seq, then
+# each token's key.
+# ARGV: deadline, max calls, max tokens, max entries, forget after (in lifetimes), then six
+# for each token: '1' to check the scenario, the scenario expected ('' for none), call id,
+# the call's JSON without its opening brace or its two times, lifetime, the journal entry
+# ('' for none, as `keep_entries`).
+# One step and one round trip for every token request a worker has in one turn of its loop
+# (`_Issues`): the time read once off the shared clock (the tokens' issue and expiry, the
+# entries' time), the active scenario read once, and each token whose answer was made under
+# it kept with its call and journal entry; the others nothing, their worker answers them
+# again. What every token shares is one command for them all: a ZADD of the tokens, the
+# calls' HSET and ZADD, one LPUSH of the entries, each bound checked once. Replies 'ok', the
+# time, the active scenario, each token's expiry ('' if not issued) and the first entry's id.
+# `tokens` (token key -> forget time) bounds how many are remembered, like MemoryStore: past
+# the bound the soonest-forgotten goes first. (The keys it names are deleted from inside the
+# script: fine on one Redis, not on a Redis Cluster.)
 _ISSUE = (
-    _IN_TIME
-    + _MOCK_NOW
-    + _SAVE_CALL
-    + _KEEP_ENTRY
+    _SAVE_CALLS
+    + _KEEP_ENTRIES
     + """
-local active = redis.call('GET', KEYS[1]) or ''
-if ARGV[2] == '1' and active ~= ARGV[3] then return {'moved', active} end
-local now_text = string.format('%.6f', mock_now(KEYS[2]))
+local t = redis.call('TIME')
+local real = tonumber(t[1]) + tonumber(t[2]) / 1000000
+if real > tonumber(ARGV[1]) then return {'late'} end
+local now_text = string.format('%.6f', real + tonumber(redis.call('GET', KEYS[2]) or '0'))
 local now = tonumber(now_text)
-local lifetime = tonumber(ARGV[6])
-local exp_text = string.format('%.17g', now + lifetime)
-local forget = tonumber(exp_text) + lifetime * tonumber(ARGV[7])
-local forget_text = string.format('%.17g', forget)
-local call = '{"token_issued_at":' .. now_text .. ',"token_expires_at":' .. exp_text .. ','
-             .. ARGV[5]
-redis.call('HSET', KEYS[3], 'call_id', ARGV[4], 'call', call, 'exp', exp_text,
-           'forget', forget_text, 'used', '')
-redis.call('PEXPIRE', KEYS[3], math.max(math.ceil((forget - now) * 1000), 1))
-redis.call('ZADD', KEYS[7], forget_text, KEYS[3])
-local function forget_keys(keys)
-  for _, key in ipairs(keys) do redis.call('DEL', key) end
+local active = redis.call('GET', KEYS[1]) or ''
+local forget_after = tonumber(ARGV[5])
+local reply = {'ok', now_text, active}
+local forgets, ids, calls, bodies = {}, {}, {}, {}
+for i = 9, #KEYS do
+  local a = 6 * (i - 8)
+  if ARGV[a] == '1' and active ~= ARGV[a + 1] then
+    reply[#reply + 1] = ''
+  else
+    local lifetime = tonumber(ARGV[a + 4])
+    local exp_text = string.format('%.17g', now + lifetime)
+    local forget = tonumber(exp_text) + lifetime * forget_after
+    local forget_text = string.format('%.17g', forget)
+    local call = '{"token_issued_at":' .. now_text .. ',"token_expires_at":' .. exp_text
+                 .. ',' .. ARGV[a + 3]
+    redis.call('HSET', KEYS[i], 'call_id', ARGV[a + 2], 'call', call, 'exp', exp_text,
+               'forget', forget_text, 'used', '')
+    redis.call('PEXPIRE', KEYS[i], math.max(math.ceil((forget - now) * 1000), 1))
+    forgets[#forgets + 1], forgets[#forgets + 2] = forget_text, KEYS[i]
+    ids[#ids + 1], calls[#calls + 1] = ARGV[a + 2], call
+    if ARGV[a + 5] ~= '' then bodies[#bodies + 1] = ARGV[a + 5] end
+    reply[#reply + 1] = exp_text
+  end
 end
-forget_keys(redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now))
-redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
-local excess = redis.call('ZCARD', KEYS[7]) - tonumber(ARGV[9])
+if #ids == 0 then
+  reply[#reply + 1] = 0
+  return reply
+end
+redis.call('ZADD', KEYS[3], unpack(forgets))
+local function forget_keys(keys) in_chunks(keys, function(...) redis.call('DEL', ...) end) end
+forget_keys(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now))
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local excess = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[3])
 if excess > 0 then
-  forget_keys(redis.call('ZRANGE', KEYS[7], 0, excess - 1))
-  redis.call('ZREMRANGEBYRANK', KEYS[7], 0, excess - 1)
+  forget_keys(redis.call('ZRANGE', KEYS[3], 0, excess - 1))
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, excess - 1)
 end
-save_call(KEYS[4], KEYS[5], KEYS[6], ARGV[4], call, ARGV[8])
-local id = ''
-if ARGV[10] ~= '' then id = keep_entry(KEYS[8], KEYS[9], ARGV[10], ARGV[11], now_text) end
-return {'ok', now_text, exp_text, id}
+save_calls(KEYS[4], KEYS[5], KEYS[6], ids, calls, ARGV[2])
+local first = 0
+if #bodies > 0 then first = keep_entries(KEYS[7], KEYS[8], bodies, ARGV[4], now_text) end
+reply[#reply + 1] = first
+return reply
 """
 )
 
@@ -189,7 +225,7 @@ return {'ok', now_text, exp_text, id}
 _REDEEM = (
     _IN_TIME
     + _MOCK_NOW
-    + _SAVE_CALL
+    + _SAVE_CALLS
     + """
 local t = redis.call('HMGET', KEYS[1], 'exp', 'forget', 'used', 'call_id', 'call')
 if not t[1] then return {'unknown'} end
@@ -210,7 +246,7 @@ if ARGV[3] ~= '' then
   started = string.gsub(started, '"live_key_digest":null',
                         '"live_key_digest":"' .. ARGV[3] .. '"', 1)
 end
-save_call(KEYS[3], KEYS[4], KEYS[5], t[4], started, ARGV[4])
+save_calls(KEYS[3], KEYS[4], KEYS[5], {t[4]}, {started}, ARGV[4])
 return {'accepted', started}
 """
 )
@@ -238,7 +274,7 @@ return {'ok'}
 )
 
 # KEYS: calls, calls:data, calls:seq.  ARGV: call id, call JSON, max calls
-_SAVE = _SAVE_CALL + "save_call(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])"
+_SAVE = _SAVE_CALLS + "save_calls(KEYS[1], KEYS[2], KEYS[3], {ARGV[1]}, {ARGV[2]}, ARGV[3])"
 
 # KEYS: calls, calls:data.  ARGV: limit.  Newest first.
 _LIST_CALLS = """
@@ -247,15 +283,15 @@ if #ids == 0 then return {} end
 return redis.call('HMGET', KEYS[2], unpack(ids))
 """
 
-# KEYS: journal, journal:seq, clock.  ARGV: the entry (as `keep_entry`), max entries.  The
+# KEYS: journal, journal:seq, clock.  ARGV: the entry (as `keep_entries`), max entries.  The
 # entry gets its team-wide id and the shared clock's time here, in the step that keeps it: no
 # round trip of its own to read the clock.
 _RECORD = (
     _MOCK_NOW
-    + _KEEP_ENTRY
+    + _KEEP_ENTRIES
     + """
 local now = string.format('%.6f', mock_now(KEYS[3]))
-return {keep_entry(KEYS[1], KEYS[2], ARGV[1], ARGV[2], now), now}
+return {keep_entries(KEYS[1], KEYS[2], {ARGV[1]}, ARGV[2], now), now}
 """
 )
 
@@ -403,6 +439,89 @@ async def _round_trip(connection: Any, data: bytes, replies: int) -> list[Any]:
         raise
 
 
+# Token requests one script call keeps at most: a longer queue is sent as several calls.
+MAX_ISSUES_PER_STEP = 64
+
+# What a queued token request gets back: the time it was issued and its expiry (as text),
+# its journal entry's id (0 when it had none); or the scenario now active, nothing done.
+_Issued = tuple[str, str, int] | ScenarioMoved
+
+
+class _Issues:
+    """Token requests made in one turn of the event loop are kept by one `_ISSUE` call.
+
+    Under load a worker has many token requests in flight. Each one kept by its own script
+    call cost Redis ~40 us, most of it the call's own (its arguments, the clock and the
+    scenario read, each bound checked) rather than the token's, and the worker a reply to
+    read and a future of its own. Kept together, they share all of that: one script, one
+    reply, one time on the shared clock (bench/HISTORY.md round 9). A lone request waits
+    one loop turn more, which is nothing; each is still checked against the scenario it
+    was answered under, one by one.
+    """
+
+    def __init__(self, store: RedisStore) -> None:
+        self._store = store
+        self._queue: list[tuple[str, tuple[bytes, ...], asyncio.Future[_Issued]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def add(self, key: str, own: tuple[bytes, ...]) -> asyncio.Future[_Issued]:
+        """Queue one token request: its token's key and its six values (`_ISSUE`'s ARGV)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_Issued] = loop.create_future()
+        if not self._queue:
+            loop.call_soon(self._flush)
+        self._queue.append((key, own, future))
+        return future
+
+    def _flush(self) -> None:
+        queue, self._queue = self._queue, []
+        for start in range(0, len(queue), MAX_ISSUES_PER_STEP):
+            task = asyncio.ensure_future(self._send(queue[start : start + MAX_ISSUES_PER_STEP]))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(
+        self, batch: list[tuple[str, tuple[bytes, ...], asyncio.Future[_Issued]]]
+    ) -> None:
+        store = self._store
+        keys = [
+            store._scenario,
+            store._clock,
+            store._tokens,
+            *store._call_keys(),
+            store._journal,
+            store._journal_seq,
+            *(key for key, _, _ in batch),
+        ]
+        args = [
+            store._max_calls,
+            store._max_tokens,
+            store._max_journal,
+            EXPIRED_TOKEN_MEMORY,
+            *(value for _, own, _ in batch for value in own),
+        ]
+        try:
+            now, active, *expiries, entry_id = await store._in_time(store._issue, keys, args)
+        except Exception as exc:  # every request of the batch failed with it
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        except BaseException:  # cancelled (the worker is stopping): so are its requests
+            for _, _, future in batch:
+                future.cancel()
+            raise
+        moved = ScenarioMoved(active or None)
+        for (_, own, future), expires in zip(batch, expiries, strict=True):
+            if not expires:
+                issued: _Issued = moved
+            else:
+                issued = (now, expires, entry_id if own[5] else 0)
+                entry_id += 1 if own[5] else 0
+            if not future.done():  # (the request went away)
+                future.set_result(issued)
+
+
 class RedisStore:
     """The `Store` interface on Redis, shared by every worker and host pointed at it."""
 
@@ -447,6 +566,7 @@ class RedisStore:
         self._journal = prefix + "journal"
         self._journal_seq = prefix + "journal:seq"
         self._pipeline = _AutoPipeline(self._redis)
+        self._issues = _Issues(self)
         register = self._redis.register_script
         self._now = register(_NOW)
         self._issue = register(_ISSUE)
@@ -548,36 +668,26 @@ class RedisStore:
         entry: JournalEntry | None = None,
         scenario: str | AnyScenario | None = ANY_SCENARIO,
     ) -> ScenarioMoved | None:
-        """One script, one round trip (`_ISSUE`), void past its deadline like every step a
-        client can see fail: a Redis that stalls and wakes after the 503 issues nothing."""
-        keys = [
-            self._scenario,
-            self._clock,
-            self._token_key(token),
-            *self._call_keys(),
-            self._tokens,
-            self._journal,
-            self._journal_seq,
-        ]
-        args = [
-            "0" if scenario is ANY_SCENARIO else "1",
-            "" if scenario is ANY_SCENARIO else scenario or "",
-            call.call_id,
-            _dump_call(call, _UNTIMED_FIELDS)[1:],
-            repr(call.token_expires_at - call.token_issued_at),
-            EXPIRED_TOKEN_MEMORY,
-            self._max_calls,
-            self._max_tokens,
-            "" if entry is None else _entry_body(entry),
-            self._max_journal,
-        ]
-        result = await self._in_time(self._issue, keys, args)
-        if result[0] == "moved":
-            return ScenarioMoved(result[1] or None)
-        now, expires, entry_id = result
+        """One script, one round trip (`_ISSUE`), shared with the other token requests of
+        this loop turn (`_Issues`); void past its deadline like every step a client can see
+        fail: a Redis that stalls and wakes after the 503 issues nothing. The values are
+        encoded here, so one that cannot be (text that is not valid Unicode) fails this
+        request alone."""
+        own = (
+            b"0" if scenario is ANY_SCENARIO else b"1",
+            b"" if scenario is ANY_SCENARIO or scenario is None else scenario.encode(),
+            call.call_id.encode(),
+            _dump_call(call, _UNTIMED_FIELDS)[1:].encode(),
+            repr(call.token_expires_at - call.token_issued_at).encode(),
+            b"" if entry is None else shown_text(entry).encode(),
+        )
+        issued = await self._issues.add(self._token_key(token), own)
+        if isinstance(issued, ScenarioMoved):
+            return issued
+        now, expires, entry_id = issued
         call.token_issued_at, call.token_expires_at = float(now), float(expires)
         if entry is not None:
-            entry["id"], entry["time"] = int(entry_id), call.token_issued_at
+            entry["id"], entry["time"] = entry_id, call.token_issued_at
         return None
 
     async def redeem_token(
@@ -622,7 +732,7 @@ class RedisStore:
     async def record_request(self, entry: JournalEntry) -> None:
         """Keep `entry` under a team-wide id (it replaces the worker's own `id`)."""
         keys = [self._journal, self._journal_seq, self._clock]
-        args = [_entry_body(entry), self._max_journal]
+        args = [shown_text(entry), self._max_journal]
         entry_id, now = await self._run(self._record, keys, args)
         entry["id"], entry["time"] = entry_id, float(now)
 
@@ -642,7 +752,7 @@ def _dump_call(call: CallRecord, names: tuple[str, ...] | None = None) -> str:
     """The record as JSON (only `names` of its own fields, if given, and its prompt); its
     fields are plain values, so no `asdict` deep copy is needed."""
     own = {name: getattr(call, name) for name in names or _OWN_FIELDS}
-    return _json(own)[:-1] + "," + _PROMPT_JSON.text(call) + "}"
+    return compact_json(own)[:-1] + "," + _PROMPT_JSON.text(call) + "}"
 
 
 class _PromptJSON:
@@ -672,7 +782,7 @@ class _PromptJSON:
             "prompt_variables": variables,
             "resolved_prompt": call.resolved_prompt,
         }
-        text = _json(fields_)[1:-1]
+        text = compact_json(fields_)[1:-1]
         if len(self._made) >= self.MAX:
             self._made.clear()
         self._made[key] = (variables, text)
@@ -680,16 +790,6 @@ class _PromptJSON:
 
 
 _PROMPT_JSON = _PromptJSON()
-
-
-def _entry_body(entry: JournalEntry) -> str:
-    """The entry as it is shown, as JSON without its opening brace, its id or its time: the
-    script that keeps it gives it those (`_KEEP_ENTRY`)."""
-    return _json({k: v for k, v in entry_json(entry).items() if k not in ("id", "time")})[1:]
-
-
-# Compact JSON, text as it is (one encoder: `json.dumps` with options makes one per call).
-_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _load_call(data: str) -> CallRecord:

@@ -14,7 +14,7 @@ from mockplatform.core.errors import StoreUnavailable
 from mockplatform.server.calls import CallStatus, Redemption
 from mockplatform.server.journal_entry import entry_json
 from mockplatform.server.redis_store import RedisStore, check_reachable, describe_url, is_redis_url
-from mockplatform.server.store import EXPIRED_TOKEN_MEMORY
+from mockplatform.server.store import EXPIRED_TOKEN_MEMORY, ScenarioMoved
 from mockplatform.server.tokens import new_access_token
 from tests.mockplatform.processes import RedisServer, free_port
 from tests.mockplatform.server.test_store import LIFETIME, a_call, issue, journal_entry
@@ -319,3 +319,48 @@ async def test_each_call_is_written_with_its_own_callers_prompt(
             assert stored["prompt_variables"] == call.prompt_variables
             assert stored["caller_name"] == call.caller_name
     assert len({call.resolved_prompt for call in calls}) == 3
+
+
+async def test_token_requests_of_one_loop_turn_are_kept_in_one_step(
+    redis_server: RedisServer, pair: list[RedisStore], prefix: str
+) -> None:
+    """Token requests made together share one script call: one time on the shared clock,
+    journal ids in the order they were made; each still checked against the scenario it
+    was answered under (the one answered under another is not kept, and is told which)."""
+    store = pair[0]
+    await store.set_scenario("flaky")
+    admin = raw(redis_server)
+    calls_before = _script_calls(admin)
+    made = [(new_access_token(), a_call(), journal_entry(f"/api/{n}")) for n in range(5)]
+    expected: list[str | None] = ["flaky", "flaky", None, "flaky", "flaky"]
+    results = await asyncio.gather(
+        *(
+            store.issue_token(*request, scenario)
+            for request, scenario in zip(made, expected, strict=True)
+        )
+    )
+    try:
+        assert _script_calls(admin) == calls_before + 1
+    finally:
+        admin.close()
+    assert results == [None, None, ScenarioMoved("flaky"), None, None]
+    kept = [request for request, result in zip(made, results, strict=True) if result is None]
+    assert len({call.token_issued_at for _, call, _ in kept}) == 1
+    assert [entry["id"] for _, _, entry in kept] == [1, 2, 3, 4]
+    listed = await pair[1].list_requests(10)
+    assert [entry["path"] for entry in listed] == ["/api/4", "/api/3", "/api/1", "/api/0"]
+    assert [(await pair[1].redeem_token(token))[0] for token, _, _ in made] == [
+        Redemption.ACCEPTED,
+        Redemption.ACCEPTED,
+        Redemption.UNKNOWN,
+        Redemption.ACCEPTED,
+        Redemption.ACCEPTED,
+    ]
+    assert {call.call_id for call in await pair[1].list_calls(10)} == {
+        call.call_id for _, call, _ in kept
+    }
+
+
+def _script_calls(client: redis.Redis) -> int:
+    stats = client.info("commandstats").get("cmdstat_evalsha", {})
+    return int(stats.get("calls", 0)) if isinstance(stats, dict) else 0
