@@ -60,8 +60,8 @@ class _JSONAnswer(JSONResponse):
     def __init__(self, text: str, status_code: int) -> None:
         self.status_code = status_code
         self.background = None
-        self.body = text.encode("utf-8")
-        self.raw_headers = [(b"content-length", str(len(self.body)).encode()), _CONTENT_TYPE]
+        self.body = body = text.encode("utf-8")
+        self.raw_headers = [(b"content-length", b"%d" % len(body)), _CONTENT_TYPE]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send(

@@ -229,12 +229,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def scenario_holds(exchange: Exchange) -> bool:
     """Whether the scenario taken unread is the active one (read now, and remembered)."""
-    platform = exchange.platform
-    name = await platform.store.get_scenario()
-    platform.last_scenario = (name,)
-    holds = exchange.unread == (name,)
+    holds = exchange.unread == await read_active_scenario(exchange.platform)
     exchange.unread = None
     return holds
+
+
+async def read_active_scenario(platform: Platform) -> tuple[str | None]:
+    """The active scenario's name as the store gives it now, remembered as the last."""
+    last = platform.last_scenario = (await platform.store.get_scenario(),)
+    return last
 
 
 def forced_rejection(operation_id: str, rule: Rule | None) -> Rejection | None:
@@ -303,16 +306,16 @@ def may_choose_rule(exchange: Exchange, scenario: Scenario) -> bool:
     return bool(scenario.rules) or b"prefer" in exchange.headers
 
 
-async def scenario_for(exchange: Exchange, operation_id: str) -> Scenario:
-    """The scenario named by `X-Mock-Scenario`, else the active one."""
+def scenario_for(exchange: Exchange, operation_id: str) -> Scenario:
+    """The scenario named by `X-Mock-Scenario`, else the active one: as the store last
+    named it (`Platform.last_scenario`, read first if it never did: `read_active_scenario`)."""
     platform = exchange.platform
     platform.scenarios.refresh()
     named = exchange.headers.get(SCENARIO_HEADER)
     if named is None:
         last = platform.last_scenario
-        if last is None:
-            last = platform.last_scenario = (await platform.store.get_scenario(),)
-        elif not exchange.again:  # taken unread: checked as the answer is kept
+        assert last is not None, "read_active_scenario reads it first"
+        if not exchange.again:  # taken unread: checked as the answer is kept
             exchange.unread = last
         scenario: Scenario | None = platform.scenario_switched_to(last[0])
     else:
@@ -342,7 +345,9 @@ def follow_binding(exchange: Exchange, scenario: Scenario, bound_to: str) -> Sce
 async def create_widget_token(exchange: Exchange) -> Response:
     platform = exchange.platform
     operation = platform.spec.operations[CREATE_TOKEN]
-    scenario = await scenario_for(exchange, CREATE_TOKEN)
+    if platform.last_scenario is None:
+        await read_active_scenario(platform)
+    scenario = scenario_for(exchange, CREATE_TOKEN)
     account = authenticate(exchange.headers, scenario.world, CREATE_TOKEN)
     if account.scenario is not None:
         scenario = follow_binding(exchange, scenario, account.scenario)
@@ -440,7 +445,7 @@ async def redeem_widget_token(exchange: Exchange) -> Response:
     platform = exchange.platform
     operation = platform.spec.operations[REDEEM_TOKEN]
     named = SCENARIO_HEADER in exchange.headers
-    scenario = await scenario_for(exchange, REDEEM_TOKEN) if named else None
+    scenario = scenario_for(exchange, REDEEM_TOKEN) if named else None
     body = await read_json_body(
         exchange.headers, exchange.receive, operation, platform.max_body_bytes, exchange.seen
     )

@@ -176,7 +176,8 @@ class MemoryStore:
         if entry is not None:
             entry["time"] = now
             self._journal.append(entry)
-        self._purge(now)
+        if now >= self._purge_due:
+            self._purge(now)
         if not self._forget_queue:
             self._purge_due = _forget_at(call)
         self._tokens[token] = call
@@ -261,8 +262,8 @@ class MemoryStore:
         self._listened.clear()
 
     def _purge(self, now: float) -> None:
-        if now < self._purge_due:
-            return
+        """Forget the tokens due by `now` (a token request calls this only once one is due:
+        `_purge_due`)."""
         queue, tokens = self._forget_queue, self._tokens  # the same tokens, oldest first
         while queue:
             due = _forget_at(tokens[queue[0]])
