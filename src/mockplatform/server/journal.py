@@ -31,6 +31,7 @@ MAX_KEPT_BODY = 4096
 MAX_KEPT_HEADERS = 32
 MAX_KEPT_HEADER_BYTES = 4096  # names and values together; a longer value is cut short
 _CUT = b"..."
+_NO_STATE: dict[str, str] = {}  # (never written to)
 
 
 class RequestLog:
@@ -110,7 +111,7 @@ class Journal:
             MAX_KEPT_HEADER_BYTES
         ):
             headers = bounded_headers(headers)
-        state = scope.get("state", {})
+        state = scope.get("state") or _NO_STATE
         entry: JournalEntry = {
             "id": next(self.ids),
             "time": None,  # the store's clock, read as the store keeps the entry

@@ -111,8 +111,8 @@ class Exchange:
     # The active scenario's name, as taken unread from `Platform.last_scenario`: whatever the
     # request is told must be checked against the store's before it goes out.
     unread: tuple[str | None] | None = None
-    issued: tuple[str, CallRecord] | None = None  # the token answered, the store still to keep
-    response: Response | None = None  # the answer that goes out once `issued` is kept
+    # The token answered, its call, and the answer that goes out once the store keeps them.
+    issued: tuple[str, CallRecord, Response] | None = None
 
     async def keep(self, entry: JournalEntry | None) -> Response:
         """The token answer, once the store has kept the token and `entry` (the request's
@@ -120,12 +120,13 @@ class Exchange:
         If the scenario the answer was made under is no longer active, nothing is kept and
         the request is answered again under the active one: a token answer kept then with
         no check (the store has just named it), anything else returned, `entry` unkept."""
-        response, issued, unread = self.response, self.issued, self.unread
-        assert response is not None and issued is not None
+        assert self.issued is not None
+        token, call, response = self.issued
+        unread = self.unread
         if entry is not None:
             entry["status"] = response.status_code
         expected = ANY_SCENARIO if unread is None else unread[0]
-        moved = await self.platform.store.issue_token(issued[0], issued[1], entry, expected)
+        moved = await self.platform.store.issue_token(token, call, entry, expected)
         if moved is None:
             return response
         self.platform.last_scenario = (moved.name,)
@@ -191,12 +192,10 @@ class PlatformEndpoint:
                 await asyncio.sleep(rule.latency_ms / 1000)
             if rule.fault:  # what is sent is the fault's: the journal keeps it afterwards
                 if exchange.issued is not None:
-                    exchange.response = response
                     response = await exchange.keep(None)
                 exchange.note("fault", rule.fault)
                 return FaultResponse(response, rule.fault, rule.trickle_ms)
         if exchange.issued is not None:  # the token is kept with the journal entry
-            exchange.response = response
             return exchange
         return response
 
@@ -382,8 +381,9 @@ async def create_widget_token(exchange: Exchange) -> Response:
         lifetime = rule.token_lifetime_seconds
     call = new_call(account, agent, instance, body, 0.0, lifetime, scenario)  # times: the store's
     token = new_access_token()
-    exchange.issued = (token, call)  # kept by `Exchange.keep`, before the answer goes out
-    return token_response(token, call.call_id, agent.name)
+    response = token_response(token, call.call_id, agent.name)
+    exchange.issued = (token, call, response)  # kept by `Exchange.keep`, before it goes out
+    return response
 
 
 def new_call(
