@@ -28,7 +28,6 @@ The weights, decided here once:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import shlex
@@ -75,6 +74,7 @@ SCENARIO_HEADER = "x-mock-scenario"
 # "found" in any body. Longer ones are matched as whole tokens (not inside a longer word).
 MIN_CREDENTIAL_LENGTH = 8
 NOT_JSON: Any = object()
+_UNREAD: Any = object()  # not worked out yet
 
 
 class Side(StrEnum):
@@ -170,42 +170,41 @@ class Seen:
 
     # What the rules read of an exchange, each worked out once however many rules ask (the
     # judge, the proxy's showing of its findings, the recorder): the bodies parsed, the
-    # request's headers by name, the bearer key.
+    # request's headers by name, the bearer key. Kept in the instance's own dict (a frozen
+    # dataclass's fields stay as they are); `functools.cached_property` takes a lock on
+    # every read in Python 3.11, which cost more than the parsing it saved.
 
     def header(self, name: str) -> str | None:
-        return self._named.get(name)
+        named = self.__dict__.get("_named")
+        if named is None:
+            named = self.__dict__["_named"] = {}
+            for key, value in self.request_headers:
+                named.setdefault(key, value)  # the first of repeats
+        return named.get(name)
 
     def response_header(self, name: str) -> str | None:
         return _first(self.response_headers, name)
 
     def request_json(self) -> Any:
-        return self._request_json
+        cached = self.__dict__.get("_request_json", _UNREAD)
+        if cached is _UNREAD:
+            cached = self.__dict__["_request_json"] = json_or_not(self.request_body)
+        return cached
 
     def response_json(self) -> Any:
-        return self._response_json
+        cached = self.__dict__.get("_response_json", _UNREAD)
+        if cached is _UNREAD:
+            cached = self.__dict__["_response_json"] = json_or_not(self.response_body)
+        return cached
 
     def bearer(self) -> str | None:
         """The credential of `Authorization: Bearer <credential>`, if that is what was sent."""
-        return self._bearer
-
-    @functools.cached_property
-    def _named(self) -> dict[str, str]:
-        named: dict[str, str] = {}
-        for name, value in self.request_headers:
-            named.setdefault(name, value)  # the first of repeats
-        return named
-
-    @functools.cached_property
-    def _request_json(self) -> Any:
-        return json_or_not(self.request_body)
-
-    @functools.cached_property
-    def _response_json(self) -> Any:
-        return json_or_not(self.response_body)
-
-    @functools.cached_property
-    def _bearer(self) -> str | None:
-        return bearer_credential(self.header("authorization") or "")
+        cached = self.__dict__.get("_bearer", _UNREAD)
+        if cached is _UNREAD:
+            cached = self.__dict__["_bearer"] = bearer_credential(
+                self.header("authorization") or ""
+            )
+        return cached
 
 
 @dataclass(frozen=True)

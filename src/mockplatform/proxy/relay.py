@@ -29,7 +29,6 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from mockplatform.proxy.addresses import public_origin
 from mockplatform.proxy.upstream import Headers
 from mockplatform.proxy.validation_proxy import (
     CONTROL_PREFIX,
@@ -140,7 +139,8 @@ class RelayProtocol(HttpToolsProtocol):
             url.path,
             url.query or b"",
             self.headers,
-            public_origin(self.headers, self.scheme, self.server),
+            self.scheme,
+            self.server,
         )
 
     async def _relay(self, relayed: _Relayed) -> None:

@@ -152,7 +152,8 @@ class _Connection(asyncio.Protocol):
         if self.closed or self.transport is None:
             raise UpstreamError("closed the connection while the request was sent")
         self.transport.write(data)
-        await self._writable.wait()
+        if not self._writable.is_set():  # the upstream reads slower than we write
+            await self._writable.wait()
 
     def take(self) -> bytes | None:
         """The next buffered body part, reading resumed once the buffer has drained."""

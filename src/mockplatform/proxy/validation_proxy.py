@@ -44,7 +44,7 @@ from mockplatform.core.json_text import JSON_MEDIA_TYPE, media_type
 from mockplatform.core.judge import Seen, says_expired
 from mockplatform.core.origins import ControlGuard
 from mockplatform.core.redaction import printable
-from mockplatform.core.spec import REDEEM_TOKEN, Spec
+from mockplatform.core.spec import REDEEM_TOKEN, Operation, Spec
 from mockplatform.proxy.addresses import public_origin, rewritten, rewritten_call_url
 from mockplatform.proxy.exchanges import MAX_KEPT_BODY, decoded
 from mockplatform.proxy.recorder import Recorder
@@ -115,7 +115,8 @@ class ValidationProxy:
         self.judge = Judge(self.spec)
         self.ledger = Ledger(self._print)
         self._pool: UpstreamPool | None = None
-        self._waiting: deque[Seen] = deque()  # exchanges to judge, oldest first
+        # Exchanges to judge, oldest first, each with its operation (looked up once).
+        self._waiting: deque[tuple[Seen, Operation | None]] = deque()
         self._judging_scheduled = False
         self._upstream_has_clock: bool | None = None  # unknown until asked
         self._background: list[asyncio.Task[None]] = []
@@ -160,7 +161,7 @@ class ValidationProxy:
         await asyncio.gather(*self._background, return_exceptions=True)
         self._background = []
         while self._waiting:
-            self._judge(self._waiting.popleft())
+            self._judge(*self._waiting.popleft())
         if self.recorder is not None:
             self.recorder.save()
         self._print(self.ledger.summary())
@@ -208,7 +209,8 @@ class ValidationProxy:
             scope.get("raw_path") or scope["path"].encode(),
             scope.get("query_string", b""),
             headers,
-            public_origin(headers, scope.get("scheme"), scope.get("server")),
+            scope.get("scheme"),
+            scope.get("server"),
         )
         await self.pass_on(request, body, kept_request, _Sent(send))
 
@@ -245,7 +247,7 @@ class ValidationProxy:
         response_headers = tuple(
             (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers
         )
-        outbound = _outbound(status, response.headers, response_headers)
+        outbound = _outbound(status, response.headers)
         if "location" in (name for name, _ in response_headers):
             outbound = [
                 (name, rewritten(value.decode("latin-1"), self.upstream, request.origin).encode())
@@ -253,8 +255,9 @@ class ValidationProxy:
                 else (name, value)
                 for name, value in outbound
             ]
+        operation = self.judge.operation_of(request.method, request.path)
         try:
-            names_call_url = self._names_a_call_url(request, status, response_headers)
+            names_call_url = _names_a_call_url(operation, status, response_headers)
             whole = response.whole()  # a small answer: all there with its head
             parts, read = response.stream(), []
             if whole is None and names_call_url:  # read whole, as far as the kept size
@@ -318,17 +321,14 @@ class ValidationProxy:
             base_url=self.shown_upstream,
             response_cut=kept_response.cut or response_body.cut,
         )
-        if self._upstream_has_clock is not False and self._says_expired(seen):
-            await self._read_upstream_clock()  # judged first: the redeem on the target's clock
-        self._wait_to_be_judged(seen)
-
-    def _says_expired(self, seen: Seen) -> bool:
-        operation = self.judge.operation_of(seen.method, seen.path)
-        return (
-            operation is not None
+        if (
+            self._upstream_has_clock is not False
+            and operation is not None
             and operation.operation_id == REDEEM_TOKEN
             and says_expired(operation, seen)
-        )
+        ):
+            await self._read_upstream_clock()  # judged first: the redeem on the target's clock
+        self._wait_to_be_judged(seen, operation)
 
     async def _read_upstream_clock(self) -> None:
         """Where the upstream is a mock, its clock may have been moved by a test that did not
@@ -360,10 +360,11 @@ class ValidationProxy:
                     sent=now,
                     answered=now,
                     base_url=self.shown_upstream,
-                )
+                ),
+                None,
             )
 
-    def _wait_to_be_judged(self, seen: Seen) -> None:
+    def _wait_to_be_judged(self, seen: Seen, operation: Operation | None) -> None:
         """Judging runs after the answer has gone, in the order answers ended, for up to
         `JUDGE_SLICE` per turn of the event loop (requests waiting go in between): a
         callback, not a task, so it costs the loop next to nothing. At most `MAX_QUEUED`
@@ -373,7 +374,7 @@ class ValidationProxy:
         if len(self._waiting) >= MAX_QUEUED:
             self.ledger.not_judged["the judging queue was full"] += 1
             return
-        self._waiting.append(seen)
+        self._waiting.append((seen, operation))
         if not self._judging_scheduled:
             self._judging_scheduled = True
             asyncio.get_running_loop().call_soon(self._judge_next)
@@ -381,19 +382,18 @@ class ValidationProxy:
     def _judge_next(self) -> None:
         self._judging_scheduled = False
         until = time.perf_counter() + JUDGE_SLICE
-        while self._waiting and self._judge(self._waiting.popleft()) < until:
+        while self._waiting and self._judge(*self._waiting.popleft()) < until:
             pass
         if self._waiting:
             self._judging_scheduled = True
             asyncio.get_running_loop().call_soon(self._judge_next)
 
-    def _judge(self, seen: Seen) -> float:
+    def _judge(self, seen: Seen, operation: Operation | None) -> float:
         """Judge one exchange; record it. Over `JUDGE_BUDGET` of time, it is counted.
         Returns when it finished (`time.perf_counter`)."""
         started = time.perf_counter()
         try:
-            self.ledger.add(self.judge.judge(seen))
-            operation = self.judge.operation_of(seen.method, seen.path)
+            self.ledger.add(self.judge.judge(seen, operation))
             if self.recorder is not None and operation is not None:
                 self.recorder.observe(operation, seen)
         except Exception as exc:  # a fault of ours must never reach the app's traffic
@@ -403,24 +403,6 @@ class ValidationProxy:
         if finished - started > JUDGE_BUDGET:
             self.ledger.over_budget += 1
         return finished
-
-    def _names_a_call_url(
-        self, request: Outgoing, status: int, headers: tuple[tuple[str, str], ...]
-    ) -> bool:
-        """Whether the answer is a started call's (the redeem's 2xx JSON, not content-coded,
-        not declared longer than the kept size), whose `callUrl` may name the upstream."""
-        if status >= 300:
-            return False
-        operation = self.judge.operation_of(request.method, request.path)
-        if operation is None or operation.operation_id != REDEEM_TOKEN:
-            return False
-        named = dict(headers)
-        length = named.get("content-length", "")
-        return (
-            media_type(named.get("content-type")) == JSON_MEDIA_TYPE
-            and "content-encoding" not in named
-            and (not length.isdigit() or int(length) <= MAX_KEPT_BODY)
-        )
 
     def _target(self, raw_path: bytes, query: bytes) -> bytes:
         """The request target upstream: the upstream URL's path, then the app's, and its query."""
@@ -535,7 +517,14 @@ class Outgoing:
     raw_path: bytes  # as the app sent it (b"*": OPTIONS *)
     query: bytes
     headers: Headers  # names lower-case, repeats kept
-    origin: str  # http(s)://host[:port] as the app reached the proxy
+    scheme: str | None  # the app's connection's, and the address it reached
+    server: tuple[str, int | None] | None
+
+    @property
+    def origin(self) -> str:
+        """`http(s)://host[:port]` as the app reached the proxy: worked out only for an
+        answer that names the upstream's own address."""
+        return public_origin(self.headers, self.scheme, self.server)
 
 
 class Answer(Protocol):
@@ -622,18 +611,14 @@ def _is_token(value: bytes, admin_token: bytes | None) -> bool:
     return admin_token is not None and hmac.compare_digest(value, admin_token)
 
 
-def _outbound(status: int, raw: Headers, text: tuple[tuple[str, str], ...]) -> Headers:
+def _outbound(status: int, raw: Headers) -> Headers:
     """The upstream's headers as the app gets them: all of them, repeats and case as they
     came, but the hop-by-hop ones (the server frames the body to the app itself), and a
     Content-Length on an answer that has no body (204, 304: RFC 9110 8.6)."""
     dropped = HOP_BY_HOP | _named_in_connection(raw)
     if status in (204, 304):
         dropped |= {b"content-length"}
-    return [
-        pair
-        for pair, (name, _) in zip(raw, text, strict=True)
-        if name.encode("latin-1") not in dropped
-    ]
+    return [(name, value) for name, value in raw if name.lower() not in dropped]
 
 
 # What uvicorn refuses to send (its httptools protocol's own checks): a header name that is
@@ -646,9 +631,29 @@ def _odd_answer(status: int, headers: Headers) -> str | None:
     """Why the upstream's answer cannot be passed on as it is, if it cannot."""
     if not 200 <= status <= 599:
         return f"answered with status {status}, which is no final HTTP status (200-599)"
-    if any(_BAD_NAME.search(name) or _BAD_VALUE.search(value) for name, value in headers):
+    # All names (then all values) searched as one string: joined without a separator, they
+    # hold a refused character exactly when one of them does.
+    if _BAD_NAME.search(b"".join([name for name, _ in headers])) or _BAD_VALUE.search(
+        b"".join([value for _, value in headers])
+    ):
         return "answered with a header that HTTP does not allow"
     return None
+
+
+def _names_a_call_url(
+    operation: Operation | None, status: int, headers: tuple[tuple[str, str], ...]
+) -> bool:
+    """Whether the answer is a started call's (the redeem's 2xx JSON, not content-coded, not
+    declared longer than the kept size), whose `callUrl` may name the upstream."""
+    if status >= 300 or operation is None or operation.operation_id != REDEEM_TOKEN:
+        return False
+    named = dict(headers)
+    length = named.get("content-length", "")
+    return (
+        media_type(named.get("content-type")) == JSON_MEDIA_TYPE
+        and "content-encoding" not in named
+        and (not length.isdigit() or int(length) <= MAX_KEPT_BODY)
+    )
 
 
 def _length(headers: Headers) -> int:

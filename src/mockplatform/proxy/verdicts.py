@@ -46,7 +46,8 @@ class Judge:
     def operation_of(self, method: str, path: str) -> Operation | None:
         return operation_of(self.spec, method, path)
 
-    def judge(self, seen: Seen) -> list[Finding]:
+    def judge(self, seen: Seen, operation: Operation | None = None) -> list[Finding]:
+        """The exchange's findings; `operation`, where the caller looked it up already."""
         if seen.path in CLOCK_PATHS and seen.status == 200:
             body = seen.response_json()
             offset = body.get(CLOCK_OFFSET) if isinstance(body, dict) else None
@@ -56,7 +57,7 @@ class Judge:
         if seen.path == RESET_PATH and seen.method == "POST" and seen.status == 200:
             self.memory.clock_offset = 0.0  # a reset mock's clock is back with ours
             return []
-        return judge(self.spec, seen, self.memory)
+        return judge(self.spec, seen, self.memory, operation=operation)
 
 
 def entry(finding: Finding, secrets: dict[str, str]) -> dict[str, Any]:
