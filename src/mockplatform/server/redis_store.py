@@ -45,11 +45,13 @@ keeps the token, its call and the request's journal entry.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
+import operator
 import secrets
 import time
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -162,12 +164,11 @@ end
 # the bound the soonest-forgotten goes first. (The keys it names are deleted from inside the
 # script: fine on one Redis, not on a Redis Cluster.)
 _ISSUE = (
-    _SAVE_CALLS
+    _IN_TIME
+    + _SAVE_CALLS
     + _KEEP_ENTRIES
     + """
-local t = redis.call('TIME')
-local real = tonumber(t[1]) + tonumber(t[2]) / 1000000
-if real > tonumber(ARGV[1]) then return {'late'} end
+local real = tonumber(t[1]) + tonumber(t[2]) / 1000000  -- (the time `_IN_TIME` read)
 local now_text = string.format('%.6f', real + tonumber(redis.call('GET', KEYS[2]) or '0'))
 local now = tonumber(now_text)
 local active = redis.call('GET', KEYS[1]) or ''
@@ -357,18 +358,26 @@ class _AutoPipeline:
     pipeline is not a transaction, it only shares the socket.
 
     Each command is packed once, by hiredis's C packer, as it is queued, and the batch is
-    written to a pooled connection and its replies read back as they come: redis-py's own
-    pipeline encoded every argument twice more in Python, the largest part of a team's
+    written to the pipeline's connection and its replies read back as they come: redis-py's
+    own pipeline encoded every argument twice more in Python, the largest part of a team's
     token request (bench/HISTORY.md round 8). Replies are as the connection parses them
     (no response callbacks: `TIME` is a list of two texts). A connection that fails is
-    dropped and the batch sent once more on a fresh one (a pooled connection left stale by
-    a Redis restart), as redis-py's `Retry(NoBackoff(), 1)` did.
+    dropped and the batch sent once more on a fresh one (a connection left stale by a Redis
+    restart), as redis-py's `Retry(NoBackoff(), 1)` did.
+
+    One batch is in flight at a time, on one connection taken from the pool once and kept:
+    the commands queued while it is are the next batch, sent as soon as its replies are in.
+    Taking a pooled connection and giving it back cost each batch more than its own write
+    and read (redis-py's pool locks, waits and counts on both), and a task of its own; and
+    the batches grow as Redis gets busier, which is when sharing a call pays most
+    (bench/HISTORY.md round 9).
     """
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self._pool = client.connection_pool
         self._queue: list[tuple[bytes, asyncio.Future[Any]]] = []
-        self._sending: set[asyncio.Task[None]] = set()
+        self._sender: asyncio.Task[None] | None = None  # while batches are going out
+        self._connection: Any = None  # taken from the pool at the first batch, then kept
 
     def call(self, *command: Any) -> asyncio.Future[Any]:
         """Queue `command`. It is packed here, so a value that cannot be sent (text that
@@ -376,31 +385,31 @@ class _AutoPipeline:
         packed = hiredis.pack_command(command)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        if not self._queue:
-            loop.call_soon(self._flush)
         self._queue.append((packed, future))
+        if self._sender is None:  # it starts next loop turn, with this turn's commands
+            self._sender = loop.create_task(self._send_all())
         return future
 
-    def _flush(self) -> None:
-        batch, self._queue = self._queue, []
-        task = asyncio.ensure_future(self._send(batch))
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+    async def _send_all(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                await self._send(batch)
+        finally:
+            self._sender = None
 
     async def _send(self, batch: list[tuple[bytes, asyncio.Future[Any]]]) -> None:
         try:
-            connection = await self._pool.get_connection()
-            try:
-                results = await self._exchange(connection, batch)
-            finally:
-                await self._pool.release(connection)
+            if self._connection is None:
+                self._connection = await self._pool.get_connection()
+            results = await self._exchange(self._connection, batch)
         except Exception as exc:  # the connection failed: every command in it did
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
         except BaseException:  # cancelled (the worker is stopping): so are its commands
-            for _, future in batch:
+            for _, future in batch + self._queue:
                 future.cancel()
             raise
         for (_, future), result in zip(batch, results, strict=True):
@@ -445,6 +454,8 @@ MAX_ISSUES_PER_STEP = 64
 # What a queued token request gets back: the time it was issued and its expiry (as text),
 # its journal entry's id (0 when it had none); or the scenario now active, nothing done.
 _Issued = tuple[str, str, int] | ScenarioMoved
+# A queued token request: its token's key, its values, and where its outcome goes.
+_Queued = tuple[str, tuple[bytes, ...], "asyncio.Future[_Issued]"]
 
 
 class _Issues:
@@ -461,8 +472,7 @@ class _Issues:
 
     def __init__(self, store: RedisStore) -> None:
         self._store = store
-        self._queue: list[tuple[str, tuple[bytes, ...], asyncio.Future[_Issued]]] = []
-        self._sending: set[asyncio.Task[None]] = set()
+        self._queue: list[_Queued] = []
 
     def add(self, key: str, own: tuple[bytes, ...]) -> asyncio.Future[_Issued]:
         """Queue one token request: its token's key and its six values (`_ISSUE`'s ARGV)."""
@@ -476,13 +486,11 @@ class _Issues:
     def _flush(self) -> None:
         queue, self._queue = self._queue, []
         for start in range(0, len(queue), MAX_ISSUES_PER_STEP):
-            task = asyncio.ensure_future(self._send(queue[start : start + MAX_ISSUES_PER_STEP]))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self._send(queue[start : start + MAX_ISSUES_PER_STEP])
 
-    async def _send(
-        self, batch: list[tuple[str, tuple[bytes, ...], asyncio.Future[_Issued]]]
-    ) -> None:
+    def _send(self, batch: list[_Queued], by_sha: bool = True) -> None:
+        """The script for `batch` into the auto-pipeline; its reply, when in, to `_kept`
+        (no task of its own: the reply's callback hands each request its part)."""
         store = self._store
         keys = [
             store._scenario,
@@ -494,23 +502,40 @@ class _Issues:
             *(key for key, _, _ in batch),
         ]
         args = [
+            store._deadline_now(),
             store._max_calls,
             store._max_tokens,
             store._max_journal,
             EXPIRED_TOKEN_MEMORY,
             *(value for _, own, _ in batch for value in own),
         ]
-        try:
-            now, active, *expiries, entry_id = await store._in_time(store._issue, keys, args)
-        except Exception as exc:  # every request of the batch failed with it
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        except BaseException:  # cancelled (the worker is stopping): so are its requests
+        script = store._issue.sha if by_sha else store._issue.script
+        reply = store._pipeline.call(
+            "EVALSHA" if by_sha else "EVAL", script, len(keys), *keys, *args
+        )
+        reply.add_done_callback(functools.partial(self._kept, batch, by_sha))
+
+    def _kept(self, batch: list[_Queued], by_sha: bool, reply: asyncio.Future[Any]) -> None:
+        if reply.cancelled():  # the worker is stopping: so are its requests
             for _, _, future in batch:
                 future.cancel()
-            raise
+            return
+        failure = reply.exception()
+        if isinstance(failure, NoScriptError) and by_sha:  # Redis restarted: load it again
+            self._send(batch, by_sha=False)
+            return
+        if isinstance(failure, redis.RedisError):
+            failure = self._store._unavailable(failure)
+        elif failure is None:
+            try:
+                now, active, *expiries, entry_id = self._store._stepped(reply.result())
+            except StoreUnavailable as late:
+                failure = late
+        if failure is not None:  # every request of the batch failed with it
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            return
         moved = ScenarioMoved(active or None)
         for (_, own, future), expires in zip(batch, expiries, strict=True):
             if not expires:
@@ -585,7 +610,7 @@ class RedisStore:
         try:
             return await self._pipeline.call(*command)
         except redis.RedisError as exc:
-            raise StoreUnavailable(self.location, _one_line(exc)) from exc
+            raise self._unavailable(exc) from exc
 
     async def _run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
         """A script by its SHA; after a Redis restart (an empty script cache), load it again."""
@@ -595,13 +620,23 @@ class RedisStore:
         except NoScriptError:
             return await self._command("EVAL", script.script, len(keys), *keys, *args)
         except redis.RedisError as exc:
-            raise StoreUnavailable(self.location, _one_line(exc)) from exc
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, failure: BaseException) -> StoreUnavailable:
+        """A Redis failure as the 503 naming this store."""
+        return StoreUnavailable(self.location, _one_line(failure))
 
     async def _in_time(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
         """A state-changing script (one starting with `_IN_TIME`), given the deadline after
         which Redis is to do nothing: a step the client has given up on (and answered 503)
         is never done later. Its reply without the leading 'ok'."""
-        result = await self._run(script, keys, [await self._deadline(), *args])
+        if self._skew is None:
+            await self._measure_skew()
+        return self._stepped(await self._run(script, keys, [self._deadline_now(), *args]))
+
+    def _stepped(self, result: list[Any]) -> list[Any]:
+        """A state-changing script's reply without the leading 'ok'; `StoreUnavailable` if
+        Redis ran it past its deadline (so did nothing)."""
         if result[0] == "late":
             raise StoreUnavailable(
                 self.location,
@@ -610,15 +645,19 @@ class RedisStore:
             )
         return result[1:] if result[0] == "ok" else result
 
-    async def _deadline(self) -> str:
-        """Now plus the step's deadline, on Redis's clock (as text: a float's repr is exact)."""
-        if self._skew is None:
-            seconds, micros = await self._command("TIME")
-            after = time.time()
-            redis_now = int(seconds) + int(micros) / 1_000_000
-            # Redis read its clock before `after`: taking `after` as that moment makes the
-            # deadline come early, never late.
-            self._skew = redis_now - after
+    async def _measure_skew(self) -> None:
+        """Redis's clock minus this host's, read once: every deadline is on Redis's clock."""
+        seconds, micros = await self._command("TIME")
+        after = time.time()
+        redis_now = int(seconds) + int(micros) / 1_000_000
+        # Redis read its clock before `after`: taking `after` as that moment makes the
+        # deadline come early, never late.
+        self._skew = redis_now - after
+
+    def _deadline_now(self) -> str:
+        """Now plus the step's deadline, on Redis's clock (as text: a float's repr is exact);
+        the skew measured already."""
+        assert self._skew is not None
         return repr(time.time() + self._skew + self._step_deadline)
 
     def _token_key(self, token: str) -> str:
@@ -677,10 +716,12 @@ class RedisStore:
             b"0" if scenario is ANY_SCENARIO else b"1",
             b"" if scenario is ANY_SCENARIO or scenario is None else scenario.encode(),
             call.call_id.encode(),
-            _dump_call(call, _UNTIMED_FIELDS)[1:].encode(),
+            _ISSUED_JSON.text(call).encode(),
             repr(call.token_expires_at - call.token_issued_at).encode(),
             b"" if entry is None else shown_text(entry).encode(),
         )
+        if self._skew is None:
+            await self._measure_skew()
         issued = await self._issues.add(self._token_key(token), own)
         if isinstance(issued, ScenarioMoved):
             return issued
@@ -792,6 +833,41 @@ class _PromptJSON:
 _PROMPT_JSON = _PromptJSON()
 
 
+class _IssuedJSON:
+    """A new call's JSON less its opening brace and its two times (`_ISSUE` writes those),
+    the part after its id made once per account, agent, instance, language, caller,
+    scenario and prompt: a client asks for tokens for the same agent again and again, and
+    only the call's id differs. Writing the call's dozen fields anew for each token request
+    was the largest part of what a team worker spent writing it (bench/HISTORY.md round 9).
+    A call that is not new (started, a transcript, a refused redeem) is written in full.
+    Keyed by those values (text or None), with the prompt's dict itself (as `_PromptJSON`);
+    at most `MAX` kept, then all dropped.
+    """
+
+    MAX = 1024
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[Any, ...], tuple[dict[str, str], str]] = {}
+
+    def text(self, call: CallRecord) -> str:
+        if _NEW_CALL_FIELDS(call) != _NEW_CALL_VALUES:
+            return _dump_call(call, _UNTIMED_FIELDS)[1:]
+        variables = call.prompt_variables
+        key = (*_KEYED_FIELDS(call), id(variables))
+        made = self._made.get(key)
+        head = '"call_id":' + compact_json(call.call_id)
+        if made is not None and made[0] is variables:  # (the dict held: its id not reused)
+            return head + made[1]
+        text = _dump_call(call, _UNTIMED_FIELDS)[1:]
+        if len(self._made) >= self.MAX:
+            self._made.clear()
+        self._made[key] = (variables, text[len(head) :])
+        return text
+
+
+_ISSUED_JSON = _IssuedJSON()
+
+
 def _load_call(data: str) -> CallRecord:
     """Fields another version of the mock wrote, and this one does not know, are ignored:
     hosts of one team may be upgraded one at a time."""
@@ -809,6 +885,22 @@ def _load_call(data: str) -> CallRecord:
 _CALL_FIELDS = tuple(f.name for f in fields(CallRecord))
 _OWN_FIELDS = tuple(name for name in _CALL_FIELDS if not name.startswith("prompt_"))
 _UNTIMED_FIELDS = tuple(name for name in _OWN_FIELDS if not name.startswith("token_"))
+# What a new call holds (`_IssuedJSON`): its fields that have defaults (the scenario aside)
+# as the defaults; and the fields it keys a new call's JSON by: the rest but its id and times.
+_NEW_CALL = {
+    f.name: f.default
+    for f in fields(CallRecord)
+    if f.default is not MISSING and f.name != "scenario"
+}
+_NEW_CALL_FIELDS = operator.attrgetter(*_NEW_CALL)
+_NEW_CALL_VALUES = tuple(_NEW_CALL.values())
+_KEYED_FIELDS = operator.attrgetter(
+    *(
+        name
+        for name in (*_UNTIMED_FIELDS, "prompt_template")
+        if name != "call_id" and name not in _NEW_CALL
+    )
+)
 
 
 def _glob_escape(text: str) -> str:

@@ -364,3 +364,23 @@ async def test_token_requests_of_one_loop_turn_are_kept_in_one_step(
 def _script_calls(client: redis.Redis) -> int:
     stats = client.info("commandstats").get("cmdstat_evalsha", {})
     return int(stats.get("calls", 0)) if isinstance(stats, dict) else 0
+
+
+async def test_each_new_call_is_written_with_its_own_id_and_values(
+    redis_server: RedisServer, pair: list[RedisStore], prefix: str
+) -> None:
+    """A new call's JSON is made once per agent, caller, scenario...: calls alike but for
+    their id, or their scenario, or one that is not new (a refused redeem), are each
+    written as they are."""
+    calls = [a_call(await pair[0].now(), "Asha") for _ in range(3)]
+    calls[1].scenario = "flaky"
+    calls[2].redeem_failures = ({"at": 1.0, "reason": "expired"},)
+    for call in calls:
+        await pair[0].issue_token(new_access_token(), call)
+    with raw(redis_server) as client:
+        for call in calls:
+            stored = json.loads(client.hget(f"{prefix}calls:data", call.call_id))
+            assert stored["call_id"] == call.call_id
+            assert stored["scenario"] == call.scenario
+            assert stored["redeem_failures"] == list(call.redeem_failures)
+            assert stored["token_issued_at"] == call.token_issued_at
