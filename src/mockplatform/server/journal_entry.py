@@ -80,12 +80,14 @@ def entry_json(entry: JournalEntry) -> ShownEntry:
     return shown
 
 
-def shown_text(entry: JournalEntry) -> str:
-    """`entry_json(entry)` as compact JSON, less its opening brace, its id and its time (a
-    shared store writes those as it keeps the entry). The request's part, masked, is made
-    once per request sent again: a client sends the same request again and again, and
-    masking it anew (the body parsed again, each of its strings and each header's name
-    searched) was most of what a team worker spent on an entry (bench/HISTORY.md round 9)."""
+def shown_parts(entry: JournalEntry) -> tuple[bytes, bytes]:
+    """`entry_json(entry)` as compact JSON in UTF-8, less its opening brace, its id and its
+    time (a shared store writes those as it keeps the entry), in two parts: the request's,
+    masked, and what became of it. The request's part is made once per request sent again
+    (the very same bytes object each time): a client sends the same request again and
+    again, and masking it anew (the body parsed again, each of its strings and each
+    header's name searched) was most of what a team worker spent on an entry, and a store
+    can send one text for many entries (bench/HISTORY.md round 9)."""
     request = _request_text(
         entry["method"],
         entry["path"],
@@ -93,7 +95,7 @@ def shown_text(entry: JournalEntry) -> str:
         tuple(entry["headers"].items()),
         entry["body"],
     )
-    return request + compact_json(_outcome(entry))[1:]
+    return request, compact_json(_outcome(entry))[1:].encode()
 
 
 # Each part is bounded: the headers and body by the journal (`journal.MAX_KEPT_*`), the
@@ -101,8 +103,8 @@ def shown_text(entry: JournalEntry) -> str:
 @functools.lru_cache(maxsize=256)
 def _request_text(
     method: str, path: str, query: bytes, headers: tuple[tuple[bytes, bytes], ...], body: bytes
-) -> str:
-    return compact_json(_request(method, path, query, dict(headers), body))[1:-1] + ","
+) -> bytes:
+    return (compact_json(_request(method, path, query, dict(headers), body))[1:-1] + ",").encode()
 
 
 def _request(

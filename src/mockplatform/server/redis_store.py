@@ -65,7 +65,7 @@ from redis.exceptions import NoScriptError
 
 from mockplatform.core.errors import StoreUnavailable
 from mockplatform.server.calls import CallRecord, CallStatus, Redemption
-from mockplatform.server.journal_entry import JournalEntry, ShownEntry, compact_json, shown_text
+from mockplatform.server.journal_entry import JournalEntry, ShownEntry, compact_json, shown_parts
 from mockplatform.server.store import (
     ANY_SCENARIO,
     EXPIRED_TOKEN_MEMORY,
@@ -149,10 +149,13 @@ end
 
 # KEYS: scenario, clock, tokens, calls, calls:data, calls:seq, journal, journal:seq, then
 # each token's key.
-# ARGV: deadline, max calls, max tokens, max entries, forget after (in lifetimes), then six
+# ARGV: deadline, max calls, max tokens, max entries, forget after (in lifetimes), then eight
 # for each token: '1' to check the scenario, the scenario expected ('' for none), call id,
-# the call's JSON without its opening brace or its two times, lifetime, the journal entry
-# ('' for none, as `keep_entries`).
+# the call's JSON from its opening brace and its two times on (the JSON of its id, then
+# the number of a text of the rest: '0' for none), lifetime, the number of the text its
+# journal entry begins with ('0' for no entry) and the entry's rest (together, the entry as
+# `keep_entries` takes it); then the texts. A text many requests share (a client's calls
+# alike but for their id, its requests alike but for their outcome) is sent once.
 # One step and one round trip for every token request a worker has in one turn of its loop
 # (`_Issues`): the time read once off the shared clock (the tokens' issue and expiry, the
 # entries' time), the active scenario read once, and each token whose answer was made under
@@ -174,24 +177,29 @@ local now = tonumber(now_text)
 local active = redis.call('GET', KEYS[1]) or ''
 local forget_after = tonumber(ARGV[5])
 local reply = {'ok', now_text, active}
+local texts_at = 5 + 8 * (#KEYS - 8)
+local function text(number)
+  if number == '0' then return '' end
+  return ARGV[texts_at + tonumber(number)]
+end
 local forgets, ids, calls, bodies = {}, {}, {}, {}
 for i = 9, #KEYS do
-  local a = 6 * (i - 8)
+  local a = 8 * (i - 9) + 6
   if ARGV[a] == '1' and active ~= ARGV[a + 1] then
     reply[#reply + 1] = ''
   else
-    local lifetime = tonumber(ARGV[a + 4])
+    local lifetime = tonumber(ARGV[a + 5])
     local exp_text = string.format('%.17g', now + lifetime)
     local forget = tonumber(exp_text) + lifetime * forget_after
     local forget_text = string.format('%.17g', forget)
     local call = '{"token_issued_at":' .. now_text .. ',"token_expires_at":' .. exp_text
-                 .. ',' .. ARGV[a + 3]
+                 .. ',' .. ARGV[a + 3] .. text(ARGV[a + 4])
     redis.call('HSET', KEYS[i], 'call_id', ARGV[a + 2], 'call', call, 'exp', exp_text,
                'forget', forget_text, 'used', '')
     redis.call('PEXPIRE', KEYS[i], math.max(math.ceil((forget - now) * 1000), 1))
     forgets[#forgets + 1], forgets[#forgets + 2] = forget_text, KEYS[i]
     ids[#ids + 1], calls[#calls + 1] = ARGV[a + 2], call
-    if ARGV[a + 5] ~= '' then bodies[#bodies + 1] = ARGV[a + 5] end
+    if ARGV[a + 6] ~= '0' then bodies[#bodies + 1] = text(ARGV[a + 6]) .. ARGV[a + 7] end
     reply[#reply + 1] = exp_text
   end
 end
@@ -454,8 +462,13 @@ MAX_ISSUES_PER_STEP = 64
 # What a queued token request gets back: the time it was issued and its expiry (as text),
 # its journal entry's id (0 when it had none); or the scenario now active, nothing done.
 _Issued = tuple[str, str, int] | ScenarioMoved
+# A token request's values for `_ISSUE` (its ARGV, but for the texts it may share with
+# others, given as themselves: `_Issues` numbers them): check the scenario ('1' or '0'),
+# the scenario expected, the call's id, its JSON's head and rest, the token's lifetime,
+# the journal entry's head (b'' for none) and rest.
+_Own = tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]
 # A queued token request: its token's key, its values, and where its outcome goes.
-_Queued = tuple[str, tuple[bytes, ...], "asyncio.Future[_Issued]"]
+_Queued = tuple[str, _Own, "asyncio.Future[_Issued]"]
 
 
 class _Issues:
@@ -474,8 +487,8 @@ class _Issues:
         self._store = store
         self._queue: list[_Queued] = []
 
-    def add(self, key: str, own: tuple[bytes, ...]) -> asyncio.Future[_Issued]:
-        """Queue one token request: its token's key and its six values (`_ISSUE`'s ARGV)."""
+    def add(self, key: str, own: _Own) -> asyncio.Future[_Issued]:
+        """Queue one token request: its token's key and its values (`_Own`)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[_Issued] = loop.create_future()
         if not self._queue:
@@ -501,14 +514,18 @@ class _Issues:
             store._journal_seq,
             *(key for key, _, _ in batch),
         ]
-        args = [
+        args: list[Any] = [
             store._deadline_now(),
             store._max_calls,
             store._max_tokens,
             store._max_journal,
             EXPIRED_TOKEN_MEMORY,
-            *(value for _, own, _ in batch for value in own),
         ]
+        texts: dict[bytes, bytes] = {b"": b"0"}  # each text sent, by its number
+        for _, (check, expected, call_id, head, rest, lifetime, begins, ends), _ in batch:
+            numbers = [texts.setdefault(shared, b"%d" % len(texts)) for shared in (rest, begins)]
+            args += (check, expected, call_id, head, numbers[0], lifetime, numbers[1], ends)
+        args += list(texts)[1:]
         script = store._issue.sha if by_sha else store._issue.script
         reply = store._pipeline.call(
             "EVALSHA" if by_sha else "EVAL", script, len(keys), *keys, *args
@@ -541,8 +558,8 @@ class _Issues:
             if not expires:
                 issued: _Issued = moved
             else:
-                issued = (now, expires, entry_id if own[5] else 0)
-                entry_id += 1 if own[5] else 0
+                issued = (now, expires, entry_id if own[6] else 0)
+                entry_id += 1 if own[6] else 0
             if not future.done():  # (the request went away)
                 future.set_result(issued)
 
@@ -571,7 +588,8 @@ class RedisStore:
         # retry without backoff: a pooled connection left stale by a Redis restart is
         # replaced at once, and a Redis that is really down gives a 503 in about a second.
         # A blocking pool: a burst of requests waits for a connection instead of failing
-        # with "Too many connections" (redis-py's default pool raises past 100).
+        # with "Too many connections" (redis-py's default pool raises past 100). (The
+        # auto-pipeline takes one connection from it and keeps it: every command goes there.)
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             url,
             max_connections=max_connections,
@@ -712,13 +730,15 @@ class RedisStore:
         fail: a Redis that stalls and wakes after the 503 issues nothing. The values are
         encoded here, so one that cannot be (text that is not valid Unicode) fails this
         request alone."""
+        begins, ends = (b"", b"") if entry is None else shown_parts(entry)
         own = (
             b"0" if scenario is ANY_SCENARIO else b"1",
             b"" if scenario is ANY_SCENARIO or scenario is None else scenario.encode(),
             call.call_id.encode(),
-            _ISSUED_JSON.text(call).encode(),
+            *_ISSUED_JSON.parts(call),
             repr(call.token_expires_at - call.token_issued_at).encode(),
-            b"" if entry is None else shown_text(entry).encode(),
+            begins,
+            ends,
         )
         if self._skew is None:
             await self._measure_skew()
@@ -773,7 +793,7 @@ class RedisStore:
     async def record_request(self, entry: JournalEntry) -> None:
         """Keep `entry` under a team-wide id (it replaces the worker's own `id`)."""
         keys = [self._journal, self._journal_seq, self._clock]
-        args = [shown_text(entry), self._max_journal]
+        args = [b"".join(shown_parts(entry)), self._max_journal]
         entry_id, now = await self._run(self._record, keys, args)
         entry["id"], entry["time"] = entry_id, float(now)
 
@@ -847,22 +867,23 @@ class _IssuedJSON:
     MAX = 1024
 
     def __init__(self) -> None:
-        self._made: dict[tuple[Any, ...], tuple[dict[str, str], str]] = {}
+        self._made: dict[tuple[Any, ...], tuple[dict[str, str], bytes]] = {}
 
-    def text(self, call: CallRecord) -> str:
+    def parts(self, call: CallRecord) -> tuple[bytes, bytes]:
+        """The JSON in UTF-8, in two: its head (the id) and the rest (the same bytes object
+        for calls alike: a store may send it once for many); a call not new all in one."""
         if _NEW_CALL_FIELDS(call) != _NEW_CALL_VALUES:
-            return _dump_call(call, _UNTIMED_FIELDS)[1:]
+            return _dump_call(call, _UNTIMED_FIELDS)[1:].encode(), b""
         variables = call.prompt_variables
         key = (*_KEYED_FIELDS(call), id(variables))
         made = self._made.get(key)
         head = '"call_id":' + compact_json(call.call_id)
-        if made is not None and made[0] is variables:  # (the dict held: its id not reused)
-            return head + made[1]
-        text = _dump_call(call, _UNTIMED_FIELDS)[1:]
-        if len(self._made) >= self.MAX:
-            self._made.clear()
-        self._made[key] = (variables, text[len(head) :])
-        return text
+        if made is None or made[0] is not variables:  # (the dict held: its id not reused)
+            text = _dump_call(call, _UNTIMED_FIELDS)[1:]
+            if len(self._made) >= self.MAX:
+                self._made.clear()
+            made = self._made[key] = (variables, text[len(head) :].encode())
+        return head.encode(), made[1]
 
 
 _ISSUED_JSON = _IssuedJSON()

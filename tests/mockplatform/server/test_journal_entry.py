@@ -6,7 +6,11 @@ import json
 
 import pytest
 
-from mockplatform.server.journal_entry import JournalEntry, entry_json, shown_text
+from mockplatform.server.journal_entry import JournalEntry, entry_json, shown_parts
+
+
+def shown_text(entry: JournalEntry) -> str:
+    return b"".join(shown_parts(entry)).decode()
 
 
 def _entry(**changes: object) -> JournalEntry:
@@ -60,3 +64,4 @@ def test_a_request_sent_again_shows_its_own_secrets_and_outcome() -> None:
     assert shown[0]["body"]["accessToken"] == "rt_…1234"
     assert shown[3]["body"]["accessToken"] == "rt_…9876"
     assert "nas_live_1234" not in shown_text(first)
+    assert shown_parts(again)[0] is shown_parts(first)[0]  # made once, sent once by a store
