@@ -13,13 +13,14 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import ExitStack
 
 import httpx
 import pytest
 
 from mockplatform.server.world import DEFAULT_API_KEY
 from tests.mockplatform.processes import MockProcess, _start, free_port, running, stop, wait_until
+from tests.mockplatform.test_fairness import closed_within, connect
 
 TOKEN = b"/api/widget/token"
 KEEP_ALIVE, CAP = 0.5, 20
@@ -49,11 +50,6 @@ def _answers(url: str) -> bool:
         return httpx.get(f"{url}/_mock/violations", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
-
-
-def connect(url: str) -> socket.socket:
-    host, _, port = url.removeprefix("http://").partition(":")
-    return socket.create_connection((host, int(port)), timeout=5)
 
 
 def request(method: bytes, target: bytes, version: bytes = b"1.1", body: bytes = b"") -> bytes:
@@ -148,32 +144,24 @@ def test_a_connection_idle_after_a_relayed_answer_is_closed(proxy: str) -> None:
         sock.sendall(request(b"GET", b"/openapi.yaml"))
         read_answers(sock, 1)
         started = time.monotonic()
-        sock.settimeout(5)
-        assert sock.recv(1) == b""  # closed by the server
-        assert KEEP_ALIVE * 0.8 < time.monotonic() - started < KEEP_ALIVE + 1.5
+        closed, _ = closed_within(sock, 5)
+        assert closed and KEEP_ALIVE * 0.8 < time.monotonic() - started < KEEP_ALIVE + 1.5
 
 
 def test_at_the_cap_connections_idle_after_relayed_answers_make_room(proxy: str) -> None:
     """A client holds the cap in connections, each idle after a relayed answer: a new client
     is served at once (the longest idle closed for it)."""
-    held = [connect(proxy) for _ in range(CAP)]
-    try:
-        for sock in held:
+    with ExitStack() as held:
+        for sock in [held.enter_context(connect(proxy)) for _ in range(CAP)]:
             sock.sendall(request(b"GET", b"/no/such/path"))
             read_answers(sock, 1)
         started = time.monotonic()
         assert httpx.get(f"{proxy}/openapi.yaml", timeout=5).status_code == 200
         assert time.monotonic() - started < 1.0
-    finally:
-        for sock in held:
-            sock.close()
 
 
-def test_a_dripped_relayable_head_gets_its_408(proxy: str, tmp_path: Path) -> None:
+def test_a_dripped_relayable_head_gets_its_408(proxy: str) -> None:
     with connect(proxy) as sock:
         sock.sendall(request(b"POST", TOKEN, body=b"{}")[:30])
-        sock.settimeout(5)
-        received = b""
-        while chunk := sock.recv(65536):
-            received += chunk
-    assert received.startswith(b"HTTP/1.1 408")
+        closed, answer = closed_within(sock, 3)
+    assert closed and answer.startswith(b"HTTP/1.1 408")
