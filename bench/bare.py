@@ -34,7 +34,7 @@ app = Starlette(routes=[Route("/api/widget/token", endpoint, methods=["POST"])])
 def main() -> None:
     import uvicorn
 
-    from mockplatform.server.server_limits import LimitedConfig
+    from mockplatform.core.server_limits import LimitedConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=DEFAULT_HOST)

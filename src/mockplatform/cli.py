@@ -17,12 +17,7 @@ from typing import Any
 from starlette.applications import Starlette
 
 from mockplatform.core.errors import ConfigError, MockPlatformError
-from mockplatform.core.spec import Spec, load_spec
-from mockplatform.server.app import Settings, create_app
-from mockplatform.server.scenario_coverage import scenario_coverage
-from mockplatform.server.scenario_library import DEFAULT_SCENARIO, ScenarioLibrary, build_library
-from mockplatform.server.scenario_loader import ScenarioError, read_scenario
-from mockplatform.server.server_limits import (
+from mockplatform.core.server_limits import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_KEEP_ALIVE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
@@ -31,6 +26,11 @@ from mockplatform.server.server_limits import (
     LimitedHttpToolsProtocol,
     guard_logs,
 )
+from mockplatform.core.spec import Spec, load_spec
+from mockplatform.server.app import Settings, create_app
+from mockplatform.server.scenario_coverage import scenario_coverage
+from mockplatform.server.scenario_library import DEFAULT_SCENARIO, ScenarioLibrary, build_library
+from mockplatform.server.scenario_loader import ScenarioError, read_scenario
 from mockplatform.server.world import World, default_world
 
 DEFAULT_HOST = "127.0.0.1"
@@ -324,12 +324,8 @@ def _proxy(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mockplatform.proxy.recorder import Recorder
-    from mockplatform.proxy.relay import SERVER_OPTIONS, RelayProtocol
+    from mockplatform.proxy.relay import SERVER_OPTIONS
     from mockplatform.proxy.validation_proxy import ProxyConfig, ValidationProxy, check_upstream
-
-    class ProxyProtocol(LimitedHttpToolsProtocol, RelayProtocol):
-        """The server's limits (header timeout, idle keep-alive, idle-first eviction at the
-        cap) over the proxy's relay: they hold for relayed requests as for ASGI ones."""
 
     limits = _limits(args)
     upstream = check_upstream(args.upstream)
@@ -353,7 +349,7 @@ def _proxy(args: argparse.Namespace) -> int:
         + (f"\n  recording: {args.record}" if args.record else ""),
         flush=True,
     )
-    options = server_options(args.log_level, **limits) | SERVER_OPTIONS | {"http": ProxyProtocol}
+    options = server_options(args.log_level, **limits) | SERVER_OPTIONS
     served = LimitedConfig(app, lifespan="on", **options)
     guard_logs()  # after uvicorn has configured its loggers: a live call's ?key= masked
     uvicorn.Server(served).run(sockets=[listener])

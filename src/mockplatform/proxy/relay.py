@@ -13,10 +13,10 @@ answer. Every other request (the control API and the proxy's own endpoint, a Web
 a chunked or large body, HTTP/1.0, OPTIONS *, a request pipelined behind one in flight)
 takes uvicorn's ASGI path, unchanged.
 
-The connection is still uvicorn's: `cli.py` serves the proxy with the server's limits
-(`server_limits.LimitedHttpToolsProtocol`: the header timeout, the idle keep-alive
-timeout, the idle-first eviction at the connection cap) over this class, so they hold for
-relayed requests too; a relayed request is counted in uvicorn's tasks (a graceful shutdown
+The connection is still uvicorn's, under the server's limits (`ProxyProtocol`: the core's
+`server_limits.LimitedHttpToolsProtocol`, the header timeout, the idle keep-alive timeout,
+the idle-first eviction at the connection cap, over this class), so they hold for relayed
+requests too; a relayed request is counted in uvicorn's tasks (a graceful shutdown
 waits for it) and ends in `on_response_complete`, as an ASGI one does.
 """
 
@@ -29,6 +29,7 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from mockplatform.core.server_limits import LimitedHttpToolsProtocol
 from mockplatform.proxy.upstream import Headers
 from mockplatform.proxy.validation_proxy import (
     CONTROL_PREFIX,
@@ -229,12 +230,17 @@ class _Written:
         self.complete = True
 
 
-# uvicorn's settings for serving the proxy: this protocol (cli.py puts the server's limits
-# over it), the app served bare (no X-Forwarded-* rewriting: the proxy trusts no one's),
-# the answers the upstream's (no Server or Date header of the proxy's own), and an app's
-# WebSocket message bounded as the upstream's is.
+class ProxyProtocol(LimitedHttpToolsProtocol, RelayProtocol):
+    """The server's limits (header timeout, idle keep-alive, idle-first eviction at the
+    cap) over the relay: they hold for relayed requests as for ASGI ones."""
+
+
+# uvicorn's settings for serving the proxy: its protocol, the app served bare (no
+# X-Forwarded-* rewriting: the proxy trusts no one's), the answers the upstream's (no Server
+# or Date header of the proxy's own), and an app's WebSocket message bounded as the
+# upstream's is.
 SERVER_OPTIONS: dict[str, Any] = {
-    "http": RelayProtocol,
+    "http": ProxyProtocol,
     "proxy_headers": False,
     "server_header": False,
     "date_header": False,
