@@ -104,7 +104,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(
                 b"503 Service Unavailable",
                 "Too many connections",
-                f"the mock serves at most {self.max_connections} connections at once, "
+                f"this server serves at most {self.max_connections} connections at once, "
                 "each busy with a request (--max-connections); retry shortly",
             )
 
