@@ -8,6 +8,7 @@ sleep, and is always stopped, with everything it spawned, however the test ends.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -27,10 +28,27 @@ from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
 START_TIMEOUT = 20.0
 
 
+# A port for a server in a subprocess, which binds it after we let it go. One found by
+# binding port 0 comes from the kernel's ephemeral range (32768-60999 here), which every
+# client connection and every in-thread server (`mockplatform.testing`) also draws from, as
+# does the other xdist worker's next `free_port`: in the gap, any of them could take it.
+# So each xdist worker picks from a block of its own below that range.
+_PORT_BLOCK = 2000
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_FIRST_PORT = 20000 + (_WORKER % 6) * _PORT_BLOCK
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A loopback port no one listens on, from this worker's block."""
+    for _ in range(100):
+        port = random.randrange(_FIRST_PORT, _FIRST_PORT + _PORT_BLOCK)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # a server of this worker's still holds it
+            return port
+    raise AssertionError(f"no free port in {_FIRST_PORT}-{_FIRST_PORT + _PORT_BLOCK - 1}")
 
 
 def wait_until(ready, what: str, process: subprocess.Popen, log: Path) -> None:  # type: ignore[no-untyped-def]

@@ -11,13 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.mockplatform.processes import free_port
+
 SERVE = [sys.executable, "-m", "mockplatform.cli", "serve"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def first_answer(url: str, process: subprocess.Popen, timeout: float = 20) -> httpx.Response:
