@@ -7,22 +7,37 @@ import contextlib
 import httpx
 import pytest
 
-import contract.runner  # noqa: F401 - see warm_imports
-from mockplatform.server.world import DEFAULT_API_KEY
+from contract.runner import run
+from mockplatform.core.spec import Spec
+from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
+from mockplatform.testing import serve_in_thread
 from tests.contract.conftest import started
-from tests.contract.fake_platform import ACTIVE_KEY, CANCELLED_KEY, INACTIVE_KEY, Behaviour
+from tests.contract.fake_platform import (
+    ACTIVE_KEY,
+    CANCELLED_KEY,
+    INACTIVE_KEY,
+    Behaviour,
+    create_fake_app,
+)
+from tests.contract.targets import fake_settings
 
 pytest_plugins = ["pytester"]
 QA_SUITE = "def test_qa_own_check():\n    assert True\n"
 
 
 @pytest.fixture(autouse=True, scope="module")
-def warm_imports() -> None:
-    """Import what a run imports lazily (httpcore's connection code) before pytester snapshots
-    sys.modules: modules first imported inside one in-process run are dropped after it, and a
-    re-imported httpcore raises exceptions httpx no longer recognises."""
+def warm_imports(spec: Spec) -> None:
+    """Import what a run imports lazily (httpcore's connection code, schemathesis's engine and
+    phases) before pytester snapshots sys.modules. Modules first imported inside one in-process
+    run are dropped after it, and imported again they are new objects that the modules kept
+    still know only the old ones of: a re-imported httpcore raises exceptions httpx no longer
+    recognises, and after a re-imported schemathesis engine a later run in this process
+    generated no requests at all (test_faults, run after this file)."""
     with contextlib.suppress(httpx.HTTPError):
         httpx.post("http://127.0.0.1:1", timeout=1)
+    fake = create_fake_app(spec, Behaviour(), DEFAULT_AGENT_ID)
+    with serve_in_thread(fake) as url:
+        run(fake_settings(url, phases=("examples", "coverage", "fuzzing"), max_examples=2))
 
 
 class Ran:
