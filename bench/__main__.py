@@ -3,7 +3,8 @@
 1. Throughput and latency of POST /api/widget/token under wrk (1 thread, 32 connections,
    fixed duration), alternating runs against the mock and a bare Starlette endpoint served
    by the same uvicorn configuration; the ratio of the two is the figure that holds on a
-   shared, noisy machine.
+   shared, noisy machine. A third server in the rotation, `bench/plain.py`, does the token
+   request's job written plainly: where the mock stands against a simple implementation.
 2. Cold start: launching `mockplatform serve` to its first 200, median of several runs.
 3. Memory: resident size after start-up, and after 100,000 token issuances with the mock's
    clock advanced between batches so the tokens expire (they must not accumulate).
@@ -32,6 +33,7 @@ from bench._common import (
     median,
     mock_command,
     now_utc,
+    plain_command,
     post_json,
     run_and_report,
     run_wrk,
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     progress("in process: mock vs bare, a token request's cost without a server")
     results["in_process"] = in_process()
-    progress("throughput: mock vs bare, alternating")
+    progress("throughput: mock vs bare (and the job written plainly), alternating")
     results["throughput"] = throughput(args)
     if args.team_workers:
         progress(f"team: {args.team_workers} workers sharing Redis vs bare, alternating")
@@ -141,24 +143,26 @@ def in_process() -> dict[str, float]:
 
 
 def throughput(args: argparse.Namespace) -> dict[str, Any]:
-    bare = start_server("bare", bare_command(port := free_port()), port)
-    mock = start_server("mock", mock_command(port := free_port(), *args.serve_args.split()), port)
+    servers = [
+        start_server("bare", bare_command(port := free_port()), port),
+        start_server("mock", mock_command(port := free_port(), *args.serve_args.split()), port),
+        start_server("plain", plain_command(port := free_port()), port),
+    ]
     try:
-        for server in (bare, mock):  # warm up both: first-call paths, allocator, caches
+        for server in servers:  # warm up each: first-call paths, allocator, caches
             load(server, min(2.0, args.duration), args.connections)
-        runs: dict[str, list[WrkRun]] = {"bare": [], "mock": []}
+        runs: dict[str, list[WrkRun]] = {server.name: [] for server in servers}
         ratios = []
         for round_no in range(args.rounds):
-            order = (bare, mock) if round_no % 2 == 0 else (mock, bare)
-            for server in order:
+            for server in servers if round_no % 2 == 0 else reversed(servers):
                 runs[server.name].append(load(server, args.duration, args.connections))
             ratios.append(
                 runs["mock"][-1].requests_per_second / runs["bare"][-1].requests_per_second
             )
-        mock_rss = mock.rss_bytes()
+        mock_rss = servers[1].rss_bytes()
     finally:
-        bare.stop()
-        mock.stop()
+        for server in servers:
+            server.stop()
     summary: dict[str, Any] = {"rounds_ratio": [round(r, 3) for r in ratios]}
     for name, name_runs in runs.items():
         summary[name] = {
@@ -171,6 +175,9 @@ def throughput(args: argparse.Namespace) -> dict[str, Any]:
             ),
             "runs": [r.figures for r in name_runs],
         }
+    summary["plain_ratio"] = round(
+        summary["plain"]["requests_per_second"] / summary["bare"]["requests_per_second"], 3
+    )
     summary["ratio"] = round(
         summary["mock"]["requests_per_second"] / summary["bare"]["requests_per_second"], 3
     )
@@ -290,6 +297,14 @@ def table(results: dict[str, Any]) -> str:
             f"{t['mock']['cpu_us_per_request']:.0f}",
             f"{t['bare']['cpu_us_per_request']:.0f}",
             f"{t['cpu_ratio']:.2f}x",
+            "",
+            "",
+        ),
+        (
+            "the job written plainly (bench/plain.py), req/s",
+            f"{t['plain']['requests_per_second']:,}",
+            f"{t['bare']['requests_per_second']:,}",
+            f"{t['plain_ratio']:.2f}x",
             "",
             "",
         ),

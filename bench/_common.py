@@ -58,6 +58,10 @@ def bare_command(port: int) -> list[str]:
     return [sys.executable, "-m", "bench.bare", "--port", str(port)]
 
 
+def plain_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "bench.plain", "--port", str(port)]
+
+
 @dataclass
 class Server:
     """A server subprocess on a loopback port."""

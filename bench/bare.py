@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from mockplatform.cli import DEFAULT_HOST, _listen, server_options
 
@@ -31,18 +32,19 @@ async def endpoint(request: Request) -> JSONResponse:
 app = Starlette(routes=[Route("/api/widget/token", endpoint, methods=["POST"])])
 
 
-def main() -> None:
+def serve(endpoint_app: ASGIApp, description: str) -> None:
+    """Serve a baseline on `--port` as `mockplatform serve` serves the mock."""
     import uvicorn
 
     from mockplatform.core.server_limits import LimitedConfig
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     listener = _listen(args.host, args.port)
-    uvicorn.Server(LimitedConfig(app, **server_options())).run(sockets=[listener])
+    uvicorn.Server(LimitedConfig(endpoint_app, **server_options())).run(sockets=[listener])
 
 
 if __name__ == "__main__":
-    main()
+    serve(app, __doc__.splitlines()[0])
