@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import redis
@@ -140,26 +141,37 @@ class MockProcess:
     log: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    # The command and its options before `args`, and the path that answers 200 once it serves.
+    command: ClassVar[tuple[str, ...]] = ("serve", "--log-level", "warning")
+    ready_path: ClassVar[str] = "/_mock/clock"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MockProcess:
-        command = [sys.executable, "-m", "mockplatform.cli", "serve", "--port", str(self.port)]
-        self.process = _start([*command, "--log-level", "warning", *self.args], self.log)
-        wait_until(self.answers, "mockplatform serve", self.process, self.log)
+        cli = [sys.executable, "-m", "mockplatform.cli", *self.command, "--port", str(self.port)]
+        self.process = _start([*cli, *self.args], self.log)
+        wait_until(self.answers, f"mockplatform {self.command[0]}", self.process, self.log)
         return self
 
     def answers(self) -> bool:
         try:
-            return httpx.get(f"{self.url}/_mock/clock", timeout=1).status_code == 200
+            return httpx.get(self.url + self.ready_path, timeout=1).status_code == 200
         except httpx.TransportError:
             return False
 
     def stop(self) -> None:
         if self.process is not None:
             stop(self.process)
+
+
+@dataclass
+class ProxyProcess(MockProcess):
+    """`mockplatform proxy` as run; `args` name its upstream (`--upstream URL`)."""
+
+    command: ClassVar[tuple[str, ...]] = ("proxy",)
+    ready_path: ClassVar[str] = "/_mock/violations"
 
 
 @contextmanager

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import select
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.mockplatform.processes import MockProcess, _start, free_port, running, stop, wait_until
+from tests.mockplatform.processes import (
+    MockProcess,
+    ProxyProcess,
+    running,
+)
 
 HEAD = b"GET /_mock/clock HTTP/1.1\r\nHost: localhost\r\n"
 
@@ -177,21 +180,10 @@ def test_at_the_cap_with_every_connection_busy_a_new_one_gets_503(quick: MockPro
 def test_the_proxy_has_the_same_limits(quick: MockProcess, tmp_path: Path) -> None:
     """`mockplatform proxy` is served the same way: a dripped head gets its 408, and a
     client holding the cap in idle connections locks no one out."""
-    port = free_port()
-    command = [sys.executable, "-m", "mockplatform.cli", "proxy", "--upstream", quick.url]
     limits = ["--header-timeout", "1", "--max-connections", "20", "--log-level", "warning"]
-    log = tmp_path / "proxy.log"
-    process = _start([*command, "--port", str(port), *limits], log)
-    url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return httpx.get(f"{url}/_mock/violations", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(answers, "mockplatform proxy", process, log)
+    proxy = ProxyProcess(["--upstream", quick.url, *limits], tmp_path / "proxy.log")
+    with running([proxy]):
+        url = proxy.url
         held = [connect(url) for _ in range(20)]
         try:
             started = time.monotonic()
@@ -204,5 +196,3 @@ def test_the_proxy_has_the_same_limits(quick: MockProcess, tmp_path: Path) -> No
             sock.sendall(HEAD[:10])
             closed, answer = closed_within(sock, 3)
         assert closed and answer.startswith(b"HTTP/1.1 408")
-    finally:
-        stop(process)

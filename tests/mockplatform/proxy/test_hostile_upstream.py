@@ -24,7 +24,7 @@ from mockplatform.core.spec import Spec
 from mockplatform.proxy.validation_proxy import MAX_WEBSOCKET_MESSAGE, ProxyConfig, ValidationProxy
 from mockplatform.testing import serve_in_thread
 from tests.mockplatform import proxy_fakes as fakes
-from tests.mockplatform.processes import _start, free_port, stop, wait_until
+from tests.mockplatform.processes import ProxyProcess, running
 from tests.mockplatform.proxy.test_proxy import PROXY_SERVER, proxy_to, token_request
 
 CLI = [sys.executable, "-m", "mockplatform.cli"]
@@ -205,29 +205,17 @@ def test_a_live_calls_key_is_masked_in_the_proxys_log(tmp_path: Path) -> None:
     with socket.socket() as closed:  # an upstream that refuses: the proxy refuses the socket
         closed.bind(("127.0.0.1", 0))
         upstream = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    port, log = free_port(), tmp_path / "proxy.log"
-    command = [*CLI, "proxy", "--upstream", upstream, "--port", str(port), "--log-level", "info"]
-    process = _start(command, log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: answers(url), "mockplatform proxy", process, log)
-        with pytest.raises(InvalidStatus):
-            connect(f"ws://127.0.0.1:{port}/sdk/calls/call_1?key={LIVE_KEY}", open_timeout=5)
-    finally:
-        stop(process)
+    log = tmp_path / "proxy.log"
+    proxy = ProxyProcess(["--upstream", upstream, "--log-level", "info"], log)
+    live_call = f"ws://127.0.0.1:{proxy.port}/sdk/calls/call_1?key={LIVE_KEY}"
+    with running([proxy]), pytest.raises(InvalidStatus):
+        connect(live_call, open_timeout=5)
     printed = log.read_text()
     assert "/sdk/calls/call_1?key=" in printed
     assert LIVE_KEY not in printed
 
 
 LIVE_KEY = "lk_4f9b2c7d1e8a6f3b"
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/_mock/violations", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def test_no_secret_is_shown_in_clear(spec: Spec) -> None:

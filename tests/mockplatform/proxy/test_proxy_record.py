@@ -21,7 +21,7 @@ from mockplatform.server.world import (
     mask_secret,
 )
 from mockplatform.testing import serve_in_thread
-from tests.mockplatform.processes import MockProcess, _start, free_port, stop, wait_until
+from tests.mockplatform.processes import MockProcess, ProxyProcess, free_port
 
 CLI = [sys.executable, "-m", "mockplatform.cli"]
 CANCELLED, FAILING, WRONG = "nas_test_cancelled", "nas_test_platform_error", "nas_wrong_key_42"
@@ -40,20 +40,9 @@ def post_token(base: str, key: str | None, agent: str, **body: str) -> httpx.Res
     )
 
 
-def run_proxy(upstream: str, record: Path, log: Path) -> tuple[str, subprocess.Popen]:
-    port = free_port()
-    command = [*CLI, "proxy", "--upstream", upstream, "--port", str(port), "--record", str(record)]
-    process = _start(command, log)
-    url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return httpx.get(f"{url}/_mock/violations", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_until(answers, "mockplatform proxy", process, log)
-    return url, process
+def run_proxy(upstream: str, record: Path, log: Path) -> ProxyProcess:
+    """The CLI proxy in front of `upstream`, recording it to `record`."""
+    return ProxyProcess(["--upstream", upstream, "--record", str(record)], log).start()
 
 
 def test_a_recording_replays_the_platform_without_a_key(upstream: str, tmp_path: Path) -> None:
@@ -63,7 +52,8 @@ def test_a_recording_replays_the_platform_without_a_key(upstream: str, tmp_path:
         if agent["active"] and agent["id"] != DEFAULT_AGENT_ID
     )
     recording, log = tmp_path / "staging.yaml", tmp_path / "proxy.log"
-    proxy, process = run_proxy(upstream, recording, log)
+    recorder = run_proxy(upstream, recording, log)
+    proxy = recorder.url
     try:
         seen = {
             (DEFAULT_API_KEY, DEFAULT_AGENT_ID): post_token(
@@ -86,7 +76,7 @@ def test_a_recording_replays_the_platform_without_a_key(upstream: str, tmp_path:
         post_token(proxy, None, DEFAULT_AGENT_ID)  # the app forgot its key: a client violation
         listed = httpx.get(f"{proxy}/_mock/violations").json()
     finally:
-        stop(process)
+        recorder.stop()
     # The platform's documented 500 to a valid request is a 5xx all the same: its side.
     assert [(v["side"], v["rule"]) for v in listed] == [
         ("platform", "no_server_error"),
@@ -160,7 +150,8 @@ def test_keys_with_odd_bytes_still_record_a_valid_file(upstream: str, tmp_path: 
     """Keys as an app may send them, any byte (read as latin-1): a NEL (\\x85) is a line
     break to YAML, \\x80 no UTF-8 at all. The file stays one `validate` accepts."""
     recording, log = tmp_path / "odd.yaml", tmp_path / "proxy.log"
-    proxy, process = run_proxy(upstream, recording, log)
+    recorder = run_proxy(upstream, recording, log)
+    proxy = recorder.url
     try:
         for key in (b"nas_\x80\x80\x80\x80_key", b"nas_key_ab\x85\x85", b"nas_\x85key\x85"):
             answer = httpx.post(
@@ -171,7 +162,7 @@ def test_keys_with_odd_bytes_still_record_a_valid_file(upstream: str, tmp_path: 
             )
             assert answer.status_code == 401  # no such account on the mock
     finally:
-        stop(process)
+        recorder.stop()
     validated = subprocess.run(
         [*CLI, "validate", str(recording)], capture_output=True, text=True, timeout=60
     )

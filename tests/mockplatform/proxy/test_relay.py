@@ -10,7 +10,6 @@ for a new client); pipelined requests, relayed or not, are answered in order.
 from __future__ import annotations
 
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -19,7 +18,7 @@ import httpx
 import pytest
 
 from mockplatform.server.world import DEFAULT_API_KEY
-from tests.mockplatform.processes import MockProcess, _start, free_port, running, stop, wait_until
+from tests.mockplatform.processes import MockProcess, ProxyProcess, running
 from tests.mockplatform.test_fairness import closed_within, connect
 
 TOKEN = b"/api/widget/token"
@@ -31,25 +30,11 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The proxy with a 1 s header timeout, a 0.5 s keep-alive timeout and a cap of 20."""
     logs = tmp_path_factory.mktemp("relay")
     with running([MockProcess([], logs / "serve.log")]) as (mock,):
-        port, log = free_port(), logs / "proxy.log"
         limits = ["--header-timeout", "1", "--keep-alive-timeout", str(KEEP_ALIVE)]
-        command = [sys.executable, "-m", "mockplatform.cli", "proxy", "--upstream", mock.url]
-        process = _start(
-            [*command, "--port", str(port), *limits, "--max-connections", str(CAP)], log
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until(lambda: _answers(url), "mockplatform proxy", process, log)
-            yield url
-        finally:
-            stop(process)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/_mock/violations", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
+        caps = ["--max-connections", str(CAP)]
+        proxy = ProxyProcess(["--upstream", mock.url, *limits, *caps], logs / "proxy.log")
+        with running([proxy]):
+            yield proxy.url
 
 
 def request(method: bytes, target: bytes, version: bytes = b"1.1", body: bytes = b"") -> bytes:
