@@ -7,12 +7,13 @@ import asyncio
 import pytest
 
 from mockplatform.server.app import create_app
-from mockplatform.server.calls import CallRecord, Redemption
+from mockplatform.server.calls import Redemption
 from mockplatform.server.faults import RAW_SEND
 from mockplatform.server.journal import RequestLog
 from mockplatform.server.journal_entry import JournalEntry, log_line
 from mockplatform.server.store import MemoryStore
-from mockplatform.server.tokens import new_access_token, new_call_id
+from mockplatform.server.tokens import new_access_token
+from tests.mockplatform.server.test_store import a_call
 
 pytestmark = pytest.mark.anyio
 
@@ -20,22 +21,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def a_call(now: float) -> CallRecord:
-    return CallRecord(
-        call_id=new_call_id(),
-        account="nas_…tive",
-        agent_id="a",
-        agent_name="Agent",
-        instance_id=None,
-        language="en",
-        caller_name=None,
-        prompt_template="p",
-        prompt_variables={},
-        token_issued_at=now,
-        token_expires_at=now + 60,
-    )
 
 
 async def test_memory_store_forgets_the_oldest_tokens_past_its_bound() -> None:
