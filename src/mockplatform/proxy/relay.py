@@ -35,9 +35,9 @@ from mockplatform.proxy.validation_proxy import (
     CONTROL_PREFIX,
     MAX_REPLAYABLE_BODY,
     MAX_WEBSOCKET_MESSAGE,
+    BodyExcerpt,
     Outgoing,
     ValidationProxy,
-    _Kept,
 )
 
 logger = logging.getLogger("uvicorn.error")
@@ -147,7 +147,7 @@ class RelayProtocol(HttpToolsProtocol):
     async def _relay(self, relayed: _Relayed) -> None:
         proxy = self.proxy
         assert proxy is not None
-        kept = _Kept()
+        kept = BodyExcerpt()
         body = b"".join(relayed.chunks) if relayed.chunks else None
         if body is not None:
             kept.add(body)

@@ -197,7 +197,7 @@ class ValidationProxy:
         relay leaves to uvicorn (relay.py: a streamed or large body, HTTP/1.0, OPTIONS *,
         `Expect: 100-continue`...)."""
         headers: Headers = scope["headers"]
-        kept_request = _Kept()
+        kept_request = BodyExcerpt()
         body: bytes | AsyncIterator[bytes] | None = None
         if _has_body(headers):
             body = _request_body(receive, kept_request)
@@ -218,7 +218,7 @@ class ValidationProxy:
         self,
         request: Outgoing,
         body: bytes | AsyncIterator[bytes] | None,
-        kept_request: _Kept,
+        kept_request: BodyExcerpt,
         answer: Answer,
     ) -> None:
         """Send the app's request upstream and its answer to `answer`, then queue the
@@ -242,7 +242,7 @@ class ValidationProxy:
             response.release()  # unread: the connection is closed, never reused
             await self._upstream_failed(answer, 502, odd)
             return
-        kept_response = _Kept()
+        kept_response = BodyExcerpt()
         # The answer's headers read once: names lower-case, as the judge and the rules read them.
         response_headers = tuple(
             (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers
@@ -560,7 +560,7 @@ class _Sent:
         await self._send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-class _Kept:
+class BodyExcerpt:
     """The first `MAX_KEPT_BODY` bytes of a body, for the judge; `cut` if there was more."""
 
     def __init__(self) -> None:
@@ -669,7 +669,7 @@ def _has_body(headers: Headers) -> bool:
     )
 
 
-async def _request_body(receive: Receive, kept: _Kept) -> AsyncIterator[bytes]:
+async def _request_body(receive: Receive, kept: BodyExcerpt) -> AsyncIterator[bytes]:
     """The app's body as it streams in, kept (in part) for the judge on the way through."""
     while True:
         message: Message = await receive()
