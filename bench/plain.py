@@ -17,6 +17,7 @@ import json
 import secrets
 import time
 from collections import OrderedDict, deque
+from http import HTTPStatus
 from typing import Any
 
 from starlette.applications import Starlette
@@ -25,34 +26,39 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bench.bare import serve
-from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
+from mockplatform.core.credentials import TOKEN_PREFIX
+from mockplatform.server.tokens import CALL_PREFIX
+from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY, default_world
 
 ACCOUNTS = {DEFAULT_API_KEY: "the default account"}
-AGENTS = {DEFAULT_AGENT_ID: "Customer Support Agent"}
+AGENTS = {DEFAULT_AGENT_ID: default_world().agents[DEFAULT_AGENT_ID].name}
 KEPT_TOKENS, KEPT_ENTRIES = 10_000, 1_000
 tokens: OrderedDict[str, dict[str, Any]] = OrderedDict()
 journal: deque[dict[str, Any]] = deque(maxlen=KEPT_ENTRIES)
 
 
-def refused(status: int, error: str) -> JSONResponse:
-    return JSONResponse({"error": error}, status)
+def refused(status: int) -> JSONResponse:
+    """A refusal with HTTP's own phrase (the platform's messages live in openapi.yaml; the
+    bench sends this baseline no request it refuses)."""
+    return JSONResponse({"error": HTTPStatus(status).phrase}, status)
 
 
 async def create_token(request: Request) -> JSONResponse:
     authorization = request.headers.get("authorization", "")
     if authorization[7:] not in ACCOUNTS or not authorization.startswith("Bearer "):
-        return refused(401, "Invalid API key")
+        return refused(401)
     body = await request.body()
     try:
         data = json.loads(body)
     except ValueError:
-        return refused(400, "Invalid JSON")
+        return refused(400)
     if not isinstance(data, dict) or not isinstance(data.get("agentId"), str):
-        return refused(400, "agentId is required")
+        return refused(400)
     agent_name = AGENTS.get(data["agentId"])
     if agent_name is None:
-        return refused(404, "Agent not found")
-    token, call_id = "rt_test_" + secrets.token_urlsafe(32), "call_" + secrets.token_hex(12)
+        return refused(404)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    call_id = CALL_PREFIX + secrets.token_hex(12)
     now = time.time()
     tokens[token] = {"callId": call_id, "agentId": data["agentId"], "issuedAt": now}
     if len(tokens) > KEPT_TOKENS:
