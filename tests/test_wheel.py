@@ -12,15 +12,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from mockplatform.server.world import DEFAULT_AGENT_ID, DEFAULT_API_KEY
-from tests.mockplatform.processes import _start, free_port, stop, wait_until
+from tests.mockplatform.processes import MockProcess, ProxyProcess, running
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_REQUEST = {"agentId": DEFAULT_AGENT_ID, "callerName": "Rahul", "language": "en"}
@@ -70,24 +69,16 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
 
 
-@contextmanager
-def serving(bin_dir: Path, cwd: Path) -> Iterator[str]:
-    port = free_port()
-    log = cwd / "serve.log"
-    process = _start([str(bin_dir / "mockplatform"), "serve", "--port", str(port)], log, cwd=cwd)
-    url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return httpx.get(f"{url}/_mock/clock", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(answers, "mockplatform serve (installed)", process, log)
-        yield url
-    finally:
-        stop(process)
+def installed(process: type[MockProcess], bin_dir: Path, cwd: Path, *args: str) -> MockProcess:
+    """`mockplatform serve` (or `proxy`) as the wheel installed it, run from `cwd`."""
+    name = process.command[0]
+    return process(
+        list(args),
+        cwd / f"{name}.log",
+        cli=(str(bin_dir / "mockplatform"),),
+        cwd=cwd,
+        env=clean_env(),
+    )
 
 
 def seed_request(url: str) -> httpx.Response:
@@ -98,17 +89,36 @@ def seed_request(url: str) -> httpx.Response:
     )
 
 
+def judged_keyless(proxy_url: str) -> bool:
+    """Whether the proxy lists the keyless request as the client's fault (judging runs off
+    the request path: within a few seconds)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        listed = httpx.get(f"{proxy_url}/_mock/violations").json()
+        if [(v["side"], v["rule"]) for v in listed] == [("client", "missing_credentials")]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_the_mock_alone_then_with_the_contract_extra(wheel: Path, tmp_path: Path) -> None:
     bin_dir = install(wheel, tmp_path / "venv")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     listed = run([str(bin_dir / "mockplatform"), "scenarios"], cwd=elsewhere).stdout
     assert "default" in listed and "network-faults" in listed
-    with serving(bin_dir, elsewhere) as url:
+    with running([installed(MockProcess, bin_dir, elsewhere)]) as (mock,):
+        url = mock.url
         response = seed_request(url)
         assert response.status_code == 200, response.text
         assert set(response.json()) == {"accessToken", "callId", "agentName"}
         refused = contract_run(bin_dir, url, elsewhere)
+        # The proxy in front of it, as installed: it passes requests on and judges them.
+        with running([installed(ProxyProcess, bin_dir, elsewhere, "--upstream", url)]) as (proxy,):
+            assert seed_request(proxy.url).status_code == 200
+            keyless = httpx.post(f"{proxy.url}/api/widget/token", json=SEED_REQUEST)
+            assert keyless.status_code == 401
+            assert judged_keyless(proxy.url)
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1
     assert "mockplatform-contract[contract]" in refused.stderr
@@ -122,7 +132,8 @@ def test_the_mock_alone_then_with_the_contract_extra(wheel: Path, tmp_path: Path
 
     # The harness added: it passes the installed mock.
     pip_install(bin_dir, f"{wheel}[contract]")
-    with serving(bin_dir, elsewhere) as url:
+    with running([installed(MockProcess, bin_dir, elsewhere)]) as (mock,):
+        url = mock.url
         assert seed_request(url).status_code == 200
         checked = contract_run(bin_dir, url, elsewhere, "--max-examples", "5", "--quiet")
         compare = [str(bin_dir / "contract"), "diff", "--base-url", url, "--api-key"]

@@ -76,10 +76,12 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         process.wait(timeout=10)
 
 
-def _start(command: list[str], log: Path, cwd: Path | None = None) -> subprocess.Popen:
+def _start(
+    command: list[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     with log.open("ab") as out:
         return subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd, env=env
         )
 
 
@@ -141,6 +143,11 @@ class MockProcess:
     log: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    # How `mockplatform` is run (the checkout's, unless an installed one is named), where
+    # and with what environment (this process's unless given).
+    cli: tuple[str, ...] = (sys.executable, "-m", "mockplatform.cli")
+    cwd: Path | None = None
+    env: dict[str, str] | None = None
     # The command and its options before `args`, and the path that answers 200 once it serves.
     command: ClassVar[tuple[str, ...]] = ("serve", "--log-level", "warning")
     ready_path: ClassVar[str] = "/_mock/clock"
@@ -150,8 +157,8 @@ class MockProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MockProcess:
-        cli = [sys.executable, "-m", "mockplatform.cli", *self.command, "--port", str(self.port)]
-        self.process = _start([*cli, *self.args], self.log)
+        command = [*self.cli, *self.command, "--port", str(self.port), *self.args]
+        self.process = _start(command, self.log, self.cwd, self.env)
         wait_until(self.answers, f"mockplatform {self.command[0]}", self.process, self.log)
         return self
 
